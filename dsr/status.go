@@ -1,0 +1,99 @@
+package dsr
+
+// Status is where a request stands.
+type Status string
+
+// The statuses. Completed, denied, withdrawn and expired are closed and
+// final.
+const (
+	StatusPendingVerification Status = "pending_verification"
+	StatusOpen                Status = "open"
+	StatusInProgress          Status = "in_progress"
+	StatusAwaitingRequester   Status = "awaiting_requester"
+	StatusCompleted           Status = "completed"
+	StatusDenied              Status = "denied"
+	StatusWithdrawn           Status = "withdrawn"
+	StatusExpired             Status = "expired"
+)
+
+// Statuses lists every status in workflow order.
+var Statuses = []Status{
+	StatusPendingVerification, StatusOpen, StatusInProgress, StatusAwaitingRequester,
+	StatusCompleted, StatusDenied, StatusWithdrawn, StatusExpired,
+}
+
+// OpenStatuses are the statuses of requests that still need work; the
+// officer queue shows exactly these.
+var OpenStatuses = []Status{StatusPendingVerification, StatusOpen, StatusInProgress, StatusAwaitingRequester}
+
+// transitions is the state machine: from → allowed targets.
+var transitions = map[Status][]Status{
+	StatusPendingVerification: {StatusOpen, StatusDenied, StatusWithdrawn, StatusExpired},
+	StatusOpen:                {StatusInProgress, StatusAwaitingRequester, StatusCompleted, StatusDenied, StatusWithdrawn},
+	StatusInProgress:          {StatusAwaitingRequester, StatusCompleted, StatusDenied, StatusWithdrawn},
+	StatusAwaitingRequester:   {StatusInProgress, StatusCompleted, StatusDenied, StatusWithdrawn},
+}
+
+// Closed reports whether s is final.
+func (s Status) Closed() bool {
+	switch s {
+	case StatusCompleted, StatusDenied, StatusWithdrawn, StatusExpired:
+		return true
+	}
+	return false
+}
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool {
+	for _, v := range Statuses {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Label is the status in plain English.
+func (s Status) Label() string {
+	switch s {
+	case StatusPendingVerification:
+		return "Waiting for email confirmation"
+	case StatusOpen:
+		return "Received"
+	case StatusInProgress:
+		return "In progress"
+	case StatusAwaitingRequester:
+		return "Waiting for your answer"
+	case StatusCompleted:
+		return "Completed"
+	case StatusDenied:
+		return "Refused"
+	case StatusWithdrawn:
+		return "Withdrawn"
+	case StatusExpired:
+		return "Expired (never confirmed)"
+	}
+	return string(s)
+}
+
+// CanTransition reports whether a request may move from s to to.
+func (s Status) CanTransition(to Status) bool {
+	for _, t := range transitions[s] {
+		if t == to {
+			return true
+		}
+	}
+	return false
+}
+
+// Transition returns nil if s may move to to, otherwise an ECONFLICT
+// error that names the rule.
+func (s Status) Transition(to Status) error {
+	if s.CanTransition(to) {
+		return nil
+	}
+	if s.Closed() {
+		return &Error{Code: ECONFLICT, Message: "The request is " + string(s) + " and can no longer change.", Rule: "closed statuses are final"}
+	}
+	return &Error{Code: ECONFLICT, Message: "A request that is " + string(s) + " cannot become " + string(to) + ".", Rule: "status transition table"}
+}
