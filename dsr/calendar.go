@@ -49,7 +49,7 @@ var calendarSources = map[string]struct {
 	"NL":     {"Netherlands public holidays", nl.Holidays},
 	"DE":     {"Germany nationwide public holidays", de.Holidays},
 	"BE":     {"Belgium public holidays", be.Holidays},
-	"RO":     {"Romania public holidays", ro.Holidays},
+	"RO":     {"Romania public holidays", append(append([]*cal.Holiday{}, ro.Holidays...), roEpiphany, roStJohn)},
 	"FR":     {"France public holidays", fr.Holidays},
 	"IE":     {"Ireland public holidays", ie.Holidays},
 	"AT":     {"Austria public holidays", at.Holidays},
@@ -65,6 +65,14 @@ var calendarSources = map[string]struct {
 	"CA":     {"Canada federal statutory holidays", ca.Holidays},
 	"NZ":     {"New Zealand public holidays", nz.Holidays},
 }
+
+// Romania added 6 and 7 January as public holidays from 2024 (Law no.
+// 52/2023 amending Labour Code art. 139(1)); rickar/cal v2.1.13 lacks them.
+// Remove these two once the library has them.
+var (
+	roEpiphany = &cal.Holiday{Name: "Epiphany", Type: cal.ObservancePublic, Month: time.January, Day: 6, StartYear: 2024, Func: cal.CalcDayOfMonth}
+	roStJohn   = &cal.Holiday{Name: "Synaxis of St John the Baptist", Type: cal.ObservancePublic, Month: time.January, Day: 7, StartYear: 2024, Func: cal.CalcDayOfMonth}
+)
 
 // CalendarCodes returns the known calendar codes, sorted.
 func CalendarCodes() []string {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/mail"
 	"os"
 	"sort"
 	"strings"
@@ -320,10 +319,7 @@ func (c *Config) validateTimings(add addFunc) {
 	}
 }
 
-func validEmail(s string) bool {
-	a, err := mail.ParseAddress(s)
-	return err == nil && a.Address == s && a.Name == ""
-}
+func validEmail(s string) bool { return ValidEmail(s) }
 
 // offers reports whether the regime id is in the config's regimes.
 func (c *Config) offers(id string) bool {

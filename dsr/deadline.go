@@ -91,6 +91,8 @@ func ComputeDeadlines(in DeadlineInput) (Deadlines, error) {
 	d.Due = due
 	if in.PromiseDays > 0 {
 		d.promise(in)
+	} else {
+		d.add(LedgerDue, due, "no stricter promise of the organisation applies: the legal due date is the due date")
 	}
 	if extendable {
 		d.extension(counter, r.Extension)

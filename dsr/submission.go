@@ -1,0 +1,336 @@
+package dsr
+
+import (
+	"net/http"
+	"net/mail"
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
+
+// Channel is how a request arrived.
+type Channel string
+
+// The intake channels.
+const (
+	ChannelWeb     Channel = "web"
+	ChannelAPI     Channel = "api"
+	ChannelEmail   Channel = "email"
+	ChannelGPC     Channel = "gpc"
+	ChannelOfficer Channel = "officer"
+)
+
+// Person is a data subject as they describe themselves.
+type Person struct {
+	Email   string
+	Name    string
+	Country string // ISO 3166-1 alpha-2
+	State   string // US state code, only for the US
+}
+
+// File is an uploaded document.
+type File struct {
+	Filename    string
+	Content     []byte
+	ContentType string // set by CheckPermissionFile from the content
+}
+
+// Agent is an authorized agent filing for a data subject, with the signed
+// permission document.
+type Agent struct {
+	Name       string
+	Email      string
+	Permission *File
+}
+
+// Submission is a new request as filed through the form or the API.
+type Submission struct {
+	Kind    Kind
+	Regime  string // optional: derived from Subject's place when empty
+	Subject Person
+	Details string
+	Fields  map[string]string
+	Agent   *Agent
+	Channel Channel
+}
+
+// Input limits.
+const (
+	MaxPermissionBytes = 10 << 20
+	maxDetails         = 5000
+	maxField           = 2000
+	maxName            = 200
+)
+
+// kindFields lists the kind-specific fields: name → allowed values (nil
+// means free text) and whether it is required.
+type fieldSpec struct {
+	values   []string
+	multi    bool
+	required bool
+}
+
+var kindFields = map[Kind]map[string]fieldSpec{
+	KindAccess: {
+		"scope": {values: []string{"copy", "categories"}},
+	},
+	KindRectification: {
+		"inaccurate": {required: true},
+		"correction": {required: true},
+	},
+	KindPortability: {
+		"format":  {values: []string{"json", "csv"}, required: true},
+		"send_to": {},
+	},
+	KindOptOut: {
+		"opt_out_of": {values: []string{"sale", "sharing", "targeted_advertising", "profiling", "direct_marketing"}, multi: true, required: true},
+	},
+	KindObjection: {
+		"processing": {required: true},
+		"grounds":    {required: true},
+	},
+	KindRestriction: {
+		"ground": {values: []string{"accuracy_contested", "unlawful_processing", "needed_for_legal_claims", "objection_pending"}, required: true},
+	},
+	KindErasure: {},
+}
+
+// KindFieldValues returns the allowed values of a kind-specific choice
+// field, or nil for free text.
+func KindFieldValues(k Kind, field string) []string { return kindFields[k][field].values }
+
+// Validate checks s against the organisation's config and returns the
+// regime that applies. Errors: EINVALID with Fields keyed like the JSON API
+// ("subject.email", "fields.format", "agent.permission"); EUNAVAILABLE when
+// the organisation offers no rights where the subject lives.
+func (s *Submission) Validate(cfg *Config) (*Regime, error) {
+	fe := FieldErrors{}
+	s.normalize()
+	s.validateKind(cfg, fe)
+	s.validateSubject(fe)
+	s.validateFields(fe)
+	if utf8.RuneCountInString(s.Details) > maxDetails {
+		fe.Add("details", "must be at most 5000 characters")
+	}
+	if s.Agent != nil {
+		s.validateAgent(fe)
+	}
+	if err := fe.Err(); err != nil {
+		return nil, err
+	}
+	return s.regime(cfg)
+}
+
+func (s *Submission) normalize() {
+	s.Subject.Email = strings.TrimSpace(s.Subject.Email)
+	s.Subject.Name = strings.TrimSpace(s.Subject.Name)
+	s.Subject.Country = strings.ToUpper(strings.TrimSpace(s.Subject.Country))
+	s.Subject.State = strings.ToUpper(strings.TrimSpace(s.Subject.State))
+	s.Details = strings.TrimSpace(s.Details)
+	for k, v := range s.Fields {
+		s.Fields[k] = strings.TrimSpace(v)
+		if s.Fields[k] == "" {
+			delete(s.Fields, k)
+		}
+	}
+	if s.Agent != nil {
+		s.Agent.Name = strings.TrimSpace(s.Agent.Name)
+		s.Agent.Email = strings.TrimSpace(s.Agent.Email)
+	}
+}
+
+func (s *Submission) validateKind(cfg *Config, fe FieldErrors) {
+	if s.Kind == "" {
+		fe.Add("kind", "Choose what you are asking for.")
+		return
+	}
+	if _, err := ParseKind(string(s.Kind)); err != nil {
+		fe.Add("kind", ErrorMessage(err))
+		return
+	}
+	if !cfg.OffersKind(s.Kind) {
+		fe.Add("kind", cfg.Organisation.Name+" does not take "+s.Kind.Short()+" requests.")
+	}
+}
+
+func (s *Submission) validateSubject(fe FieldErrors) {
+	if s.Subject.Email == "" {
+		fe.Add("subject.email", "Enter your email address.")
+	} else if !ValidEmail(s.Subject.Email) {
+		fe.Add("subject.email", "Enter an email address like name@example.com.")
+	}
+	if utf8.RuneCountInString(s.Subject.Name) > maxName {
+		fe.Add("subject.name", "must be at most 200 characters")
+	}
+	if s.Subject.Country == "" {
+		if s.Regime == "" {
+			fe.Add("subject.country", "Choose the country where you live.")
+		}
+	} else if cc, ok := NormalizeCountry(s.Subject.Country); !ok {
+		fe.Add("subject.country", "Use a two-letter country code such as NL, GB or US.")
+	} else {
+		s.Subject.Country = cc
+	}
+	switch {
+	case s.Subject.Country == "US" && s.Subject.State == "" && s.Regime == "":
+		fe.Add("subject.state", "Choose the US state where you live.")
+	case s.Subject.State != "" && s.Subject.Country != "US":
+		fe.Add("subject.state", "A state is only needed for the United States.")
+	case s.Subject.State != "":
+		if _, ok := NormalizeState(s.Subject.State); !ok {
+			fe.Add("subject.state", "Use a two-letter US state code such as CA.")
+		}
+	}
+}
+
+func (s *Submission) validateFields(fe FieldErrors) {
+	specs := kindFields[s.Kind]
+	for name := range s.Fields {
+		if _, ok := specs[name]; !ok && s.Kind != "" {
+			fe.Add("fields."+name, "is not a field of "+s.Kind.Short()+" requests")
+		}
+	}
+	names := make([]string, 0, len(specs))
+	for n := range specs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		validateField(fe, name, s.Fields[name], specs[name])
+	}
+}
+
+func validateField(fe FieldErrors, name, v string, spec fieldSpec) {
+	key := "fields." + name
+	if v == "" {
+		if spec.required {
+			fe.Add(key, "This is required.")
+		}
+		return
+	}
+	if utf8.RuneCountInString(v) > maxField {
+		fe.Add(key, "must be at most 2000 characters")
+		return
+	}
+	if spec.values == nil {
+		return
+	}
+	vals := []string{v}
+	if spec.multi {
+		vals = strings.Split(v, ",")
+	}
+	for _, one := range vals {
+		if !contains(spec.values, strings.TrimSpace(one)) {
+			fe.Add(key, "must be one of: "+strings.Join(spec.values, ", "))
+			return
+		}
+	}
+}
+
+func (s *Submission) validateAgent(fe FieldErrors) {
+	a := s.Agent
+	if a.Name == "" {
+		fe.Add("agent.name", "Enter the agent's name.")
+	}
+	if !ValidEmail(a.Email) {
+		fe.Add("agent.email", "Enter the agent's email address.")
+	} else if strings.EqualFold(a.Email, s.Subject.Email) {
+		fe.Add("agent.email", "The agent's email must differ from the data subject's.")
+	}
+	if err := CheckPermissionFile(a.Permission); err != nil {
+		fe.Add("agent.permission", ErrorMessage(err))
+	}
+}
+
+// CheckPermissionFile accepts a signed permission document: PDF, PNG or
+// JPEG by content (not by name), at most 10 MB. It sets f.ContentType.
+// Errors: EINVALID.
+func CheckPermissionFile(f *File) error {
+	if f == nil || len(f.Content) == 0 {
+		return Errorf(EINVALID, "Attach the signed permission (PDF, PNG or JPEG).")
+	}
+	if len(f.Content) > MaxPermissionBytes {
+		return Errorf(EINVALID, "The permission file must be at most 10 MB.")
+	}
+	ct := http.DetectContentType(f.Content)
+	switch ct {
+	case "application/pdf", "image/png", "image/jpeg":
+		f.ContentType = ct
+	default:
+		return Errorf(EINVALID, "The permission file must be a PDF, PNG or JPEG document.")
+	}
+	f.Filename = SafeFilename(f.Filename, ct)
+	return nil
+}
+
+// SafeFilename strips paths and control characters from a client-supplied
+// filename, falling back to a name derived from the content type.
+func SafeFilename(name, contentType string) string {
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == '"' {
+			return -1
+		}
+		return r
+	}, name)
+	if utf8.RuneCountInString(name) > 120 {
+		name = string([]rune(name)[:120])
+	}
+	if strings.Trim(name, ". ") == "" {
+		ext := map[string]string{"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}[contentType]
+		name = "document" + ext
+	}
+	return name
+}
+
+func (s *Submission) regime(cfg *Config) (*Regime, error) {
+	var r *Regime
+	if s.Regime != "" {
+		var err error
+		if r, err = LookupRegime(s.Regime); err != nil {
+			return nil, &Error{Code: EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"regime": ErrorMessage(err)}}
+		}
+		if !cfg.OffersRegime(r.ID) {
+			return nil, &Error{Code: EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"regime": cfg.Organisation.Name + " does not handle requests under " + r.Short + "."}}
+		}
+	} else {
+		var err error
+		if r, err = cfg.RegimeFor(s.Subject.Country, s.Subject.State); err != nil {
+			return nil, err
+		}
+	}
+	if !r.Covers(s.Kind) {
+		return nil, &Error{Code: EINVALID, Message: "Some fields are not valid.",
+			Fields: map[string]string{"kind": r.Short + " does not give a right of " + s.Kind.Short() + "; choose one of: " + joinKinds(r.Kinds)}}
+	}
+	return r, nil
+}
+
+// NeedsVerification reports whether the data subject must confirm by email
+// before the request proceeds: always when an agent files (the subject
+// confirms the agent's authority, CCPA §7063), except for opt-outs where
+// the regime forbids verification — those proceed on the agent's signed
+// permission alone.
+func (s *Submission) NeedsVerification(r *Regime) bool {
+	return r.RequiresVerification(s.Kind)
+}
+
+// ValidEmail reports whether s is a bare email address (no display name).
+func ValidEmail(s string) bool {
+	if len(s) > 254 {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && strings.Contains(s[strings.LastIndexByte(s, '@'):], ".")
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
