@@ -120,10 +120,10 @@ func ParseConfig(r io.Reader) (*Config, error) {
 	dec.DisallowUnknownFields()
 	var c Config
 	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("config: %s", describeJSONError(b, err))
+		return nil, &Error{Code: EINVALID, Message: "config: " + describeJSONError(b, err)}
 	}
 	if dec.More() {
-		return nil, errors.New("config: trailing data after the JSON object")
+		return nil, Errorf(EINVALID, "config: trailing data after the JSON object")
 	}
 	c.applyDefaults()
 	if err := c.validate(); err != nil {
@@ -140,7 +140,7 @@ func describeJSONError(b []byte, err error) string {
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return fmt.Sprintf("%s: must be a %s, not %s", te.Field, te.Type, te.Value)
+		return fmt.Sprintf("%s: must be of type %s, not %s", te.Field, te.Type, te.Value)
 	}
 	return strings.TrimPrefix(err.Error(), "json: ")
 }

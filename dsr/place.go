@@ -32,10 +32,12 @@ func NormalizeCountry(s string) (string, bool) {
 		return "", false
 	}
 	r, err := language.ParseRegion(s)
-	if err != nil || !r.IsCountry() {
+	// Reject aliases ("UK" → GB) and withdrawn codes: config matching and
+	// stored data use the canonical code only.
+	if err != nil || !r.IsCountry() || r.Canonicalize().String() != s || display.English.Regions().Name(r) == "" {
 		return "", false
 	}
-	return r.String(), true
+	return s, true
 }
 
 // NormalizeState returns the upper-case code of a US state, or false.

@@ -81,7 +81,6 @@ CREATE TABLE requests (
     assignee_id          uuid REFERENCES users (id),
     closed_at            timestamptz,
     close_reason         text NOT NULL DEFAULT '',
-    idempotency_key_hash bytea UNIQUE,
     created_at           timestamptz NOT NULL DEFAULT now(),
     updated_at           timestamptz NOT NULL DEFAULT now()
 );
@@ -173,3 +172,26 @@ CREATE TABLE attachments (
     created_at   timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX attachments_request_idx ON attachments (request_id);
+
+-- Idempotency-Key replay: the first answer, sealed with a key derived from
+-- the client's Idempotency-Key (which we never store), so a retry gets the
+-- same bytes back without the database holding a usable status link.
+CREATE TABLE idempotency_keys (
+    key_hash     bytea PRIMARY KEY,
+    fingerprint  bytea NOT NULL,
+    request_id   uuid NOT NULL REFERENCES requests (id),
+    response     bytea NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now()
+);
+
+-- Free text written about a request: officers' internal notes and the
+-- requester's answers. Kept apart from events, which hold no free text.
+CREATE TABLE notes (
+    id         uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    request_id uuid NOT NULL REFERENCES requests (id),
+    author     text NOT NULL,          -- 'subject', 'agent' or 'user:<uuid>'
+    internal   boolean NOT NULL,
+    body       text NOT NULL,
+    created_at timestamptz NOT NULL
+);
+CREATE INDEX notes_request_idx ON notes (request_id, created_at);

@@ -1,0 +1,78 @@
+// Command dsrdesk is the DSR Desk binary: the server, migrations and the
+// officer tools. It only wires packages together.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `dsrdesk — data-subject request desk
+
+Usage:
+  dsrdesk serve                 run the web server and the background jobs
+  dsrdesk migrate               create the database if needed and apply migrations
+  dsrdesk deadline [flags]      compute the dates of a request (see dsrdesk deadline -h)
+  dsrdesk check-config [FILE]   validate an organisation config (default $DSR_CONFIG)
+
+Environment:
+  DATABASE_URL  PostgreSQL URL (default postgres://localhost:5432/dsrdesk?sslmode=disable)
+  DSR_ADDR      listen address (default :8080)
+  DSR_BASE_URL  public URL used in emails (default http://localhost:8080)
+  DSR_SMTP_URL  smtp://[user:pass@]host:port or smtps://…; unset: mail stays captured in the database
+  DSR_CONFIG    path of the organisation config (JSON), e.g. examples/eu-saas.json
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes one subcommand and returns the process exit status: 0 ok,
+// 1 runtime failure, 2 bad usage or input.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+	slog.SetDefault(logger)
+
+	switch args[0] {
+	case "serve":
+		return exitCode(stderr, serve(ctx, logger))
+	case "migrate":
+		return exitCode(stderr, migrate(ctx, stdout))
+	case "deadline":
+		return deadline(args[1:], stdout, stderr)
+	case "check-config":
+		return checkConfig(args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "dsrdesk: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}
+
+func exitCode(stderr io.Writer, err error) int {
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "dsrdesk: %v\n", err)
+	return 1
+}
+
+func getenv(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,327 @@
+package db
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/dsrdesk/dsrdesk/dsr"
+)
+
+// Querier is what both a pool and a transaction offer.
+type Querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// NewRequest is the row written at intake.
+type NewRequest struct {
+	Kind              dsr.Kind
+	Regime            string
+	Status            dsr.Status
+	Channel           dsr.Channel
+	RequesterID       string
+	AgentID           string
+	Details           string
+	Fields            map[string]string
+	ReceivedAt        time.Time
+	Deadlines         dsr.Deadlines
+	NeedsVerification bool
+}
+
+// InsertRequester stores a data subject and returns its id.
+func InsertRequester(ctx context.Context, tx pgx.Tx, p dsr.Person) (string, error) {
+	var id string
+	err := tx.QueryRow(ctx, `INSERT INTO requesters (email, name, country, state) VALUES ($1, $2, $3, $4) RETURNING id`,
+		p.Email, p.Name, p.Country, p.State).Scan(&id)
+	return id, wrap("insert requester", err)
+}
+
+// InsertAgent stores an authorized agent and returns its id.
+func InsertAgent(ctx context.Context, tx pgx.Tx, name, email string) (string, error) {
+	var id string
+	err := tx.QueryRow(ctx, `INSERT INTO agents (name, email) VALUES ($1, $2) RETURNING id`, name, email).Scan(&id)
+	return id, wrap("insert agent", err)
+}
+
+// InsertRequest stores a new request and returns its id and number.
+func InsertRequest(ctx context.Context, tx pgx.Tx, r NewRequest) (string, int64, error) {
+	fields, err := json.Marshal(nonNil(r.Fields))
+	if err != nil {
+		return "", 0, err
+	}
+	d := r.Deadlines
+	var id string
+	var ref int64
+	err = tx.QueryRow(ctx, `
+		INSERT INTO requests (kind, regime, status, channel, requester_id, agent_id, details, fields, calendar,
+			received_at, received_on, ack_due, legal_due, policy_due, due_on, extended_due, extension_notice_by,
+			needs_verification)
+		VALUES ($1, $2, $3, $4, $5, NULLIF($6, '')::uuid, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+		RETURNING id, ref`,
+		r.Kind, r.Regime, r.Status, r.Channel, r.RequesterID, r.AgentID, r.Details, fields, d.Calendar,
+		r.ReceivedAt, d.Received.Time(), dateArg(d.AckDue), d.LegalDue.Time(), dateArg(d.PolicyDue), d.Due.Time(),
+		dateArg(d.ExtendedDue), dateArg(d.ExtensionNoticeBy), r.NeedsVerification).Scan(&id, &ref)
+	return id, ref, wrap("insert request", err)
+}
+
+const requestColumns = `r.id, r.ref, r.kind, r.regime, r.status, r.channel, r.requester_id, s.email, s.name, s.country, s.state,
+	r.agent_id, coalesce(a.name, ''), coalesce(a.email, ''), r.details, r.fields, r.calendar, r.received_at, r.received_on,
+	r.ack_due, r.ack_sent_at, r.legal_due, r.policy_due, r.due_on, r.extended_due, r.extension_notice_by, r.extensions,
+	r.paused_since, r.paused_days, r.needs_verification, r.verified_at, r.verified_method, r.agent_confirmed_at,
+	r.assignee_id, r.closed_at, r.close_reason, r.updated_at`
+
+const requestFrom = ` FROM requests r JOIN requesters s ON s.id = r.requester_id LEFT JOIN agents a ON a.id = r.agent_id`
+
+// GetRequest loads a request with its subject and agent. With forUpdate it
+// locks the request row until the transaction ends; every change to a
+// request takes this lock first. Errors: ENOTFOUND.
+func GetRequest(ctx context.Context, q Querier, id string, forUpdate bool) (*dsr.Request, error) {
+	sql := `SELECT ` + requestColumns + requestFrom + ` WHERE r.id = $1`
+	if forUpdate {
+		sql += ` FOR UPDATE OF r`
+	}
+	r, err := scanRequest(q.QueryRow(ctx, sql, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, dsr.Errorf(dsr.ENOTFOUND, "request not found")
+	}
+	return r, wrap("get request", err)
+}
+
+func scanRequest(row pgx.Row) (*dsr.Request, error) {
+	var r dsr.Request
+	var agentID, assignee *string
+	var agentName, agentEmail string
+	var fields []byte
+	var receivedOn, legal, due time.Time
+	var ack, policy, ext, notice *time.Time
+	err := row.Scan(&r.ID, &r.Ref, &r.Kind, &r.Regime, &r.Status, &r.Channel, &r.SubjectID, &r.Subject.Email, &r.Subject.Name,
+		&r.Subject.Country, &r.Subject.State, &agentID, &agentName, &agentEmail, &r.Details, &fields, &r.Calendar,
+		&r.ReceivedAt, &receivedOn, &ack, &r.AckSentAt, &legal, &policy, &due, &ext, &notice, &r.Extensions,
+		&r.PausedSince, &r.PausedDays, &r.NeedsVerification, &r.VerifiedAt, &r.VerifiedMethod, &r.AgentConfirmedAt,
+		&assignee, &r.ClosedAt, &r.CloseReason, &r.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	if agentID != nil {
+		r.Agent = &dsr.AgentInfo{ID: *agentID, Name: agentName, Email: agentEmail}
+	}
+	if assignee != nil {
+		r.AssigneeID = *assignee
+	}
+	if err := json.Unmarshal(fields, &r.Fields); err != nil {
+		return nil, err
+	}
+	r.ReceivedOn, r.LegalDue, r.DueOn = dsr.DateOf(receivedOn), dsr.DateOf(legal), dsr.DateOf(due)
+	r.AckDue, r.PolicyDue, r.ExtendedDue, r.ExtensionNoticeBy = optDate(ack), optDate(policy), optDate(ext), optDate(notice)
+	return &r, nil
+}
+
+// SetStatus changes a request's status and closing fields.
+func SetStatus(ctx context.Context, tx pgx.Tx, id string, st dsr.Status, at time.Time, reason string) error {
+	var closed *time.Time
+	if st.Closed() {
+		closed = &at
+	}
+	_, err := tx.Exec(ctx, `UPDATE requests SET status = $2, closed_at = coalesce($3, closed_at),
+		close_reason = CASE WHEN $4 <> '' THEN $4 ELSE close_reason END, updated_at = $5 WHERE id = $1`,
+		id, st, closed, reason, at)
+	return wrap("set status", err)
+}
+
+// MarkVerified records that the subject confirmed by email (and, for an
+// agent request, the agent's authority).
+func MarkVerified(ctx context.Context, tx pgx.Tx, id string, at time.Time, method string, agentConfirmed bool) error {
+	_, err := tx.Exec(ctx, `UPDATE requests SET verified_at = $2, verified_method = $3,
+		agent_confirmed_at = CASE WHEN $4 THEN $2 ELSE agent_confirmed_at END, updated_at = $2 WHERE id = $1`,
+		id, at, method, agentConfirmed)
+	return wrap("mark verified", err)
+}
+
+// MarkAckSent records when the acknowledgment went out.
+func MarkAckSent(ctx context.Context, tx pgx.Tx, id string, at time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE requests SET ack_sent_at = coalesce(ack_sent_at, $2) WHERE id = $1`, id, at)
+	return wrap("mark ack sent", err)
+}
+
+// InsertLedger appends deadline ledger entries.
+func InsertLedger(ctx context.Context, tx pgx.Tx, requestID string, at time.Time, entries []dsr.LedgerEntry) error {
+	for _, e := range entries {
+		if _, err := tx.Exec(ctx, `INSERT INTO deadline_ledger (request_id, at, what, date, rule) VALUES ($1, $2, $3, $4, $5)`,
+			requestID, at, e.What, e.Date.Time(), e.Rule); err != nil {
+			return wrap("insert ledger", err)
+		}
+	}
+	return nil
+}
+
+// Ledger returns a request's ledger in order.
+func Ledger(ctx context.Context, q Querier, requestID string) ([]dsr.LedgerEntry, error) {
+	rows, err := q.Query(ctx, `SELECT what, date, rule FROM deadline_ledger WHERE request_id = $1 ORDER BY id`, requestID)
+	if err != nil {
+		return nil, wrap("ledger", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (dsr.LedgerEntry, error) {
+		var e dsr.LedgerEntry
+		var d time.Time
+		err := row.Scan(&e.What, &d, &e.Rule)
+		e.Date = dsr.DateOf(d)
+		return e, err
+	})
+}
+
+// AppendEvent adds an event to the request's hash chain. The caller holds
+// the request's row lock, so sequence numbers cannot race.
+func AppendEvent(ctx context.Context, tx pgx.Tx, requestID string, ev dsr.Event) error {
+	var seq int
+	prev := make([]byte, sha256.Size)
+	err := tx.QueryRow(ctx, `SELECT seq, hash FROM events WHERE request_id = $1 ORDER BY seq DESC LIMIT 1`, requestID).Scan(&seq, &prev)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return wrap("append event", err)
+	}
+	ev.Seq = seq + 1
+	ev.At = ev.At.UTC().Truncate(time.Microsecond)
+	h := EventHash(prev, requestID, ev)
+	data, _ := json.Marshal(nonNil(ev.Data))
+	_, err = tx.Exec(ctx, `INSERT INTO events (request_id, seq, at, actor, type, public, data, prev_hash, hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, requestID, ev.Seq, ev.At, ev.Actor, ev.Type, ev.Public, data, prev, h)
+	return wrap("append event", err)
+}
+
+// EventHash is SHA-256 over the previous hash and a canonical encoding of
+// the event: the chain link that `dsrdesk audit verify` recomputes.
+func EventHash(prev []byte, requestID string, ev dsr.Event) []byte {
+	canon, _ := json.Marshal(struct {
+		Request string            `json:"request"`
+		Seq     int               `json:"seq"`
+		At      string            `json:"at"`
+		Actor   string            `json:"actor"`
+		Type    string            `json:"type"`
+		Public  bool              `json:"public"`
+		Data    map[string]string `json:"data"`
+	}{requestID, ev.Seq, ev.At.UTC().Format(time.RFC3339Nano), ev.Actor, ev.Type, ev.Public, nonNil(ev.Data)})
+	h := sha256.New()
+	h.Write(prev)
+	h.Write(canon)
+	return h.Sum(nil)
+}
+
+// Events returns a request's events in order; publicOnly keeps those shown
+// to the requester.
+func Events(ctx context.Context, q Querier, requestID string, publicOnly bool) ([]dsr.Event, error) {
+	rows, err := q.Query(ctx, `SELECT seq, at, actor, type, public, data FROM events
+		WHERE request_id = $1 AND (public OR NOT $2) ORDER BY seq`, requestID, publicOnly)
+	if err != nil {
+		return nil, wrap("events", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (dsr.Event, error) {
+		var e dsr.Event
+		var data []byte
+		if err := row.Scan(&e.Seq, &e.At, &e.Actor, &e.Type, &e.Public, &data); err != nil {
+			return e, err
+		}
+		return e, json.Unmarshal(data, &e.Data)
+	})
+}
+
+// InsertAttachment stores a document and returns its id.
+func InsertAttachment(ctx context.Context, tx pgx.Tx, requestID, purpose string, f *dsr.File) (string, error) {
+	sum := sha256.Sum256(f.Content)
+	var id string
+	err := tx.QueryRow(ctx, `INSERT INTO attachments (request_id, purpose, filename, content_type, size, sha256, content)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		requestID, purpose, f.Filename, f.ContentType, len(f.Content), sum[:], f.Content).Scan(&id)
+	return id, wrap("insert attachment", err)
+}
+
+func dateArg(d dsr.Date) any {
+	if d.IsZero() {
+		return nil
+	}
+	return d.Time()
+}
+
+func optDate(t *time.Time) dsr.Date {
+	if t == nil {
+		return dsr.Date{}
+	}
+	return dsr.DateOf(*t)
+}
+
+func nonNil(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+// wrap turns pgx errors into dsr errors: unique violations are ECONFLICT,
+// anything else EINTERNAL with the cause kept for logs.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var de *dsr.Error
+	if errors.As(err, &de) {
+		return err
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return &dsr.Error{Code: dsr.ECONFLICT, Message: "already exists", Err: fmt.Errorf("%s: %w", op, err)}
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("db: %s: %w", op, err)}
+}
+
+// InsertNote stores free text about a request: a requester's answer
+// (author "subject"/"agent", not internal) or an officer's note.
+func InsertNote(ctx context.Context, tx pgx.Tx, requestID, author, body string, at time.Time) error {
+	internal := author != "subject" && author != "agent"
+	_, err := tx.Exec(ctx, `INSERT INTO notes (request_id, author, internal, body, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		requestID, author, internal, body, at)
+	return wrap("insert note", err)
+}
+
+// Note is one stored note.
+type Note struct {
+	Author   string
+	Internal bool
+	Body     string
+	At       time.Time
+}
+
+// Notes returns the notes of a request, oldest first.
+func Notes(ctx context.Context, q Querier, requestID string) ([]Note, error) {
+	rows, err := q.Query(ctx, `SELECT author, internal, body, created_at FROM notes WHERE request_id = $1 ORDER BY created_at, id`, requestID)
+	if err != nil {
+		return nil, wrap("notes", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Note, error) {
+		var n Note
+		err := row.Scan(&n.Author, &n.Internal, &n.Body, &n.At)
+		return n, err
+	})
+}
+
+// SetPause starts (since non-nil) or ends (nil) a clock pause.
+func SetPause(ctx context.Context, tx pgx.Tx, id string, since *time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE requests SET paused_since = $2 WHERE id = $1`, id, since)
+	return wrap("set pause", err)
+}
+
+// MoveDue stores new due dates after a pause or an extension.
+func MoveDue(ctx context.Context, tx pgx.Tx, id string, legal, due, extended dsr.Date, pausedDays, extensions int) error {
+	_, err := tx.Exec(ctx, `UPDATE requests SET legal_due = $2, due_on = $3, extended_due = $4, paused_days = $5,
+		extensions = $6, paused_since = NULL WHERE id = $1`,
+		id, legal.Time(), due.Time(), dateArg(extended), pausedDays, extensions)
+	return wrap("move due", err)
+}

@@ -1,0 +1,157 @@
+package notify
+
+import (
+	"bytes"
+	"fmt"
+	htmltemplate "html/template"
+	"io/fs"
+	"path"
+	"regexp"
+	"strings"
+	texttemplate "text/template"
+)
+
+// MailData is everything a mail template may show. Strings are already
+// formatted for people; the templates only arrange them.
+type MailData struct {
+	Locale            string
+	OrgName           string
+	ContactEmail      string
+	Ref               string
+	KindShort         string // "access", "opt-out"
+	KindVerb          string // "give you a copy of your personal data"
+	ReceivedOn        string
+	DueOn             string
+	DueSentence       string
+	RegimeSentence    string
+	ComplaintSentence string
+	SubjectName       string
+	AgentName         string
+	AgentEmail        string
+	ToAgent           bool
+	NeedsVerification bool
+	ClockPaused       bool
+	ActionURL         string
+	ActionLabel       string
+	StatusURL         string
+	DownloadURL       string
+	LinkExpires       string
+	Note              string
+	ReasonLabel       string
+}
+
+// Rendered is one email ready to become a MIME message.
+type Rendered struct {
+	Subject string
+	Text    string
+	HTML    string
+}
+
+// Renderer renders mail bodies from mail/<locale>/<event>.txt templates
+// (first line "Subject: …", a blank line, then the text body) and wraps the
+// text in mail/layout.html for the HTML part, so both parts always say the
+// same thing.
+type Renderer struct {
+	text   map[string]*texttemplate.Template // "en/received"
+	layout *htmltemplate.Template
+}
+
+// NewRenderer parses every mail template in fsys once. Errors: a template
+// that does not parse or lacks its Subject line.
+func NewRenderer(fsys fs.FS) (*Renderer, error) {
+	r := &Renderer{text: map[string]*texttemplate.Template{}}
+	files, err := fs.Glob(fsys, "mail/*/*.txt")
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		b, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.HasPrefix(b, []byte("Subject: ")) {
+			return nil, fmt.Errorf("notify: %s: first line must be \"Subject: …\"", f)
+		}
+		key := path.Base(path.Dir(f)) + "/" + strings.TrimSuffix(path.Base(f), ".txt")
+		t, err := texttemplate.New(key).Option("missingkey=error").Parse(string(b))
+		if err != nil {
+			return nil, fmt.Errorf("notify: %s: %w", f, err)
+		}
+		r.text[key] = t
+	}
+	r.layout, err = htmltemplate.ParseFS(fsys, "mail/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("notify: mail/layout.html: %w", err)
+	}
+	return r, nil
+}
+
+// Render renders event in locale (falling back to "en"). Errors: unknown
+// event or a template execution error.
+func (r *Renderer) Render(locale, event string, d MailData) (Rendered, error) {
+	t, ok := r.text[locale+"/"+event]
+	if !ok {
+		if t, ok = r.text["en/"+event]; !ok {
+			return Rendered{}, fmt.Errorf("notify: no mail template for event %q", event)
+		}
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, d); err != nil {
+		return Rendered{}, fmt.Errorf("notify: render %s: %w", event, err)
+	}
+	first, body, _ := strings.Cut(buf.String(), "\n")
+	subject := strings.Join(strings.Fields(strings.TrimPrefix(first, "Subject: ")), " ")
+	text := tidy(body)
+	html, err := r.html(subject, text, d)
+	if err != nil {
+		return Rendered{}, err
+	}
+	return Rendered{Subject: subject, Text: text, HTML: html}, nil
+}
+
+var blankLines = regexp.MustCompile(`\n{3,}`)
+
+// tidy trims the body and collapses runs of blank lines left by template
+// conditionals.
+func tidy(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	return blankLines.ReplaceAllString(strings.TrimSpace(s), "\n\n") + "\n"
+}
+
+var urlPattern = regexp.MustCompile(`https?://[^\s<>"]+`)
+
+func (r *Renderer) html(subject, text string, d MailData) (string, error) {
+	var paras []htmltemplate.HTML
+	for _, p := range strings.Split(strings.TrimSpace(text), "\n\n") {
+		paras = append(paras, paragraphHTML(p))
+	}
+	label := d.ActionLabel
+	if label == "" {
+		label = "Open"
+	}
+	data := map[string]any{
+		"Locale": d.Locale, "Subject": subject, "OrgName": d.OrgName, "Paragraphs": paras,
+		"ActionURL": d.ActionURL, "ActionLabel": label,
+		"Footer": d.OrgName + " · " + d.ContactEmail,
+	}
+	var buf bytes.Buffer
+	if err := r.layout.ExecuteTemplate(&buf, "layout.html", data); err != nil {
+		return "", fmt.Errorf("notify: render html: %w", err)
+	}
+	return buf.String(), nil
+}
+
+// paragraphHTML escapes one text paragraph, keeps its line breaks and
+// turns URLs into links.
+func paragraphHTML(p string) htmltemplate.HTML {
+	var b strings.Builder
+	last := 0
+	for _, m := range urlPattern.FindAllStringIndex(p, -1) {
+		b.WriteString(htmltemplate.HTMLEscapeString(p[last:m[0]]))
+		u := htmltemplate.HTMLEscapeString(p[m[0]:m[1]])
+		fmt.Fprintf(&b, `<a href="%s" style="color:#1d4ed8;">%s</a>`, u, u)
+		last = m[1]
+	}
+	b.WriteString(htmltemplate.HTMLEscapeString(p[last:]))
+	return htmltemplate.HTML(strings.ReplaceAll(b.String(), "\n", "<br>\n")) //nolint:gosec // escaped above
+}

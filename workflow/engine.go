@@ -1,0 +1,147 @@
+// Package workflow is the engine of DSR Desk: every change to a request
+// writes its state, its audit event, its ledger, its messages and its
+// follow-up River jobs in ONE transaction; the River workers live here too,
+// one file per job kind.
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/dsrdesk/dsrdesk/dsr"
+	"github.com/dsrdesk/dsrdesk/notify"
+	"github.com/dsrdesk/dsrdesk/templates"
+)
+
+// Clock is the one source of time of the engine; tests control it.
+type Clock interface{ Now() time.Time }
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+// Now returns the current time.
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// Mailer delivers a raw message; *notify.Sender implements it.
+type Mailer interface {
+	Send(ctx context.Context, from string, to []string, raw []byte) error
+}
+
+// Options configure an Engine.
+type Options struct {
+	Org     *dsr.Config
+	BaseURL string // public URL for links in emails, e.g. https://privacy.example.com
+	// Mailer delivers mail; nil keeps messages captured in the database.
+	Mailer Mailer
+	Clock  Clock
+	Logger *slog.Logger
+	// RetryBase is the first delivery retry delay (default 30s); each
+	// further retry waits attempt² times longer, capped at 1h.
+	RetryBase time.Duration
+	// Workers is the number of concurrent jobs per queue (default 5).
+	Workers int
+}
+
+// Engine runs the request workflow.
+type Engine struct {
+	pool     *pgxpool.Pool
+	river    *river.Client[pgx.Tx]
+	org      *dsr.Config
+	baseURL  string
+	mailer   Mailer
+	clock    Clock
+	log      *slog.Logger
+	renderer *notify.Renderer
+	retry    time.Duration
+}
+
+// Queue names.
+const (
+	QueueDefault = river.QueueDefault
+	QueueEmail   = "email"
+)
+
+// New builds an engine and its River client (not started). Errors: a bad
+// option or template.
+func New(pool *pgxpool.Pool, o Options) (*Engine, error) {
+	if o.Org == nil {
+		return nil, errors.New("workflow: Org config is required")
+	}
+	r, err := notify.NewRenderer(templates.FS)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{pool: pool, org: o.Org, baseURL: o.BaseURL, mailer: o.Mailer, clock: o.Clock, log: o.Logger,
+		renderer: r, retry: o.RetryBase}
+	if e.clock == nil {
+		e.clock = SystemClock{}
+	}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	if e.retry == 0 {
+		e.retry = 30 * time.Second
+	}
+	workers := o.Workers
+	if workers == 0 {
+		workers = 5
+	}
+	rw := river.NewWorkers()
+	river.AddWorker(rw, &deliverWorker{e: e})
+	e.river, err = river.NewClient(riverpgxv5.New(pool), &river.Config{
+		Queues: map[string]river.QueueConfig{
+			QueueDefault: {MaxWorkers: workers},
+			QueueEmail:   {MaxWorkers: workers},
+		},
+		Workers:         rw,
+		Logger:          e.log,
+		SoftStopTimeout: 10 * time.Second,
+		JobTimeout:      2 * time.Minute,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("workflow: river: %w", err)
+	}
+	return e, nil
+}
+
+// River returns the engine's River client (for the job UI and tests).
+func (e *Engine) River() *river.Client[pgx.Tx] { return e.river }
+
+// Org returns the organisation config.
+func (e *Engine) Org() *dsr.Config { return e.org }
+
+// Start starts working jobs until ctx ends or Stop is called.
+func (e *Engine) Start(ctx context.Context) error { return e.river.Start(ctx) }
+
+// Stop stops fetching jobs and waits for running ones, up to ctx.
+func (e *Engine) Stop(ctx context.Context) error { return e.river.Stop(ctx) }
+
+// inTx runs fn in a transaction and commits when it returns nil. River's
+// transactional inserts use the same tx, so a change and its jobs commit
+// together or not at all.
+func (e *Engine) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	tx, err := e.pool.Begin(ctx)
+	if err != nil {
+		return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("begin: %w", err)}
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("commit: %w", err)}
+	}
+	return nil
+}
+
+func (e *Engine) now() time.Time { return e.clock.Now().UTC().Truncate(time.Microsecond) }
+
+func (e *Engine) link(path string) string { return e.baseURL + path }

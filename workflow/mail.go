@@ -1,0 +1,150 @@
+package workflow
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/dsrdesk/dsrdesk/db"
+	"github.com/dsrdesk/dsrdesk/dsr"
+	"github.com/dsrdesk/dsrdesk/notify"
+)
+
+// Mail events: one template each under templates/mail/<locale>/.
+const (
+	MailReceived       = "received"        // to the subject: confirm your email
+	MailAgentConfirm   = "agent_confirm"   // to the subject: confirm the agent's authority
+	MailReceivedAgent  = "received_agent"  // to the agent: we got what you filed
+	MailAcknowledged   = "acknowledged"    // open, with the due date
+	MailVerifyReminder = "verify_reminder" // to the subject: still unconfirmed
+	MailExpired        = "expired"
+	MailInfoNeeded     = "info_needed"
+	MailAnswerReceived = "answer_received"
+	MailExtended       = "extended"
+	MailCompleted      = "completed"
+	MailDenied         = "denied"
+	MailWithdrawn      = "withdrawn"
+)
+
+// mailExtra carries what only some events show.
+type mailExtra struct {
+	note        string
+	reason      string
+	actionURL   string
+	actionLabel string
+	linkExpires time.Time
+	download    string
+	clockPaused bool
+}
+
+// mailAll sends event to the data subject and, where there is one, the
+// agent: the same news to both, each with their own status link.
+func (e *Engine) mailAll(ctx context.Context, tx pgx.Tx, req *dsr.Request, event string, x mailExtra) error {
+	if err := e.mailOne(ctx, tx, req, db.HolderSubject, event, x); err != nil {
+		return err
+	}
+	if req.Agent == nil {
+		return nil
+	}
+	x.download = "" // an export's download link goes to the data subject only
+	return e.mailOne(ctx, tx, req, db.HolderAgent, event, x)
+}
+
+// mailOne renders event for one holder, records the message and, when a
+// relay is configured, inserts its delivery job in the same transaction.
+func (e *Engine) mailOne(ctx context.Context, tx pgx.Tx, req *dsr.Request, holder, event string, x mailExtra) error {
+	now := e.now()
+	status, err := issueToken(ctx, tx, req.ID, db.TokenStatus, holder, now.Add(statusLinkValidity))
+	if err != nil {
+		return err
+	}
+	data := e.mailData(req, holder, x)
+	data.StatusURL = e.link("/status/" + status)
+	r, err := e.renderer.Render(e.org.Locale, event, data)
+	if err != nil {
+		return &dsr.Error{Code: dsr.EINTERNAL, Err: err}
+	}
+	m := &db.Message{RequestID: req.ID, Event: event, Locale: e.org.Locale, RecipientRole: holder,
+		ToName: req.Subject.Name, ToEmail: req.Subject.Email, FromEmail: e.org.Mail.From,
+		Subject: r.Subject, TextBody: r.Text, HTMLBody: r.HTML, MessageID: e.newMessageID(), CreatedAt: now}
+	if holder == db.HolderAgent {
+		m.ToName, m.ToEmail = req.Agent.Name, req.Agent.Email
+	}
+	m.Status = db.MessageCaptured
+	if e.mailer != nil {
+		m.Status = db.MessageQueued
+	}
+	id, err := db.InsertMessage(ctx, tx, m)
+	if err != nil {
+		return err
+	}
+	if e.mailer == nil {
+		return nil
+	}
+	_, err = e.river.InsertTx(ctx, tx, DeliverArgs{MessageID: id}, nil)
+	if err != nil {
+		return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("insert deliver job: %w", err)}
+	}
+	return nil
+}
+
+func (e *Engine) mailData(req *dsr.Request, holder string, x mailExtra) notify.MailData {
+	reg, _ := dsr.LookupRegime(req.Regime)
+	d := notify.MailData{
+		Locale: e.org.Locale, OrgName: e.org.Organisation.Name, ContactEmail: e.org.Organisation.ContactEmail,
+		Ref: req.RefString(), KindShort: req.Kind.Short(), KindVerb: req.Kind.KindVerb(),
+		ReceivedOn: req.ReceivedOn.Long(), DueOn: req.DueOn.Long(),
+		DueSentence:       fmt.Sprintf("We will respond by %s at the latest.", req.DueOn.Long()),
+		SubjectName:       req.Subject.Name,
+		ToAgent:           holder == db.HolderAgent,
+		NeedsVerification: req.Status == dsr.StatusPendingVerification,
+		ClockPaused:       x.clockPaused,
+		ActionURL:         x.actionURL, ActionLabel: x.actionLabel,
+		DownloadURL: x.download, Note: x.note, ReasonLabel: x.reason,
+	}
+	if d.SubjectName == "" {
+		d.SubjectName = "the data subject"
+	}
+	if req.Agent != nil {
+		d.AgentName, d.AgentEmail = req.Agent.Name, req.Agent.Email
+	}
+	if !x.linkExpires.IsZero() {
+		d.LinkExpires = dsr.DateIn(x.linkExpires, e.org.Location()).Long()
+	}
+	if reg != nil {
+		d.RegimeSentence = fmt.Sprintf("Your request is handled under the %s.", reg.Name)
+		d.ComplaintSentence = reg.Complaint
+	}
+	return d
+}
+
+func (e *Engine) newMessageID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	domain := "dsrdesk.local"
+	if i := strings.LastIndexByte(e.org.Mail.From, '@'); i >= 0 {
+		domain = e.org.Mail.From[i+1:]
+	}
+	return hex.EncodeToString(b) + "@" + domain
+}
+
+// DeliverArgs asks for one recorded message to be sent. IDs only: the
+// message row holds the content.
+type DeliverArgs struct {
+	MessageID string `json:"message_id" river:"unique"`
+}
+
+// Kind is the River job kind.
+func (DeliverArgs) Kind() string { return "deliver_message" }
+
+// InsertOpts puts deliveries on the email queue, unique per message, with
+// 12 attempts (about a day and a half with the default backoff).
+func (DeliverArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueEmail, MaxAttempts: 12, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
