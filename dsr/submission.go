@@ -1,6 +1,7 @@
 package dsr
 
 import (
+	"errors"
 	"net/http"
 	"net/mail"
 	"sort"
@@ -115,10 +116,27 @@ func (s *Submission) Validate(cfg *Config) (*Regime, error) {
 	if s.Agent != nil {
 		s.validateAgent(fe)
 	}
-	if err := fe.Err(); err != nil {
+	if _, bad := fe["subject.country"]; bad {
+		return nil, fe.Err()
+	}
+	if _, bad := fe["subject.state"]; bad {
+		return nil, fe.Err()
+	}
+	r, err := s.regime(cfg)
+	var de *Error
+	if errors.As(err, &de) && de.Code == EINVALID {
+		for k, v := range de.Fields {
+			fe[k] = v // the regime's verdict on the kind beats "field required"
+		}
+		return nil, fe.Err()
+	}
+	if err != nil {
+		if len(fe) > 0 {
+			return nil, fe.Err()
+		}
 		return nil, err
 	}
-	return s.regime(cfg)
+	return r, fe.Err()
 }
 
 func (s *Submission) normalize() {
@@ -301,7 +319,7 @@ func (s *Submission) regime(cfg *Config) (*Regime, error) {
 			return nil, err
 		}
 	}
-	if !r.Covers(s.Kind) {
+	if s.Kind != "" && !r.Covers(s.Kind) {
 		return nil, &Error{Code: EINVALID, Message: "Some fields are not valid.",
 			Fields: map[string]string{"kind": r.Short + " does not give a right of " + s.Kind.Short() + "; choose one of: " + joinKinds(r.Kinds)}}
 	}

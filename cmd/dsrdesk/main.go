@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // time zones in minimal containers
 )
 
 const usage = `dsrdesk — data-subject request desk

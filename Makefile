@@ -1,0 +1,35 @@
+# DSR Desk. `make run` serves against the local PostgreSQL with mail captured
+# in the database; `make test` runs every test against real PostgreSQL.
+
+DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dsrdesk?sslmode=disable
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+DSR_CONFIG ?= examples/eu-saas.json
+DSR_ADDR ?= :8080
+GO ?= go
+
+export DATABASE_URL DSR_CONFIG DSR_ADDR TEST_DATABASE_URL
+
+.PHONY: build run test vet fmt bench migrate clean
+
+build:
+	$(GO) build -o bin/dsrdesk ./cmd/dsrdesk
+
+run: build
+	./bin/dsrdesk serve
+
+migrate: build
+	./bin/dsrdesk migrate
+
+## test: the whole suite (unit, PostgreSQL, SMTP, browser). Needs a reachable
+## PostgreSQL at TEST_DATABASE_URL and Chromium for the browser tests.
+test:
+	@scripts/check-postgres.sh "$(TEST_DATABASE_URL)"
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) test -count=1 -timeout 15m ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+
+clean:
+	rm -rf bin

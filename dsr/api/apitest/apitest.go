@@ -1,0 +1,166 @@
+// Package apitest starts a whole DSR Desk for tests: a fresh PostgreSQL
+// database, an in-process SMTP server, the River workers and the HTTP
+// server on a loopback port. Nothing is mocked.
+package apitest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dsrdesk/dsrdesk/db/dbtest"
+	"github.com/dsrdesk/dsrdesk/dsr"
+	"github.com/dsrdesk/dsrdesk/dsr/api"
+	"github.com/dsrdesk/dsrdesk/notify"
+	"github.com/dsrdesk/dsrdesk/notify/smtptest"
+	"github.com/dsrdesk/dsrdesk/workflow"
+)
+
+// ConfigJSON is the organisation config of the test desk: GDPR for the
+// EEA, UK GDPR for GB, CCPA for California, CTDPA for Connecticut, no
+// rights elsewhere, and a 14-day erasure promise under the GDPR.
+const ConfigJSON = `{
+  "organisation": {"name": "Testorg B.V.", "contact_email": "privacy@testorg.example", "address": "Teststraat 1, Utrecht"},
+  "time_zone": "Europe/Amsterdam",
+  "regimes": ["gdpr", "uk_gdpr", "ccpa", "ctdpa"],
+  "jurisdictions": [
+    {"countries": ["GB"], "regime": "uk_gdpr"},
+    {"countries": ["EEA"], "regime": "gdpr"},
+    {"countries": ["US"], "states": ["CA"], "regime": "ccpa"},
+    {"countries": ["US"], "states": ["CT"], "regime": "ctdpa"}
+  ],
+  "regime_calendars": {"gdpr": "NL", "uk_gdpr": "GB-ENG", "ccpa": "US", "ctdpa": "US"},
+  "promises": [{"kind": "erasure", "days": 14, "regimes": ["gdpr"], "source": "Privacy policy"}],
+  "mail": {"from": "privacy@testorg.example", "from_name": "Testorg Privacy"}
+}`
+
+// Clock is a settable clock; zero offset means real time.
+type Clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// Now returns real time plus the offset.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+}
+
+// Desk is a running DSR Desk.
+type Desk struct {
+	URL    string
+	Pool   *pgxpool.Pool
+	SMTP   *smtptest.Server
+	Engine *workflow.Engine
+	Server *api.Server
+	Org    *dsr.Config
+	Clock  *Clock
+	Client *http.Client // does not follow redirects
+}
+
+// Options tune a Desk.
+type Options struct {
+	ConfigJSON  string  // default ConfigJSON
+	PublicRate  float64 // default: effectively unlimited
+	PublicBurst int
+}
+
+// Start runs a desk for t; everything stops when t ends.
+func Start(t testing.TB, o Options) *Desk {
+	t.Helper()
+	if o.ConfigJSON == "" {
+		o.ConfigJSON = ConfigJSON
+	}
+	if o.PublicRate == 0 {
+		o.PublicRate, o.PublicBurst = 1000, 1000
+	}
+	org, err := dsr.ParseConfig(strings.NewReader(o.ConfigJSON))
+	if err != nil {
+		t.Fatalf("apitest: config: %v", err)
+	}
+	pool := dbtest.NewPool(t)
+	smtp := smtptest.Start(t)
+	sender, err := notify.NewSender(smtp.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(nil)
+	url := "http://" + ts.Listener.Addr().String()
+	clock := &Clock{}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	engine, err := workflow.New(pool, workflow.Options{Org: org, BaseURL: url, Mailer: sender, Clock: clock, RetryBase: 20 * time.Millisecond, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := api.New(api.Options{Engine: engine, Pool: pool, PublicRate: o.PublicRate, PublicBurst: o.PublicBurst, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.Config.Handler = srv.Handler()
+	ts.Start()
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := engine.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ts.Close()
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		_ = engine.Stop(sctx)
+		cancel()
+	})
+	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &Desk{URL: url, Pool: pool, SMTP: smtp, Engine: engine, Server: srv, Org: org, Clock: clock, Client: client}
+}
+
+// MailTo waits until n messages addressed to addr have arrived and returns
+// them in order.
+func (d *Desk) MailTo(t testing.TB, addr string, n int) []smtptest.Received {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var got []smtptest.Received
+		for _, m := range d.SMTP.Messages() {
+			for _, to := range m.To {
+				if strings.EqualFold(to, addr) {
+					got = append(got, m)
+				}
+			}
+		}
+		if len(got) >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("apitest: %d messages to %s after 20s, want %d", len(got), addr, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// LinkWith returns the first link in m's text containing part.
+func LinkWith(t testing.TB, m smtptest.Received, part string) string {
+	t.Helper()
+	for _, l := range m.Links() {
+		if strings.Contains(l, part) {
+			return l
+		}
+	}
+	t.Fatalf("apitest: no link containing %q in message %q:\n%s", part, m.Subject, m.Text)
+	return ""
+}

@@ -1,0 +1,114 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/dsrdesk/dsrdesk/dsr"
+)
+
+var statusOf = map[string]int{
+	dsr.EINVALID:      http.StatusUnprocessableEntity,
+	dsr.ENOTFOUND:     http.StatusNotFound,
+	dsr.ECONFLICT:     http.StatusConflict,
+	dsr.EUNAUTHORIZED: http.StatusUnauthorized,
+	dsr.EFORBIDDEN:    http.StatusForbidden,
+	dsr.EGONE:         http.StatusGone,
+	dsr.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	dsr.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
+	dsr.ERATELIMIT:    http.StatusTooManyRequests,
+	dsr.EUNAVAILABLE:  http.StatusUnprocessableEntity,
+	dsr.EINTERNAL:     http.StatusInternalServerError,
+}
+
+var codeOfStatus = map[int]string{
+	http.StatusBadRequest:            dsr.EINVALID,
+	http.StatusNotFound:              dsr.ENOTFOUND,
+	http.StatusMethodNotAllowed:      dsr.ENOTFOUND,
+	http.StatusRequestEntityTooLarge: dsr.ETOOLARGE,
+	http.StatusUnsupportedMediaType:  dsr.EUNSUPPORTED,
+	http.StatusTooManyRequests:       dsr.ERATELIMIT,
+	http.StatusForbidden:             dsr.EFORBIDDEN,
+	http.StatusUnauthorized:          dsr.EUNAUTHORIZED,
+	http.StatusServiceUnavailable:    dsr.EINTERNAL,
+}
+
+// errBadRequest marks malformed input that is not a field problem: 400.
+type errBadRequest struct{ msg string }
+
+func (e errBadRequest) Error() string { return e.msg }
+
+// apiError is the JSON error envelope.
+type apiError struct {
+	Code    string            `json:"code"`
+	Message string            `json:"message"`
+	Fields  map[string]string `json:"fields,omitempty"`
+	Rule    string            `json:"rule,omitempty"`
+}
+
+// classify turns any error into (HTTP status, envelope).
+func classify(err error) (int, apiError) {
+	var br errBadRequest
+	if errors.As(err, &br) {
+		return http.StatusBadRequest, apiError{Code: dsr.EINVALID, Message: br.msg}
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		code, ok := codeOfStatus[he.Code]
+		if !ok {
+			code = dsr.EINTERNAL
+		}
+		msg := http.StatusText(he.Code)
+		if he.Code == http.StatusRequestEntityTooLarge {
+			msg = "The request is too large."
+		}
+		return he.Code, apiError{Code: code, Message: msg}
+	}
+	var de *dsr.Error
+	if errors.As(err, &de) && de.Code != dsr.EINTERNAL {
+		return statusOf[de.Code], apiError{Code: de.Code, Message: de.Message, Fields: de.Fields, Rule: de.Rule}
+	}
+	return http.StatusInternalServerError, apiError{Code: dsr.EINTERNAL, Message: "Internal error. Please try again later."}
+}
+
+// handleError is Echo's single error handler: JSON for /api/, an HTML page
+// for everything else. Internal errors are logged (without personal data:
+// our errors never carry request content) and shown generically.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status, body := classify(err)
+	if status >= 500 {
+		s.log.Error("internal error", "route", c.Path(), "error", err.Error(),
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(status)
+		return
+	}
+	if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+		_ = c.JSON(status, map[string]apiError{"error": body})
+		return
+	}
+	_ = s.renderError(c, status, body.Message)
+}
+
+func (s *Server) renderError(c echo.Context, status int, msg string) error {
+	title := map[int]string{
+		http.StatusNotFound:        "Page not found",
+		http.StatusGone:            "This link no longer works",
+		http.StatusTooManyRequests: "Too many requests",
+		http.StatusConflict:        "This cannot be done",
+	}[status]
+	if title == "" {
+		title = "Something went wrong"
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	d := s.page()
+	d.Title, d.Message = title, msg
+	return c.Render(status, "error.html", d)
+}

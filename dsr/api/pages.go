@@ -1,0 +1,87 @@
+package api
+
+import (
+	"fmt"
+	htmltemplate "html/template"
+	"io"
+	"io/fs"
+	"path"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/dsrdesk/dsrdesk/dsr"
+	"github.com/dsrdesk/dsrdesk/workflow"
+)
+
+// pages renders web/<name>.html inside web/layout.html. Each page is
+// parsed once at start, with the layout, into its own template set.
+type pages struct {
+	set map[string]*htmltemplate.Template
+}
+
+func newPages(fsys fs.FS) (*pages, error) {
+	files, err := fs.Glob(fsys, "web/*.html")
+	if err != nil {
+		return nil, err
+	}
+	p := &pages{set: map[string]*htmltemplate.Template{}}
+	for _, f := range files {
+		name := path.Base(f)
+		if name == "layout.html" {
+			continue
+		}
+		t, err := htmltemplate.New(name).ParseFS(fsys, "web/layout.html", f)
+		if err != nil {
+			return nil, fmt.Errorf("api: template %s: %w", name, err)
+		}
+		p.set[name] = t
+	}
+	return p, nil
+}
+
+// Render implements echo.Renderer.
+func (p *pages) Render(w io.Writer, name string, data any, _ echo.Context) error {
+	t, ok := p.set[name]
+	if !ok {
+		return fmt.Errorf("api: no page %q", name)
+	}
+	return t.ExecuteTemplate(w, "layout", data)
+}
+
+// pageData is what every page gets: the organisation, field errors and
+// form values, plus the fields of the page at hand.
+type pageData struct {
+	Org    dsr.Organisation
+	Errors map[string]string
+	V      map[string]string
+	loc    *time.Location
+
+	Title, Message, Flash, Token, DueLong, Unavailable string
+
+	Receipt *workflow.Receipt
+	Request *dsr.Request
+	View    *workflow.RequestView
+
+	Kinds, OptOutChoices, RestrictionChoices []choice
+	Countries                                []dsr.Country
+	States                                   []string
+	ErrorList                                []errorItem
+}
+
+type choice struct {
+	Value, Label string
+	Checked      bool
+}
+
+type errorItem struct{ ID, Label, Message string }
+
+func (s *Server) page() *pageData {
+	return &pageData{Org: s.org.Organisation, V: map[string]string{}, loc: s.org.Location()}
+}
+
+// Err returns the error message of a field, or "".
+func (d *pageData) Err(field string) string { return d.Errors[field] }
+
+// Local formats an instant in the organisation's time zone.
+func (d *pageData) Local(t time.Time) string { return t.In(d.loc).Format("2 Jan 2006 15:04 MST") }

@@ -1,0 +1,174 @@
+// Package api is the HTTP side of DSR Desk: the public intake form and
+// JSON API, verification and status pages (and, later, the officer console
+// and admin API). Handlers decode, validate, call the workflow and
+// respond; one error handler maps dsr error codes to HTTP.
+package api
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"golang.org/x/time/rate"
+
+	"github.com/dsrdesk/dsrdesk/dsr"
+	"github.com/dsrdesk/dsrdesk/templates"
+	"github.com/dsrdesk/dsrdesk/workflow"
+)
+
+// Options configure the server.
+type Options struct {
+	Engine *workflow.Engine
+	Pool   *pgxpool.Pool
+	Logger *slog.Logger
+	// PublicRate is the sustained number of public POSTs per second allowed
+	// per client IP (default 0.2, i.e. 12 a minute) with PublicBurst
+	// (default 10).
+	PublicRate  float64
+	PublicBurst int
+}
+
+// Server is the Echo application.
+type Server struct {
+	e      *echo.Echo
+	engine *workflow.Engine
+	org    *dsr.Config
+	pool   *pgxpool.Pool
+	log    *slog.Logger
+	pages  *pages
+}
+
+// Body limits: the JSON API carries a base64 permission of up to 10 MB;
+// the form carries it raw.
+const (
+	apiBodyLimit  = "15M"
+	formBodyLimit = "11M"
+)
+
+// New builds the server and its routes.
+func New(o Options) (*Server, error) {
+	p, err := newPages(templates.FS)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{e: echo.New(), engine: o.Engine, org: o.Engine.Org(), pool: o.Pool, log: o.Logger, pages: p}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	e := s.e
+	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.Renderer = p
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.Recover())
+	e.Use(middleware.RequestID())
+	e.Use(s.requestLog())
+	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
+		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
+		ContentSecurityPolicy: "default-src 'self'; style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+		ReferrerPolicy:        "no-referrer", // links carry tokens
+	}))
+	e.Use(middleware.ContextTimeout(30 * time.Second))
+	s.routes(s.limiter(o))
+	return s, nil
+}
+
+func (s *Server) limiter(o Options) echo.MiddlewareFunc {
+	r, b := o.PublicRate, o.PublicBurst
+	if r == 0 {
+		r = 0.2
+	}
+	if b == 0 {
+		b = 10
+	}
+	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+			Rate: rate.Limit(r), Burst: b, ExpiresIn: 10 * time.Minute}),
+		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
+		DenyHandler: func(c echo.Context, _ string, _ error) error {
+			return dsr.Errorf(dsr.ERATELIMIT, "Too many requests from your address. Please wait a few minutes and try again.")
+		},
+		ErrorHandler: func(c echo.Context, err error) error {
+			return dsr.Errorf(dsr.EFORBIDDEN, "Your address could not be determined.")
+		},
+	})
+}
+
+func (s *Server) routes(limit echo.MiddlewareFunc) {
+	e := s.e
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	static, _ := fs.Sub(templates.FS, "static")
+	e.StaticFS("/static", static)
+
+	e.GET("/", s.formPage)
+	e.GET("/requests/new", s.formPage)
+	e.POST("/requests", s.formSubmit, middleware.BodyLimit(formBodyLimit), limit)
+	e.GET("/verify/:token", s.verifyPage)
+	e.POST("/verify/:token", s.verifySubmit, limit)
+	e.GET("/status/:token", s.statusPage)
+	e.GET("/status/:token/withdraw", s.withdrawPage)
+	e.POST("/status/:token/withdraw", s.withdrawSubmit, limit)
+	e.POST("/status/:token/answer", s.answerSubmit, middleware.BodyLimit(formBodyLimit), limit)
+
+	e.POST("/api/v1/requests", s.apiCreateRequest, middleware.BodyLimit(apiBodyLimit), limit)
+}
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.e }
+
+// Echo returns the Echo instance (for the route-table test and mounting).
+func (s *Server) Echo() *echo.Echo { return s.e }
+
+// Start serves on addr until Shutdown.
+func (s *Server) Start(addr string) error {
+	s.e.Server.ReadHeaderTimeout = 10 * time.Second
+	s.e.Server.ReadTimeout = 60 * time.Second
+	s.e.Server.WriteTimeout = 60 * time.Second
+	s.e.Server.IdleTimeout = 120 * time.Second
+	return s.e.Start(addr)
+}
+
+// Shutdown finishes in-flight requests, up to ctx.
+func (s *Server) Shutdown(ctx context.Context) error { return s.e.Shutdown(ctx) }
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz reports whether the database answers.
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := s.pool.Ping(ctx); err != nil {
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "database unreachable"})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// requestLog logs method, route (never the raw path: it may hold a
+// token), status and latency.
+func (s *Server) requestLog() echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus: true, LogMethod: true, LogRoutePath: true, LogLatency: true, LogRequestID: true, LogError: true,
+		HandleError: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			level := slog.LevelInfo
+			if v.Status >= 500 {
+				level = slog.LevelError
+			}
+			attrs := []slog.Attr{slog.String("method", v.Method), slog.String("route", v.RoutePath),
+				slog.Int("status", v.Status), slog.Duration("latency", v.Latency), slog.String("request_id", v.RequestID)}
+			if v.Error != nil && v.Status >= 500 {
+				attrs = append(attrs, slog.String("error", v.Error.Error()))
+			}
+			s.log.LogAttrs(c.Request().Context(), level, "http", attrs...)
+			return nil
+		},
+	})
+}
