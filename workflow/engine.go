@@ -48,6 +48,9 @@ type Options struct {
 	RetryBase time.Duration
 	// Workers is the number of concurrent jobs per queue (default 5).
 	Workers int
+	// FetchPollInterval is how often River looks for jobs that no
+	// notification announced (default 1s; tests use less).
+	FetchPollInterval time.Duration
 }
 
 // Engine runs the request workflow.
@@ -96,10 +99,12 @@ func New(pool *pgxpool.Pool, o Options) (*Engine, error) {
 	}
 	rw := river.NewWorkers()
 	river.AddWorker(rw, &deliverWorker{e: e})
+	river.AddWorker(rw, &verifyReminderWorker{e: e})
+	river.AddWorker(rw, &verifyExpiryWorker{e: e})
 	e.river, err = river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Queues: map[string]river.QueueConfig{
-			QueueDefault: {MaxWorkers: workers},
-			QueueEmail:   {MaxWorkers: workers},
+			QueueDefault: {MaxWorkers: workers, FetchPollInterval: o.FetchPollInterval, FetchCooldown: cooldown(o.FetchPollInterval)},
+			QueueEmail:   {MaxWorkers: workers, FetchPollInterval: o.FetchPollInterval, FetchCooldown: cooldown(o.FetchPollInterval)},
 		},
 		Workers:         rw,
 		Logger:          e.log,
@@ -110,6 +115,14 @@ func New(pool *pgxpool.Pool, o Options) (*Engine, error) {
 		return nil, fmt.Errorf("workflow: river: %w", err)
 	}
 	return e, nil
+}
+
+// cooldown keeps River's fetch cooldown below a short poll interval.
+func cooldown(poll time.Duration) time.Duration {
+	if poll > 0 && poll < river.FetchCooldownDefault {
+		return poll / 2
+	}
+	return 0
 }
 
 // River returns the engine's River client (for the job UI and tests).

@@ -143,6 +143,9 @@ func (e *Engine) recordIntake(ctx context.Context, tx pgx.Tx, req *dsr.Request, 
 		}
 		return e.mailAll(ctx, tx, req, MailAcknowledged, mailExtra{})
 	}
+	if err := e.scheduleVerificationJobs(ctx, tx, req); err != nil {
+		return err
+	}
 	return e.mailVerification(ctx, tx, req, MailReceived, now)
 }
 

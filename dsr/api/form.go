@@ -78,16 +78,9 @@ func (s *Server) formData(v map[string]string, multi map[string][]string, errs m
 // formSubmit handles POST /requests from the form: the same Submit as the
 // API. Errors come back as the form with messages next to the fields.
 func (s *Server) formSubmit(c echo.Context) error {
-	form, err := c.MultipartForm()
+	form, err := readForm(c)
 	if err != nil {
-		if errors.Is(err, http.ErrNotMultipart) || strings.Contains(err.Error(), "multipart") {
-			if err := c.Request().ParseForm(); err != nil {
-				return errBadRequest{"The form could not be read."}
-			}
-			form = &multipart.Form{Value: c.Request().PostForm}
-		} else {
-			return formReadError(err)
-		}
+		return err
 	}
 	v := map[string]string{}
 	for k, vals := range form.Value {
@@ -107,6 +100,21 @@ func (s *Server) formSubmit(c echo.Context) error {
 	d.Receipt = rc
 	d.DueLong = rc.DueAt.Long()
 	return c.Render(http.StatusCreated, "received.html", d)
+}
+
+// readForm reads a multipart or URL-encoded form.
+func readForm(c echo.Context) (*multipart.Form, error) {
+	form, err := c.MultipartForm()
+	if err == nil {
+		return form, nil
+	}
+	if !errors.Is(err, http.ErrNotMultipart) {
+		return nil, formReadError(err)
+	}
+	if err := c.Request().ParseForm(); err != nil {
+		return nil, formReadError(err)
+	}
+	return &multipart.Form{Value: c.Request().PostForm}, nil
 }
 
 func formReadError(err error) error {

@@ -82,9 +82,9 @@ func (s *Server) withdrawSubmit(c echo.Context) error {
 // answerSubmit takes the requester's answer (text and an optional file).
 func (s *Server) answerSubmit(c echo.Context) error {
 	token := c.Param("token")
-	form, err := c.MultipartForm()
+	form, err := readForm(c)
 	if err != nil {
-		return formReadError(err)
+		return err
 	}
 	var file *dsr.File
 	if fhs := form.File["attachment"]; len(fhs) > 0 && fhs[0].Size > 0 {

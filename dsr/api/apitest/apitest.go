@@ -104,7 +104,7 @@ func Start(t testing.TB, o Options) *Desk {
 	url := "http://" + ts.Listener.Addr().String()
 	clock := &Clock{}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	engine, err := workflow.New(pool, workflow.Options{Org: org, BaseURL: url, Mailer: sender, Clock: clock, RetryBase: 20 * time.Millisecond, Logger: quiet})
+	engine, err := workflow.New(pool, workflow.Options{Org: org, BaseURL: url, Mailer: sender, Clock: clock, RetryBase: 20 * time.Millisecond, Logger: quiet, FetchPollInterval: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,6 +153,26 @@ func (d *Desk) MailTo(t testing.TB, addr string, n int) []smtptest.Received {
 	}
 }
 
+// MailWithSubject waits for a message to addr whose subject contains part
+// (deliveries run concurrently, so arrival order is not creation order).
+func (d *Desk) MailWithSubject(t testing.TB, addr, part string) smtptest.Received {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		for _, m := range d.SMTP.Messages() {
+			for _, to := range m.To {
+				if strings.EqualFold(to, addr) && strings.Contains(m.Subject, part) {
+					return m
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("apitest: no message to %s with subject containing %q after 20s", addr, part)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // LinkWith returns the first link in m's text containing part.
 func LinkWith(t testing.TB, m smtptest.Received, part string) string {
 	t.Helper()
@@ -163,4 +183,48 @@ func LinkWith(t testing.TB, m smtptest.Received, part string) string {
 	}
 	t.Fatalf("apitest: no link containing %q in message %q:\n%s", part, m.Subject, m.Text)
 	return ""
+}
+
+// RunDue advances the clock by d, makes every scheduled job now due under
+// the fake clock available, and waits until River has worked them. This is
+// how tests move time: no sleeping until a deadline.
+func (d *Desk) RunDue(t testing.TB, by time.Duration) {
+	t.Helper()
+	d.Clock.Advance(by)
+	ctx := context.Background()
+	rows, err := d.Pool.Query(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now()
+		WHERE state IN ('scheduled', 'retryable') AND scheduled_at <= $1 RETURNING id`, d.Clock.Now())
+	if err != nil {
+		t.Fatalf("apitest: promote due jobs: %v", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		_ = rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	d.WaitJobs(t, ids)
+}
+
+// WaitJobs waits until the given jobs, and any job they enqueued, are no
+// longer available or running.
+func (d *Desk) WaitJobs(t testing.TB, ids []int64) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var pending int
+		err := d.Pool.QueryRow(context.Background(), `SELECT count(*) FROM river_job
+			WHERE (id = ANY($1) AND state IN ('available', 'running', 'retryable')) OR (state IN ('available', 'running'))`, ids).Scan(&pending)
+		if err != nil {
+			t.Fatalf("apitest: wait jobs: %v", err)
+		}
+		if pending == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("apitest: %d jobs still pending after 20s", pending)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

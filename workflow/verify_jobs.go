@@ -1,0 +1,112 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/dsrdesk/dsrdesk/db"
+	"github.com/dsrdesk/dsrdesk/dsr"
+)
+
+// VerifyReminderArgs reminds a data subject who has not confirmed their
+// request (config verification.reminder_after_days, default 3).
+type VerifyReminderArgs struct {
+	RequestID string `json:"request_id" river:"unique"`
+}
+
+// Kind is the River job kind.
+func (VerifyReminderArgs) Kind() string { return "verify_reminder" }
+
+// InsertOpts: unique per request.
+func (VerifyReminderArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// VerifyExpiryArgs expires a request never confirmed (config
+// verification.expire_after_days, default 14).
+type VerifyExpiryArgs struct {
+	RequestID string `json:"request_id" river:"unique"`
+}
+
+// Kind is the River job kind.
+func (VerifyExpiryArgs) Kind() string { return "verify_expiry" }
+
+// InsertOpts: unique per request.
+func (VerifyExpiryArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+func (e *Engine) verifyTimes(req *dsr.Request) (remind, expire time.Time) {
+	v := e.org.Verification
+	day := 24 * time.Hour
+	return req.ReceivedAt.Add(time.Duration(v.ReminderAfterDays) * day), req.ReceivedAt.Add(time.Duration(v.ExpireAfterDays) * day)
+}
+
+// scheduleVerificationJobs inserts the reminder and the expiry of an
+// unconfirmed request in the intake transaction.
+func (e *Engine) scheduleVerificationJobs(ctx context.Context, tx pgx.Tx, req *dsr.Request) error {
+	remind, expire := e.verifyTimes(req)
+	_, err := e.river.InsertManyTx(ctx, tx, []river.InsertManyParams{
+		{Args: VerifyReminderArgs{RequestID: req.ID}, InsertOpts: &river.InsertOpts{ScheduledAt: remind}},
+		{Args: VerifyExpiryArgs{RequestID: req.ID}, InsertOpts: &river.InsertOpts{ScheduledAt: expire}},
+	})
+	if err != nil {
+		return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("schedule verification jobs: %w", err)}
+	}
+	return nil
+}
+
+type verifyReminderWorker struct {
+	river.WorkerDefaults[VerifyReminderArgs]
+	e *Engine
+}
+
+// Work sends the reminder if the request still waits for confirmation;
+// otherwise the world moved on and it does nothing.
+func (w *verifyReminderWorker) Work(ctx context.Context, job *river.Job[VerifyReminderArgs]) error {
+	e := w.e
+	return e.inTx(ctx, func(tx pgx.Tx) error {
+		req, err := db.GetRequest(ctx, tx, job.Args.RequestID, true)
+		if err != nil || req.Status != dsr.StatusPendingVerification {
+			return err
+		}
+		now := e.now()
+		if remind, _ := e.verifyTimes(req); now.Before(remind) {
+			return river.JobSnooze(remind.Sub(now))
+		}
+		if err := event(ctx, tx, req, dsr.ActorSystem, "verification_reminder_sent", false, nil, now); err != nil {
+			return err
+		}
+		return e.mailVerification(ctx, tx, req, MailVerifyReminder, now)
+	})
+}
+
+type verifyExpiryWorker struct {
+	river.WorkerDefaults[VerifyExpiryArgs]
+	e *Engine
+}
+
+// Work expires a request still unconfirmed at its expiry time, with a
+// final email; the request leaves the queue.
+func (w *verifyExpiryWorker) Work(ctx context.Context, job *river.Job[VerifyExpiryArgs]) error {
+	e := w.e
+	return e.inTx(ctx, func(tx pgx.Tx) error {
+		req, err := db.GetRequest(ctx, tx, job.Args.RequestID, true)
+		if err != nil || req.Status != dsr.StatusPendingVerification {
+			return err
+		}
+		now := e.now()
+		if _, expire := e.verifyTimes(req); now.Before(expire) {
+			return river.JobSnooze(expire.Sub(now))
+		}
+		if err := db.UseAllTokens(ctx, tx, req.ID, db.TokenVerify, now); err != nil {
+			return err
+		}
+		days := fmt.Sprint(e.org.Verification.ExpireAfterDays)
+		return e.close(ctx, tx, req, dsr.StatusExpired, dsr.ActorSystem, "expired", MailExpired, map[string]string{"after_days": days}, mailExtra{})
+	})
+}
