@@ -325,3 +325,55 @@ func MoveDue(ctx context.Context, tx pgx.Tx, id string, legal, due, extended dsr
 		id, legal.Time(), due.Time(), dateArg(extended), pausedDays, extensions)
 	return wrap("move due", err)
 }
+
+// GetRequests loads several requests (no lock; lock them first).
+func GetRequests(ctx context.Context, q Querier, ids []string) ([]*dsr.Request, error) {
+	rows, err := q.Query(ctx, `SELECT `+requestColumns+requestFrom+` WHERE r.id = ANY($1::uuid[])`, ids)
+	if err != nil {
+		return nil, wrap("get requests", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*dsr.Request, error) { return scanRequest(row) })
+}
+
+// AppendEvents appends one event to each request's chain with three
+// statements in all: the chain heads, the hashes (in Go), one COPY. The
+// caller holds the requests' row locks.
+func AppendEvents(ctx context.Context, tx pgx.Tx, evs map[string]dsr.Event) error {
+	ids := make([]string, 0, len(evs))
+	for id := range evs {
+		ids = append(ids, id)
+	}
+	rows, err := tx.Query(ctx, `SELECT DISTINCT ON (request_id) request_id::text, seq, hash FROM events
+		WHERE request_id = ANY($1::uuid[]) ORDER BY request_id, seq DESC`, ids)
+	if err != nil {
+		return wrap("append events", err)
+	}
+	type head struct {
+		seq  int
+		hash []byte
+	}
+	heads := map[string]head{}
+	for rows.Next() {
+		var id string
+		var h head
+		if err := rows.Scan(&id, &h.seq, &h.hash); err != nil {
+			rows.Close()
+			return wrap("append events", err)
+		}
+		heads[id] = h
+	}
+	rows.Close()
+	var copyRows [][]any
+	for _, id := range ids {
+		ev, h := evs[id], heads[id]
+		if h.hash == nil {
+			h.hash = make([]byte, sha256.Size)
+		}
+		ev.Seq, ev.At = h.seq+1, ev.At.UTC().Truncate(time.Microsecond)
+		data, _ := json.Marshal(nonNil(ev.Data))
+		copyRows = append(copyRows, []any{id, ev.Seq, ev.At, ev.Actor, ev.Type, ev.Public, data, h.hash, EventHash(h.hash, id, ev)})
+	}
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{"events"},
+		[]string{"request_id", "seq", "at", "actor", "type", "public", "data", "prev_hash", "hash"}, pgx.CopyFromRows(copyRows))
+	return wrap("append events", err)
+}

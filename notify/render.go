@@ -38,6 +38,12 @@ type MailData struct {
 	LinkExpires       string
 	Note              string
 	ReasonLabel       string
+	// Officer mails.
+	RecipientName string
+	ConsoleURL    string
+	DaysLeft      int
+	Overdue       bool
+	Lines         []string
 }
 
 // Rendered is one email ready to become a MIME message.

@@ -89,7 +89,13 @@ func (e *Engine) unpause(ctx context.Context, tx pgx.Tx, req *dsr.Request, now t
 		return err
 	}
 	req.LegalDue, req.DueOn, req.ExtendedDue = res.LegalDue, res.Due, res.ExtendedDue
-	return db.InsertLedger(ctx, tx, req.ID, now, res.Ledger)
+	if err := db.InsertLedger(ctx, tx, req.ID, now, res.Ledger); err != nil {
+		return err
+	}
+	if res.PausedDays == 0 {
+		return nil // same date: the running chain goes on
+	}
+	return e.scheduleReminders(ctx, tx, req)
 }
 
 // Extend extends the request's deadline as the regime allows, with the
@@ -124,6 +130,9 @@ func (e *Engine) Extend(ctx context.Context, requestID, actor, reason string) (d
 			return err
 		}
 		req.DueOn = res.Due
+		if err := e.scheduleReminders(ctx, tx, req); err != nil {
+			return err
+		}
 		if err := event(ctx, tx, req, actor, "extended", true, map[string]string{"due": res.Due.String(), "reason": reason}, now); err != nil {
 			return err
 		}

@@ -101,12 +101,16 @@ func New(pool *pgxpool.Pool, o Options) (*Engine, error) {
 	river.AddWorker(rw, &deliverWorker{e: e})
 	river.AddWorker(rw, &verifyReminderWorker{e: e})
 	river.AddWorker(rw, &verifyExpiryWorker{e: e})
+	river.AddWorker(rw, &reminderWorker{e: e})
+	river.AddWorker(rw, &sweepWorker{e: e})
+	river.AddWorker(rw, &digestWorker{e: e})
 	e.river, err = river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			QueueDefault: {MaxWorkers: workers, FetchPollInterval: o.FetchPollInterval, FetchCooldown: cooldown(o.FetchPollInterval)},
 			QueueEmail:   {MaxWorkers: workers, FetchPollInterval: o.FetchPollInterval, FetchCooldown: cooldown(o.FetchPollInterval)},
 		},
 		Workers:         rw,
+		PeriodicJobs:    e.periodicJobs(),
 		Logger:          e.log,
 		SoftStopTimeout: 10 * time.Second,
 		JobTimeout:      2 * time.Minute,
@@ -115,6 +119,22 @@ func New(pool *pgxpool.Pool, o Options) (*Engine, error) {
 		return nil, fmt.Errorf("workflow: river: %w", err)
 	}
 	return e, nil
+}
+
+// periodicJobs are run by the elected leader only: the reconciliation
+// sweep every 15 minutes and at start, the officer digest daily at 08:00
+// in the organisation's time zone.
+func (e *Engine) periodicJobs() []*river.PeriodicJob {
+	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(SweepInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil },
+			&river.PeriodicJobOpts{ID: "reconcile_deadlines", RunOnStart: true}),
+		river.NewPeriodicJob(dailyAt{at: 8 * time.Hour, loc: e.org.Location()},
+			func() (river.JobArgs, *river.InsertOpts) {
+				return DigestArgs{Day: dsr.DateIn(e.now(), e.org.Location()).String()}, nil
+			},
+			&river.PeriodicJobOpts{ID: "officer_digest"}),
+	}
 }
 
 // cooldown keeps River's fetch cooldown below a short poll interval.

@@ -136,6 +136,9 @@ func (e *Engine) recordIntake(ctx context.Context, tx pgx.Tx, req *dsr.Request, 
 	if err := e.acknowledgeAtIntake(ctx, tx, req, reg, now); err != nil {
 		return err
 	}
+	if err := e.scheduleReminders(ctx, tx, req); err != nil {
+		return err
+	}
 	if req.Status == dsr.StatusOpen {
 		why := reg.Short + " does not allow identity verification for opt-out requests"
 		if err := event(ctx, tx, req, dsr.ActorSystem, "opened", true, map[string]string{"reason": why}, now); err != nil {

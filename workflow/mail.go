@@ -71,11 +71,17 @@ func (e *Engine) mailOne(ctx context.Context, tx pgx.Tx, req *dsr.Request, holde
 		return &dsr.Error{Code: dsr.EINTERNAL, Err: err}
 	}
 	m := &db.Message{RequestID: req.ID, Event: event, Locale: e.org.Locale, RecipientRole: holder,
-		ToName: req.Subject.Name, ToEmail: req.Subject.Email, FromEmail: e.org.Mail.From,
-		Subject: r.Subject, TextBody: r.Text, HTMLBody: r.HTML, MessageID: e.newMessageID(), CreatedAt: now}
+		ToName: req.Subject.Name, ToEmail: req.Subject.Email, Subject: r.Subject, TextBody: r.Text, HTMLBody: r.HTML}
 	if holder == db.HolderAgent {
 		m.ToName, m.ToEmail = req.Agent.Name, req.Agent.Email
 	}
+	return e.recordMessage(ctx, tx, m)
+}
+
+// recordMessage stores m and, when a relay is configured, inserts its
+// delivery job in the same transaction.
+func (e *Engine) recordMessage(ctx context.Context, tx pgx.Tx, m *db.Message) error {
+	m.FromEmail, m.MessageID, m.CreatedAt = e.org.Mail.From, e.newMessageID(), e.now()
 	m.Status = db.MessageCaptured
 	if e.mailer != nil {
 		m.Status = db.MessageQueued

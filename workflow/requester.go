@@ -292,5 +292,18 @@ func (e *Engine) resume(ctx context.Context, tx pgx.Tx, req *dsr.Request, holder
 			return err
 		}
 	}
+	if err := e.notifyAssignee(ctx, tx, req); err != nil {
+		return err
+	}
 	return e.mailAll(ctx, tx, req, MailAnswerReceived, mailExtra{})
+}
+
+// notifyAssignee tells the assignee (or, unassigned, every officer) that
+// the requester answered.
+func (e *Engine) notifyAssignee(ctx context.Context, tx pgx.Tx, req *dsr.Request) error {
+	users, err := e.reminderRecipients(ctx, tx, req)
+	if err != nil {
+		return err
+	}
+	return e.mailUsers(ctx, tx, req.ID, users, "officer_answer", e.officerMailData(req))
 }

@@ -15,7 +15,7 @@ import (
 // formFields maps submission field paths to form input ids and labels, for
 // the error summary.
 var formFields = []struct{ path, id, label string }{
-	{"kind", "kind-" + string(dsr.KindAccess), "Request"},
+	{"kind", "kind-error", "Request"},
 	{"subject.email", "email", "Email address"},
 	{"subject.name", "name", "Name"},
 	{"subject.country", "country", "Country"},
