@@ -89,3 +89,12 @@ func RecordAttempt(ctx context.Context, q Querier, id, status, lastError string,
 		sent_at = CASE WHEN $2 = 'sent' THEN $4 ELSE sent_at END WHERE id = $1`, id, status, lastError, at)
 	return wrap("record attempt", err)
 }
+
+// RecentMessages returns the newest messages first.
+func RecentMessages(ctx context.Context, q Querier, limit int) ([]*Message, error) {
+	rows, err := q.Query(ctx, `SELECT `+messageColumns+` FROM messages ORDER BY created_at DESC, id LIMIT $1`, limit)
+	if err != nil {
+		return nil, wrap("messages", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*Message, error) { return scanMessage(row) })
+}

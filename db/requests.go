@@ -377,3 +377,45 @@ func AppendEvents(ctx context.Context, tx pgx.Tx, evs map[string]dsr.Event) erro
 		[]string{"request_id", "seq", "at", "actor", "type", "public", "data", "prev_hash", "hash"}, pgx.CopyFromRows(copyRows))
 	return wrap("append events", err)
 }
+
+// SetAssignee sets or clears (empty id) the request's assignee.
+func SetAssignee(ctx context.Context, tx pgx.Tx, id, assigneeID string, at time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE requests SET assignee_id = NULLIF($2, '')::uuid, updated_at = $3 WHERE id = $1`, id, assigneeID, at)
+	return wrap("set assignee", err)
+}
+
+// AttachmentInfo describes a stored document without its content.
+type AttachmentInfo struct {
+	ID          string
+	Purpose     string
+	Filename    string
+	ContentType string
+	Size        int64
+	CreatedAt   time.Time
+}
+
+// Attachments lists a request's documents of one purpose ("" for all).
+func Attachments(ctx context.Context, q Querier, requestID, purpose string) ([]AttachmentInfo, error) {
+	rows, err := q.Query(ctx, `SELECT id, purpose, filename, content_type, size, created_at FROM attachments
+		WHERE request_id = $1 AND ($2 = '' OR purpose = $2) ORDER BY created_at, filename`, requestID, purpose)
+	if err != nil {
+		return nil, wrap("attachments", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (AttachmentInfo, error) {
+		var a AttachmentInfo
+		err := row.Scan(&a.ID, &a.Purpose, &a.Filename, &a.ContentType, &a.Size, &a.CreatedAt)
+		return a, err
+	})
+}
+
+// AttachmentContent loads one document of a request ("" purpose: any).
+// Errors: ENOTFOUND.
+func AttachmentContent(ctx context.Context, q Querier, requestID, id, purpose string) (*dsr.File, error) {
+	var f dsr.File
+	err := q.QueryRow(ctx, `SELECT filename, content_type, content FROM attachments
+		WHERE id::text = $2 AND request_id = $1 AND ($3 = '' OR purpose = $3)`, requestID, id, purpose).Scan(&f.Filename, &f.ContentType, &f.Content)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, dsr.Errorf(dsr.ENOTFOUND, "file not found")
+	}
+	return &f, wrap("attachment", err)
+}

@@ -78,6 +78,12 @@ func requireJSON(r *http.Request) error {
 	return nil
 }
 
+func newStrictDecoder(r io.Reader) *json.Decoder {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	return dec
+}
+
 // decodeAPIRequest reads the JSON body strictly: malformed JSON is 400,
 // unknown fields and wrong types are 422 naming the field.
 func decodeAPIRequest(body io.Reader) (*dsr.Submission, error) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
 	"github.com/dsrdesk/dsrdesk/workflow"
 )
@@ -67,6 +68,20 @@ type pageData struct {
 	Countries                                []dsr.Country
 	States                                   []string
 	ErrorList                                []errorItem
+
+	// Console.
+	User                                                       *db.User
+	CSRF                                                       string
+	CanWork                                                    bool
+	Counts                                                     []countItem
+	StatusOptions, KindOptions, RegimeOptions, AssigneeOptions []choice
+	DenyReasons                                                []choice
+	Rows                                                       []queueView
+	Next                                                       string
+	Detail                                                     *requestDetail
+	Messages                                                   []*db.Message
+	Download                                                   *workflow.Download
+	Users                                                      []db.User
 }
 
 type choice struct {

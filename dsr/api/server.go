@@ -26,6 +26,8 @@ type Options struct {
 	Engine *workflow.Engine
 	Pool   *pgxpool.Pool
 	Logger *slog.Logger
+	// Secure marks cookies Secure (set when the public URL is https).
+	Secure bool
 	// PublicRate is the sustained number of public POSTs per second allowed
 	// per client IP (default 0.2, i.e. 12 a minute) with PublicBurst
 	// (default 10).
@@ -41,6 +43,8 @@ type Server struct {
 	pool   *pgxpool.Pool
 	log    *slog.Logger
 	pages  *pages
+	secure bool // cookies only over HTTPS (DSR_BASE_URL is https)
+	counts *countCache
 }
 
 // Body limits: the JSON API carries a base64 permission of up to 10 MB;
@@ -56,7 +60,8 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{e: echo.New(), engine: o.Engine, org: o.Engine.Org(), pool: o.Pool, log: o.Logger, pages: p}
+	s := &Server{e: echo.New(), engine: o.Engine, org: o.Engine.Org(), pool: o.Pool, log: o.Logger, pages: p,
+		secure: o.Secure, counts: &countCache{}}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -117,6 +122,11 @@ func (s *Server) routes(limit echo.MiddlewareFunc) {
 	e.POST("/status/:token/answer", s.answerSubmit, middleware.BodyLimit(formBodyLimit), limit)
 
 	e.POST("/api/v1/requests", s.apiCreateRequest, middleware.BodyLimit(apiBodyLimit), limit)
+	e.GET("/download/:token", s.downloadPage)
+	e.GET("/download/:token/:file", s.downloadFile)
+
+	s.consoleRoutes()
+	s.adminRoutes()
 }
 
 // Handler returns the HTTP handler.

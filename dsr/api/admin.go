@@ -1,0 +1,160 @@
+package api
+
+import (
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/dsrdesk/dsrdesk/db"
+	"github.com/dsrdesk/dsrdesk/dsr"
+)
+
+// adminRoutes registers the admin JSON API (bearer tokens).
+func (s *Server) adminRoutes() {
+	g := s.e.Group("/api/v1/admin", s.bearerAuth)
+	g.GET("/requests", s.apiQueue, requireRole(readRoles...))
+	g.GET("/requests/:id", s.apiRequest, requireRole(readRoles...))
+	g.POST("/requests/:id/:action", s.apiAction, requireRole(workRoles...), middleware.BodyLimit("200M"))
+}
+
+// apiQueue lists requests with the queue's filters and order: ?status,
+// kind, regime, assignee (mine|unassigned|id), overdue, agent, q, limit,
+// cursor. The answer has "data" and "next_cursor".
+func (s *Server) apiQueue(c echo.Context) error {
+	f, err := s.queueFilter(c, currentUser(c))
+	if err != nil {
+		return err
+	}
+	rows, next, err := db.Queue(c.Request().Context(), s.pool, f)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"data": rows, "next_cursor": nil}
+	if rows == nil {
+		out["data"] = []db.QueueRow{}
+	}
+	if next != nil {
+		out["next_cursor"] = next.String()
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+type apiRequestDetail struct {
+	ID                string            `json:"id"`
+	Ref               string            `json:"ref"`
+	Kind              dsr.Kind          `json:"kind"`
+	Regime            string            `json:"regime"`
+	Status            dsr.Status        `json:"status"`
+	Channel           dsr.Channel       `json:"channel"`
+	Subject           map[string]string `json:"subject"`
+	Agent             map[string]any    `json:"agent"`
+	Details           string            `json:"details"`
+	Fields            map[string]string `json:"fields"`
+	ReceivedAt        any               `json:"received_at"`
+	AckDue            dsr.Date          `json:"ack_due"`
+	DueOn             dsr.Date          `json:"due_on"`
+	LegalDue          dsr.Date          `json:"legal_due"`
+	PolicyDue         dsr.Date          `json:"policy_due"`
+	ExtendedDue       dsr.Date          `json:"extended_due"`
+	Extensions        int               `json:"extensions"`
+	AssigneeID        string            `json:"assignee_id"`
+	Ledger            []dsr.LedgerEntry `json:"ledger"`
+	Events            []apiEvent        `json:"events"`
+	Messages          []apiMessage      `json:"messages"`
+	NeedsVerification bool              `json:"needs_verification"`
+}
+
+type apiEvent struct {
+	Seq    int               `json:"seq"`
+	At     any               `json:"at"`
+	Actor  string            `json:"actor"`
+	Type   string            `json:"type"`
+	Public bool              `json:"public"`
+	Data   map[string]string `json:"data"`
+}
+
+type apiMessage struct {
+	ID       string `json:"id"`
+	Event    string `json:"event"`
+	To       string `json:"to"`
+	Role     string `json:"recipient_role"`
+	Subject  string `json:"subject"`
+	Status   string `json:"status"`
+	Attempts int    `json:"attempts"`
+	Created  any    `json:"created_at"`
+	Sent     any    `json:"sent_at"`
+}
+
+// apiRequest returns one request with its ledger, events and messages.
+func (s *Server) apiRequest(c echo.Context) error {
+	d, err := s.loadDetail(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	r := d.Request
+	out := apiRequestDetail{ID: r.ID, Ref: r.RefString(), Kind: r.Kind, Regime: r.Regime, Status: r.Status, Channel: r.Channel,
+		Subject: map[string]string{"email": r.Subject.Email, "name": r.Subject.Name, "country": r.Subject.Country, "state": r.Subject.State},
+		Details: r.Details, Fields: r.Fields, ReceivedAt: r.ReceivedAt, AckDue: r.AckDue, DueOn: r.DueOn, LegalDue: r.LegalDue,
+		PolicyDue: r.PolicyDue, ExtendedDue: r.ExtendedDue, Extensions: r.Extensions, AssigneeID: r.AssigneeID,
+		Ledger: d.Ledger, NeedsVerification: r.NeedsVerification}
+	if r.Agent != nil {
+		out.Agent = map[string]any{"name": r.Agent.Name, "email": r.Agent.Email, "authority_confirmed": r.AgentConfirmedAt != nil}
+	}
+	for _, e := range d.Events {
+		out.Events = append(out.Events, apiEvent{Seq: e.Seq, At: e.At, Actor: e.Actor, Type: e.Type, Public: e.Public, Data: e.Data})
+	}
+	for _, m := range d.Messages {
+		out.Messages = append(out.Messages, apiMessage{ID: m.ID, Event: m.Event, To: m.ToEmail, Role: m.RecipientRole,
+			Subject: m.Subject, Status: m.Status, Attempts: m.Attempts, Created: m.CreatedAt, Sent: m.SentAt})
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// apiAction runs assign, verify, request-info, extend, note, complete,
+// deny or withdraw. JSON body, or multipart for complete with files
+// ("exports" parts). 409 with the rule when the state machine or the law
+// refuses.
+func (s *Server) apiAction(c echo.Context) error {
+	var in actionInput
+	ct := c.Request().Header.Get(echo.HeaderContentType)
+	switch {
+	case strings.HasPrefix(ct, echo.MIMEMultipartForm):
+		var err error
+		if in, err = actionInputFromForm(c); err != nil {
+			return err
+		}
+	case strings.HasPrefix(ct, echo.MIMEApplicationJSON):
+		dec := newStrictDecoder(c.Request().Body)
+		if err := dec.Decode(&in); err != nil {
+			return jsonError(err)
+		}
+		for i, f := range in.ExportsJSON {
+			b, err := base64.StdEncoding.DecodeString(f.ContentBase64)
+			if err != nil {
+				return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"exports": "content_base64 must be base64"}}
+			}
+			_ = i
+			in.Exports = append(in.Exports, dsr.File{Filename: f.Filename, Content: b, ContentType: http.DetectContentType(b)})
+		}
+	case c.Request().ContentLength == 0:
+	default:
+		return dsr.Errorf(dsr.EUNSUPPORTED, "Send JSON or multipart/form-data.")
+	}
+	msg, err := s.runAction(c.Request().Context(), c.Param("id"), c.Param("action"), currentUser(c), in)
+	if err != nil {
+		var de *dsr.Error
+		if errors.As(err, &de) && de.Code == dsr.ENOTFOUND && strings.HasPrefix(de.Message, "unknown action") {
+			return dsr.Errorf(dsr.ENOTFOUND, "unknown action %q (valid: claim, assign, unassign, verify, request-info, extend, note, complete, deny, withdraw)", c.Param("action"))
+		}
+		return err
+	}
+	req, err := db.GetRequest(c.Request().Context(), s.pool, c.Param("id"), false)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"message": msg, "status": req.Status, "due_on": req.DueOn, "assignee_id": req.AssigneeID})
+}

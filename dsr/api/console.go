@@ -1,0 +1,594 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"golang.org/x/time/rate"
+
+	"github.com/dsrdesk/dsrdesk/db"
+	"github.com/dsrdesk/dsrdesk/dsr"
+	"github.com/dsrdesk/dsrdesk/workflow"
+)
+
+// consoleRoutes registers the officer console: session cookies, CSRF on
+// every form, a role on every route.
+func (s *Server) consoleRoutes() {
+	csrf := middleware.CSRFWithConfig(middleware.CSRFConfig{
+		TokenLookup: "form:_csrf", CookieName: "_csrf", CookiePath: "/console", CookieHTTPOnly: true,
+		CookieSecure: s.secure, CookieSameSite: http.SameSiteStrictMode,
+	})
+	loginLimit := middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+			Rate: rate.Limit(5.0 / 60), Burst: 5, ExpiresIn: 15 * time.Minute}),
+		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
+		DenyHandler: func(c echo.Context, _ string, _ error) error {
+			return dsr.Errorf(dsr.ERATELIMIT, "Too many sign-in attempts. Wait a few minutes.")
+		},
+	})
+	open := s.e.Group("/console", csrf)
+	open.GET("/login", s.loginPage)
+	open.POST("/login", s.login, loginLimit)
+
+	g := s.e.Group("/console", csrf, s.sessionAuth)
+	read, work, admin := requireRole(readRoles...), requireRole(workRoles...), requireRole(adminRoles...)
+	g.POST("/logout", s.logout, read)
+	g.GET("", s.queuePage, read)
+	g.GET("/requests/:id", s.requestPage, read)
+	g.GET("/requests/:id/attachments/:att", s.consoleAttachment, read)
+	g.POST("/requests/:id/:action", s.consoleAction, work, middleware.BodyLimit("200M"))
+	g.POST("/bulk", s.consoleBulk, work)
+	g.GET("/outbox", s.outboxPage, read)
+	g.POST("/outbox/:id/retry", s.outboxRetry, work)
+	g.GET("/users", s.usersPage, admin)
+	g.POST("/users", s.addUser, admin)
+	s.mountJobs(g, admin)
+}
+
+// consolePage is the base data of every console page.
+func (s *Server) consolePage(c echo.Context) *pageData {
+	d := s.page()
+	d.User, d.CSRF = currentUser(c), csrfToken(c)
+	d.CanWork = d.User != nil && d.User.Role != db.RoleViewer
+	return d
+}
+
+type countItem struct {
+	Value, Label string
+	N            int
+	Checked      bool
+}
+
+// countCache keeps the per-status counts for a few seconds: counting a
+// million rows on every page view would dominate the queue's latency.
+type countCache struct {
+	mu     sync.Mutex
+	at     time.Time
+	counts map[dsr.Status]int
+}
+
+const countTTL = 10 * time.Second
+
+func (cc *countCache) get(ctx context.Context, q db.Querier) (map[dsr.Status]int, error) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.counts != nil && time.Since(cc.at) < countTTL {
+		return cc.counts, nil
+	}
+	m, err := db.StatusCounts(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	cc.counts, cc.at = m, time.Now()
+	return m, nil
+}
+
+type queueView struct {
+	db.QueueRow
+	Received, Due, DaysText, Assignee string
+	Overdue                           bool
+}
+
+// queueFilter reads the queue filters shared by the console and the API.
+func (s *Server) queueFilter(c echo.Context, u *db.User) (db.QueueFilter, error) {
+	f := db.QueueFilter{Kind: c.QueryParam("kind"), Regime: c.QueryParam("regime"), Search: c.QueryParam("q"),
+		Overdue: c.QueryParam("overdue") != "", HasAgent: c.QueryParam("agent") != "",
+		Today: dsr.DateIn(time.Now(), s.org.Location())}
+	fe := dsr.FieldErrors{}
+	if st := c.QueryParam("status"); st != "" {
+		for _, one := range strings.Split(st, ",") {
+			if !dsr.Status(one).Valid() {
+				fe.Add("status", "unknown status "+one)
+			}
+			f.Statuses = append(f.Statuses, dsr.Status(one))
+		}
+	}
+	if f.Kind != "" {
+		if _, err := dsr.ParseKind(f.Kind); err != nil {
+			fe.Add("kind", dsr.ErrorMessage(err))
+		}
+	}
+	if f.Regime != "" {
+		if _, err := dsr.LookupRegime(f.Regime); err != nil {
+			fe.Add("regime", dsr.ErrorMessage(err))
+		}
+	}
+	switch a := c.QueryParam("assignee"); {
+	case a == "mine":
+		f.Assignee = u.ID
+	case a == "" || a == "unassigned":
+		f.Assignee = a
+	case isUUID(a):
+		f.Assignee = a
+	default:
+		fe.Add("assignee", "use mine, unassigned or a user id")
+	}
+	if cur := c.QueryParam("cursor"); cur != "" {
+		after, err := db.ParseCursor(cur)
+		if err != nil {
+			fe.Add("cursor", "is not a cursor from a previous page")
+		}
+		f.After = after
+	}
+	if l := c.QueryParam("limit"); l != "" {
+		var n int
+		if _, err := fmt.Sscanf(l, "%d", &n); err != nil || n < 1 || n > 500 {
+			fe.Add("limit", "must be a number from 1 to 500")
+		}
+		f.Limit = n
+	}
+	return f, fe.Err()
+}
+
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if r != '-' {
+				return false
+			}
+		} else if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// queuePage is the officer queue: open requests by effective due date.
+func (s *Server) queuePage(c echo.Context) error {
+	ctx := c.Request().Context()
+	d := s.consolePage(c)
+	f, err := s.queueFilter(c, d.User)
+	if err != nil {
+		return err
+	}
+	rows, next, err := db.Queue(ctx, s.pool, f)
+	if err != nil {
+		return err
+	}
+	counts, err := s.counts.get(ctx, s.pool)
+	if err != nil {
+		return err
+	}
+	for _, k := range []string{"status", "kind", "regime", "assignee", "q", "overdue", "agent"} {
+		d.V[k] = c.QueryParam(k)
+	}
+	s.fillQueueOptions(ctx, d, counts)
+	for _, r := range rows {
+		d.Rows = append(d.Rows, s.queueRowView(r, f.Today))
+	}
+	if next != nil {
+		q := c.QueryParams()
+		q.Set("cursor", next.String())
+		d.Next = "/console?" + q.Encode()
+	}
+	return c.Render(http.StatusOK, "console_queue.html", d)
+}
+
+func (s *Server) queueRowView(r db.QueueRow, today dsr.Date) queueView {
+	v := queueView{QueueRow: r, Received: r.ReceivedOn.Human(), Due: r.DueOn.Human(), Assignee: r.AssigneeEmail}
+	v.DaysText, v.Overdue = daysText(today, r.DueOn)
+	return v
+}
+
+func daysText(today, due dsr.Date) (string, bool) {
+	n := today.DaysUntil(due)
+	switch {
+	case n < 0:
+		return fmt.Sprintf("%d days overdue", -n), true
+	case n == 0:
+		return "due today", false
+	case n == 1:
+		return "1 day left", false
+	}
+	return fmt.Sprintf("%d days left", n), false
+}
+
+func (s *Server) fillQueueOptions(ctx context.Context, d *pageData, counts map[dsr.Status]int) {
+	for _, st := range dsr.Statuses {
+		d.StatusOptions = append(d.StatusOptions, choice{Value: string(st), Label: string(st), Checked: d.V["status"] == string(st)})
+		if !st.Closed() || counts[st] > 0 {
+			d.Counts = append(d.Counts, countItem{Value: string(st), Label: string(st), N: counts[st], Checked: d.V["status"] == string(st)})
+		}
+	}
+	for _, k := range dsr.Kinds {
+		d.KindOptions = append(d.KindOptions, choice{Value: string(k), Label: string(k), Checked: d.V["kind"] == string(k)})
+	}
+	for _, id := range s.org.Regimes {
+		r, _ := dsr.LookupRegime(id)
+		d.RegimeOptions = append(d.RegimeOptions, choice{Value: r.ID, Label: r.Short, Checked: d.V["regime"] == r.ID})
+	}
+	d.AssigneeOptions = []choice{{Value: "mine", Label: "Mine", Checked: d.V["assignee"] == "mine"},
+		{Value: "unassigned", Label: "Unassigned", Checked: d.V["assignee"] == "unassigned"}}
+	users, _ := db.ActiveUsers(ctx, s.pool, db.RoleOfficer, db.RoleAdmin)
+	for _, u := range users {
+		d.AssigneeOptions = append(d.AssigneeOptions, choice{Value: u.ID, Label: u.Email, Checked: d.V["assignee"] == u.ID})
+	}
+}
+
+// requestDetail is everything the request page shows.
+type requestDetail struct {
+	Request       *dsr.Request
+	AssigneeEmail string
+	Ledger        []dsr.LedgerEntry
+	Timeline      []timelineItem
+	Attachments   []db.AttachmentInfo
+	Messages      []*db.Message
+	Events        []dsr.Event
+	Overdue       bool
+	DaysText      string
+}
+
+type timelineItem struct {
+	At          time.Time
+	Title, Text string
+}
+
+func (s *Server) loadDetail(ctx context.Context, id string) (*requestDetail, error) {
+	if !isUUID(id) {
+		return nil, dsr.Errorf(dsr.ENOTFOUND, "request not found")
+	}
+	req, err := db.GetRequest(ctx, s.pool, id, false)
+	if err != nil {
+		return nil, err
+	}
+	d := &requestDetail{Request: req}
+	if req.AssigneeID != "" {
+		if u, err := db.UserByID(ctx, s.pool, req.AssigneeID); err == nil {
+			d.AssigneeEmail = u.Email
+		}
+	}
+	if d.Ledger, err = db.Ledger(ctx, s.pool, id); err != nil {
+		return nil, err
+	}
+	if d.Events, err = db.Events(ctx, s.pool, id, false); err != nil {
+		return nil, err
+	}
+	if d.Messages, err = db.RequestMessages(ctx, s.pool, id); err != nil {
+		return nil, err
+	}
+	if d.Attachments, err = db.Attachments(ctx, s.pool, id, ""); err != nil {
+		return nil, err
+	}
+	notes, err := db.Notes(ctx, s.pool, id)
+	if err != nil {
+		return nil, err
+	}
+	d.DaysText, d.Overdue = daysText(dsr.DateIn(time.Now(), s.org.Location()), req.DueOn)
+	if req.Status.Closed() {
+		d.DaysText, d.Overdue = "closed", false
+	}
+	d.Timeline = timeline(d.Events, d.Messages, notes)
+	return d, nil
+}
+
+// timeline merges events, emails (with delivery status) and notes.
+func timeline(evs []dsr.Event, msgs []*db.Message, notes []db.Note) []timelineItem {
+	var out []timelineItem
+	for _, e := range evs {
+		var parts []string
+		for k, v := range e.Data {
+			parts = append(parts, k+"="+v)
+		}
+		sort.Strings(parts)
+		out = append(out, timelineItem{At: e.At, Title: e.Type, Text: "by " + e.Actor + " " + strings.Join(parts, " ")})
+	}
+	for _, m := range msgs {
+		out = append(out, timelineItem{At: m.CreatedAt, Title: "email " + m.Event,
+			Text: fmt.Sprintf("to %s (%s): %q — %s, %d attempt(s)", m.ToEmail, m.RecipientRole, m.Subject, m.Status, m.Attempts)})
+	}
+	for _, n := range notes {
+		title := "requester answer"
+		if n.Internal {
+			title = "internal note"
+		}
+		out = append(out, timelineItem{At: n.At, Title: title, Text: "by " + n.Author + ": " + n.Body})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out
+}
+
+func (s *Server) requestPage(c echo.Context) error {
+	return s.renderRequest(c, http.StatusOK, nil, c.QueryParam("flash"))
+}
+
+func (s *Server) renderRequest(c echo.Context, code int, errs map[string]string, flash string) error {
+	ctx := c.Request().Context()
+	detail, err := s.loadDetail(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	d := s.consolePage(c)
+	d.Detail, d.Errors, d.Flash = detail, errs, flash
+	s.fillQueueOptions(ctx, d, nil)
+	keys := make([]string, 0, len(workflow.DenyReasons))
+	for k := range workflow.DenyReasons {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		d.DenyReasons = append(d.DenyReasons, choice{Value: k, Label: workflow.DenyReasons[k]})
+	}
+	return c.Render(code, "console_request.html", d)
+}
+
+// consoleAttachment shows a stored document (permission, answer, export).
+func (s *Server) consoleAttachment(c echo.Context) error {
+	if !isUUID(c.Param("id")) {
+		return dsr.Errorf(dsr.ENOTFOUND, "not found")
+	}
+	f, err := db.AttachmentContent(c.Request().Context(), s.pool, c.Param("id"), c.Param("att"), "")
+	if err != nil {
+		return err
+	}
+	return sendFile(c, f, f.ContentType == "application/pdf" || strings.HasPrefix(f.ContentType, "image/"))
+}
+
+func sendFile(c echo.Context, f *dsr.File, inline bool) error {
+	disp := "attachment"
+	if inline {
+		disp = "inline"
+	}
+	h := c.Response().Header()
+	h.Set("Content-Disposition", fmt.Sprintf("%s; filename=%q", disp, f.Filename))
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "sandbox")
+	return c.Blob(http.StatusOK, f.ContentType, f.Content)
+}
+
+// consoleAction runs one action from the request page and shows the
+// request again: a flash on success, the rule or field errors on refusal.
+func (s *Server) consoleAction(c echo.Context) error {
+	u := currentUser(c)
+	in, err := actionInputFromForm(c)
+	if err != nil {
+		return err
+	}
+	msg, err := s.runAction(c.Request().Context(), c.Param("id"), c.Param("action"), u, in)
+	if err != nil {
+		de, ok := err.(*dsr.Error)
+		if ok && (de.Code == dsr.EINVALID || de.Code == dsr.ECONFLICT) {
+			errs := de.Fields
+			if len(errs) == 0 {
+				errs = map[string]string{"refused": de.Message + ruleSuffix(de.Rule)}
+			}
+			return s.renderRequest(c, statusOf[de.Code], errs, "")
+		}
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/console/requests/"+c.Param("id")+"?flash="+url.QueryEscape(msg))
+}
+
+func ruleSuffix(rule string) string {
+	if rule == "" {
+		return ""
+	}
+	return " (rule: " + rule + ")"
+}
+
+// actionInput is the union of the action parameters.
+type actionInput struct {
+	Assignee    string     `json:"assignee"`
+	Method      string     `json:"method"`
+	Note        string     `json:"note"`
+	Reason      string     `json:"reason"`
+	Explanation string     `json:"explanation"`
+	Summary     string     `json:"summary"`
+	Systems     string     `json:"systems"`
+	Exports     []dsr.File `json:"-"`
+	ExportsJSON []apiFile  `json:"exports"`
+}
+
+type apiFile struct {
+	Filename      string `json:"filename"`
+	ContentBase64 string `json:"content_base64"`
+}
+
+func actionInputFromForm(c echo.Context) (actionInput, error) {
+	form, err := readForm(c)
+	if err != nil {
+		return actionInput{}, err
+	}
+	get := func(k string) string {
+		if v := form.Value[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	in := actionInput{Assignee: get("assignee"), Method: get("method"), Note: get("note"), Reason: get("reason"),
+		Explanation: get("explanation"), Summary: get("summary"), Systems: get("systems")}
+	for _, fh := range form.File["exports"] {
+		f, err := readExport(fh)
+		if err != nil {
+			return in, err
+		}
+		if len(f.Content) > 0 {
+			in.Exports = append(in.Exports, *f)
+		}
+	}
+	return in, nil
+}
+
+func readExport(fh *multipart.FileHeader) (*dsr.File, error) {
+	if fh.Size > workflow.MaxExportBytes {
+		return nil, dsr.Errorf(dsr.ETOOLARGE, "An export file may be at most 50 MB.")
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return nil, errBadRequest{"The file could not be read."}
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, workflow.MaxExportBytes+1))
+	if err != nil {
+		return nil, errBadRequest{"The file could not be read."}
+	}
+	return &dsr.File{Filename: fh.Filename, Content: b, ContentType: http.DetectContentType(b)}, nil
+}
+
+// runAction dispatches one officer action; it is shared by the console and
+// the admin API. It returns a message for the officer.
+func (s *Server) runAction(ctx context.Context, id, action string, u *db.User, in actionInput) (string, error) {
+	if !isUUID(id) {
+		return "", dsr.Errorf(dsr.ENOTFOUND, "request not found")
+	}
+	e, actor := s.engine, workflow.Actor(u.ID)
+	switch action {
+	case "claim":
+		return "Assigned to you.", e.Assign(ctx, id, actor, u.ID)
+	case "assign":
+		return "Assignment saved.", e.Assign(ctx, id, actor, in.Assignee)
+	case "unassign":
+		return "Unassigned.", e.Assign(ctx, id, actor, "")
+	case "verify":
+		return "Identity marked verified; the requester was told.", e.VerifyOther(ctx, id, actor, in.Method, in.Note)
+	case "request-info":
+		res, err := e.RequestInfo(ctx, id, actor, in.Note)
+		if err != nil {
+			return "", err
+		}
+		return "Question sent. " + res.Explanation, nil
+	case "extend":
+		due, err := e.Extend(ctx, id, actor, in.Reason)
+		return "Extended to " + due.Human() + "; the requester was told why.", err
+	case "note":
+		return "Note added.", e.AddNote(ctx, id, actor, in.Note)
+	case "complete":
+		return "Completed; the requester was told.", e.CompleteWith(ctx, id, actor, workflow.Completion{Summary: in.Summary, Systems: in.Systems, Exports: in.Exports})
+	case "deny":
+		return "Denied; the requester was told.", e.Deny(ctx, id, actor, in.Reason, in.Explanation)
+	case "withdraw":
+		return "Withdrawn.", e.WithdrawFor(ctx, id, actor, in.Reason)
+	}
+	return "", dsr.Errorf(dsr.ENOTFOUND, "unknown action %q", action)
+}
+
+// consoleBulk assigns or denies-as-duplicate several requests.
+func (s *Server) consoleBulk(c echo.Context) error {
+	form, err := readForm(c)
+	if err != nil {
+		return err
+	}
+	ids := form.Value["ids"]
+	if len(ids) == 0 {
+		return c.Redirect(http.StatusSeeOther, "/console")
+	}
+	u := currentUser(c)
+	var in actionInput
+	action := ""
+	if v := form.Value["action"]; len(v) > 0 {
+		action = v[0]
+	}
+	switch action {
+	case "assign":
+		if v := form.Value["assignee"]; len(v) > 0 {
+			in.Assignee = v[0]
+		}
+	case "deny_duplicate":
+		action = "deny"
+		in.Reason = "duplicate"
+		dup := ""
+		if v := form.Value["duplicate_of"]; len(v) > 0 {
+			dup = strings.TrimSpace(v[0])
+		}
+		in.Explanation = "This request duplicates request " + dup + ", which we are handling."
+		if dup == "" {
+			return dsr.Errorf(dsr.EINVALID, "Give the reference of the original request.")
+		}
+	default:
+		return errBadRequest{"Unknown bulk action."}
+	}
+	for _, id := range ids {
+		if _, err := s.runAction(c.Request().Context(), id, action, u, in); err != nil {
+			return err
+		}
+	}
+	return c.Redirect(http.StatusSeeOther, "/console")
+}
+
+func (s *Server) outboxPage(c echo.Context) error {
+	d := s.consolePage(c)
+	msgs, err := db.RecentMessages(c.Request().Context(), s.pool, 200)
+	if err != nil {
+		return err
+	}
+	d.Messages, d.Flash = msgs, c.QueryParam("flash")
+	return c.Render(http.StatusOK, "console_outbox.html", d)
+}
+
+func (s *Server) outboxRetry(c echo.Context) error {
+	if !isUUID(c.Param("id")) {
+		return dsr.Errorf(dsr.ENOTFOUND, "message not found")
+	}
+	if err := s.engine.RetryMessage(c.Request().Context(), c.Param("id")); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/console/outbox?flash="+url.QueryEscape("Message queued again."))
+}
+
+func (s *Server) usersPage(c echo.Context) error {
+	d := s.consolePage(c)
+	users, err := db.ActiveUsers(c.Request().Context(), s.pool, db.RoleAdmin, db.RoleOfficer, db.RoleViewer)
+	if err != nil {
+		return err
+	}
+	d.Users, d.Flash = users, c.QueryParam("flash")
+	return c.Render(http.StatusOK, "console_users.html", d)
+}
+
+// addUser creates a user with a generated password, shown once.
+func (s *Server) addUser(c echo.Context) error {
+	email, role := strings.TrimSpace(c.FormValue("email")), c.FormValue("role")
+	if !dsr.ValidEmail(email) || (role != db.RoleAdmin && role != db.RoleOfficer && role != db.RoleViewer) {
+		return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"email": "Enter an email and choose a role."}}
+	}
+	pw := dsr.GeneratePassword()
+	hash, err := dsr.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	u := &db.User{Email: email, Name: c.FormValue("name"), Role: role, PasswordHash: hash}
+	if err := db.InsertUser(c.Request().Context(), s.pool, u); err != nil {
+		return err
+	}
+	// Rendered, not redirected: the password must not travel in a URL.
+	noStore(c)
+	d := s.consolePage(c)
+	users, err := db.ActiveUsers(c.Request().Context(), s.pool, db.RoleAdmin, db.RoleOfficer, db.RoleViewer)
+	if err != nil {
+		return err
+	}
+	d.Users, d.Flash = users, fmt.Sprintf("User %s added. Password (shown once): %s", email, pw)
+	return c.Render(http.StatusCreated, "console_users.html", d)
+}

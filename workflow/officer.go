@@ -1,0 +1,293 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dsrdesk/dsrdesk/db"
+	"github.com/dsrdesk/dsrdesk/dsr"
+)
+
+// Actor returns the event actor string of a console or API user.
+func Actor(userID string) string { return "user:" + userID }
+
+// Assign gives the request to assigneeID ("" unassigns). Assigning an open
+// request starts work on it (open → in_progress). Errors: ENOTFOUND (request
+// or user), ECONFLICT (closed), EINVALID (the user cannot work requests).
+func (e *Engine) Assign(ctx context.Context, requestID, actor, assigneeID string) error {
+	return e.inTx(ctx, func(tx pgx.Tx) error {
+		return e.assignTx(ctx, tx, requestID, actor, assigneeID)
+	})
+}
+
+func (e *Engine) assignTx(ctx context.Context, tx pgx.Tx, requestID, actor, assigneeID string) error {
+	req, err := db.GetRequest(ctx, tx, requestID, true)
+	if err != nil {
+		return err
+	}
+	if req.Status.Closed() {
+		return req.Status.Transition(dsr.StatusInProgress)
+	}
+	data := map[string]string{"from": req.AssigneeID, "to": assigneeID}
+	if assigneeID != "" {
+		u, err := db.UserByID(ctx, tx, assigneeID)
+		if err != nil {
+			return err
+		}
+		if u.DisabledAt != nil || (u.Role != db.RoleOfficer && u.Role != db.RoleAdmin) {
+			return &dsr.Error{Code: dsr.EINVALID, Message: "Only active officers and admins can be assigned.", Fields: map[string]string{"assignee": "cannot work requests"}}
+		}
+	}
+	now := e.now()
+	if err := db.SetAssignee(ctx, tx, req.ID, assigneeID, now); err != nil {
+		return err
+	}
+	typ := "assigned"
+	if assigneeID == "" {
+		typ = "unassigned"
+	}
+	if err := event(ctx, tx, req, actor, typ, false, data, now); err != nil {
+		return err
+	}
+	if assigneeID != "" && req.Status == dsr.StatusOpen {
+		if err := db.SetStatus(ctx, tx, req.ID, dsr.StatusInProgress, now, ""); err != nil {
+			return err
+		}
+		return event(ctx, tx, req, actor, "in_progress", true, nil, now)
+	}
+	return nil
+}
+
+// VerifyOther records that the officer verified the subject's identity by
+// another method (method and note required) and opens a pending request.
+// Errors: EINVALID, ENOTFOUND, ECONFLICT.
+func (e *Engine) VerifyOther(ctx context.Context, requestID, actor, method, note string) error {
+	fe := dsr.FieldErrors{}
+	if strings.TrimSpace(method) == "" {
+		fe.Add("method", "Say how the identity was verified.")
+	}
+	if strings.TrimSpace(note) == "" {
+		fe.Add("note", "is required")
+	}
+	if err := fe.Err(); err != nil {
+		return err
+	}
+	return e.inTx(ctx, func(tx pgx.Tx) error {
+		req, err := db.GetRequest(ctx, tx, requestID, true)
+		if err != nil {
+			return err
+		}
+		if req.Status != dsr.StatusPendingVerification {
+			return &dsr.Error{Code: dsr.ECONFLICT, Message: "The request is not waiting for verification.", Rule: "verification applies to pending requests only"}
+		}
+		now := e.now()
+		if err := db.InsertNote(ctx, tx, req.ID, actor, "Identity verified by "+method+": "+note, now); err != nil {
+			return err
+		}
+		if err := db.UseAllTokens(ctx, tx, req.ID, db.TokenVerify, now); err != nil {
+			return err
+		}
+		if err := db.MarkVerified(ctx, tx, req.ID, now, method, req.Agent != nil); err != nil {
+			return err
+		}
+		if err := db.SetStatus(ctx, tx, req.ID, dsr.StatusOpen, now, ""); err != nil {
+			return err
+		}
+		req.Status = dsr.StatusOpen
+		if err := event(ctx, tx, req, actor, "verified", true, map[string]string{"method": method}, now); err != nil {
+			return err
+		}
+		return e.mailAll(ctx, tx, req, MailAcknowledged, mailExtra{})
+	})
+}
+
+// AddNote stores an internal note. Errors: EINVALID, ENOTFOUND.
+func (e *Engine) AddNote(ctx context.Context, requestID, actor, text string) error {
+	if strings.TrimSpace(text) == "" {
+		return &dsr.Error{Code: dsr.EINVALID, Message: "The note is empty.", Fields: map[string]string{"note": "is required"}}
+	}
+	return e.inTx(ctx, func(tx pgx.Tx) error {
+		req, err := db.GetRequest(ctx, tx, requestID, true)
+		if err != nil {
+			return err
+		}
+		now := e.now()
+		if err := db.InsertNote(ctx, tx, req.ID, actor, text, now); err != nil {
+			return err
+		}
+		return event(ctx, tx, req, actor, "note_added", false, nil, now)
+	})
+}
+
+// WithdrawFor withdraws a request on the requester's behalf (e.g. they
+// asked by phone). Errors: EINVALID (no reason), ENOTFOUND, ECONFLICT.
+func (e *Engine) WithdrawFor(ctx context.Context, requestID, actor, reason string) error {
+	if strings.TrimSpace(reason) == "" {
+		return &dsr.Error{Code: dsr.EINVALID, Message: "Say how the requester asked to withdraw.", Fields: map[string]string{"reason": "is required"}}
+	}
+	return e.inTx(ctx, func(tx pgx.Tx) error {
+		req, err := db.GetRequest(ctx, tx, requestID, true)
+		if err != nil {
+			return err
+		}
+		return e.close(ctx, tx, req, dsr.StatusWithdrawn, actor, "withdrawn", MailWithdrawn, map[string]string{"on_behalf": reason}, mailExtra{})
+	})
+}
+
+// Completion is what an officer records when completing a request.
+type Completion struct {
+	Summary string     // what was done, told to the requester
+	Systems string     // systems touched (erasure, rectification, …)
+	Exports []dsr.File // access and portability: the files handed over
+}
+
+// MaxExportBytes bounds one export file.
+const MaxExportBytes = 50 << 20
+
+// CompleteWith closes the request as done. Access and portability
+// requests need export files: the data subject — never the agent — gets
+// an expiring download link. Other kinds need a summary of what was done
+// and the systems touched. Errors: EINVALID, ENOTFOUND, ECONFLICT.
+func (e *Engine) CompleteWith(ctx context.Context, requestID, actor string, c Completion) error {
+	return e.inTx(ctx, func(tx pgx.Tx) error {
+		req, err := db.GetRequest(ctx, tx, requestID, true)
+		if err != nil {
+			return err
+		}
+		if err := validateCompletion(req.Kind, c); err != nil {
+			return err
+		}
+		if err := req.Status.Transition(dsr.StatusCompleted); err != nil {
+			return err
+		}
+		data := map[string]string{"summary": c.Summary, "systems": c.Systems}
+		x := mailExtra{note: strings.TrimSpace(c.Summary)}
+		if len(c.Exports) > 0 {
+			link, expires, n, err := e.storeExports(ctx, tx, req, c.Exports)
+			if err != nil {
+				return err
+			}
+			x.download, x.linkExpires = link, expires
+			data["exports"] = fmt.Sprint(n)
+		}
+		return e.close(ctx, tx, req, dsr.StatusCompleted, actor, "completed", MailCompleted, data, x)
+	})
+}
+
+func validateCompletion(k dsr.Kind, c Completion) error {
+	fe := dsr.FieldErrors{}
+	switch k {
+	case dsr.KindAccess, dsr.KindPortability:
+		if len(c.Exports) == 0 {
+			fe.Add("exports", "Attach the export files for the data subject.")
+		}
+		for i := range c.Exports {
+			f := &c.Exports[i]
+			if len(f.Content) == 0 || len(f.Content) > MaxExportBytes {
+				fe.Add("exports", "Each export file must be between 1 byte and 50 MB.")
+			}
+			f.Filename = dsr.SafeFilename(f.Filename, "application/octet-stream")
+		}
+	default:
+		if strings.TrimSpace(c.Summary) == "" {
+			fe.Add("summary", "Say what was done; the requester is told.")
+		}
+		if strings.TrimSpace(c.Systems) == "" {
+			fe.Add("systems", "List the systems touched.")
+		}
+	}
+	return fe.Err()
+}
+
+func (e *Engine) storeExports(ctx context.Context, tx pgx.Tx, req *dsr.Request, files []dsr.File) (string, time.Time, int, error) {
+	for i := range files {
+		f := files[i]
+		if f.ContentType == "" {
+			f.ContentType = "application/octet-stream"
+		}
+		if _, err := db.InsertAttachment(ctx, tx, req.ID, "export", &f); err != nil {
+			return "", time.Time{}, 0, err
+		}
+	}
+	expires := e.now().Add(time.Duration(e.org.Downloads.ValidDays) * 24 * time.Hour)
+	tok, err := issueToken(ctx, tx, req.ID, db.TokenDownload, db.HolderSubject, expires)
+	if err != nil {
+		return "", time.Time{}, 0, err
+	}
+	return e.link("/download/" + tok), expires, len(files), nil
+}
+
+// Download is an export the data subject may fetch.
+type Download struct {
+	Request *dsr.Request
+	Files   []db.AttachmentInfo
+	Expires time.Time
+}
+
+// DownloadView returns the exports behind a download link (no state
+// change). Errors: ENOTFOUND; EGONE when expired.
+func (e *Engine) DownloadView(ctx context.Context, token string) (*Download, error) {
+	t, err := db.FindToken(ctx, e.pool, HashToken(token), db.TokenDownload, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.validToken(t, false); err != nil {
+		return nil, dsr.Errorf(dsr.EGONE, "This download link expired on %s. Write to %s and we will send you a new one.",
+			dsr.DateIn(t.ExpiresAt, e.org.Location()).Long(), e.org.Organisation.ContactEmail)
+	}
+	req, err := db.GetRequest(ctx, e.pool, t.RequestID, false)
+	if err != nil {
+		return nil, err
+	}
+	files, err := db.Attachments(ctx, e.pool, req.ID, "export")
+	return &Download{Request: req, Files: files, Expires: t.ExpiresAt}, err
+}
+
+// FetchExport returns one export file and records the download in the
+// audit trail. Errors: ENOTFOUND, EGONE.
+func (e *Engine) FetchExport(ctx context.Context, token, attachmentID string) (*dsr.File, error) {
+	dl, err := e.DownloadView(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	var f *dsr.File
+	err = e.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		f, err = db.AttachmentContent(ctx, tx, dl.Request.ID, attachmentID, "export")
+		if err != nil {
+			return err
+		}
+		req, err := db.GetRequest(ctx, tx, dl.Request.ID, true)
+		if err != nil {
+			return err
+		}
+		return event(ctx, tx, req, dsr.ActorRequester, "export_downloaded", true, map[string]string{"attachment": attachmentID}, e.now())
+	})
+	return f, err
+}
+
+// RetryMessage queues a failed message again. Errors: ENOTFOUND,
+// ECONFLICT when it is not failed or no relay is configured.
+func (e *Engine) RetryMessage(ctx context.Context, messageID string) error {
+	if e.mailer == nil {
+		return &dsr.Error{Code: dsr.ECONFLICT, Message: "No mail relay is configured (DSR_SMTP_URL); messages stay captured.", Rule: "DSR_SMTP_URL"}
+	}
+	return e.inTx(ctx, func(tx pgx.Tx) error {
+		m, err := db.GetMessage(ctx, tx, messageID, true)
+		if err != nil {
+			return err
+		}
+		if m.Status != db.MessageFailed {
+			return &dsr.Error{Code: dsr.ECONFLICT, Message: "Only failed messages can be retried.", Rule: "outbox retry"}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE messages SET status = 'queued', last_error = '' WHERE id = $1`, m.ID); err != nil {
+			return err
+		}
+		_, err = e.river.InsertTx(ctx, tx, DeliverArgs{MessageID: m.ID}, nil)
+		return err
+	})
+}
