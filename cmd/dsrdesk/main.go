@@ -20,6 +20,13 @@ Usage:
   dsrdesk migrate               create the database if needed and apply migrations
   dsrdesk deadline [flags]      compute the dates of a request (see dsrdesk deadline -h)
   dsrdesk check-config [FILE]   validate an organisation config (default $DSR_CONFIG)
+  dsrdesk user add --email E --role admin|officer|viewer [--name N]
+                                add a console user; the password is read from stdin
+                                (first line) or, from a terminal, generated and printed once
+  dsrdesk token create --email E [--name N]
+                                create an admin API token for a user, printed once
+  dsrdesk audit verify          recompute every request's event hash chain; exit 1
+                                naming the first broken link
 
 Environment:
   DATABASE_URL  PostgreSQL URL (default postgres://localhost:5432/dsrdesk?sslmode=disable)
@@ -33,9 +40,16 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// run executes one subcommand and returns the process exit status: 0 ok,
-// 1 runtime failure, 2 bad usage or input.
+// run is runWithInput with the process's standard input.
 func run(args []string, stdout, stderr io.Writer) int {
+	return runWithInput(args, os.Stdin, stdout, stderr)
+}
+
+// runWithInput executes one subcommand and returns the process exit
+// status: 0 ok, 1 runtime failure, 2 bad usage or input. stdin is read
+// only by commands that take input (user add); a nil stdin or a terminal
+// means there is none.
+func runWithInput(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -54,6 +68,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return deadline(args[1:], stdout, stderr)
 	case "check-config":
 		return checkConfig(args[1:], stdout, stderr)
+	case "user":
+		return userCommand(ctx, args[1:], stdin, stdout, stderr)
+	case "token":
+		return tokenCommand(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return auditCommand(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/dsrdesk/dsrdesk/db"
@@ -50,13 +51,17 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 	if len(applied) > 0 {
 		logger.Info("migrations applied", "migrations", applied)
 	}
-	engine, err := workflow.New(pool, workflow.Options{Org: cfg, BaseURL: getenv("DSR_BASE_URL", "http://localhost:8080"), Mailer: mailer, Logger: logger})
+	baseURL := strings.TrimRight(getenv("DSR_BASE_URL", "http://localhost:8080"), "/")
+	engine, err := workflow.New(pool, workflow.Options{Org: cfg, BaseURL: baseURL, Mailer: mailer, Logger: logger})
 	if err != nil {
 		return err
 	}
-	srv, err := api.New(api.Options{Engine: engine, Pool: pool, Logger: logger})
+	srv, err := api.New(api.Options{Engine: engine, Pool: pool, Logger: logger, Secure: strings.HasPrefix(baseURL, "https://")})
 	if err != nil {
 		return err
+	}
+	if n, err := db.CountUsers(ctx, pool); err == nil && n == 0 {
+		logger.Warn("no console users yet: create the first admin with `dsrdesk user add --email you@example.com --role admin`")
 	}
 	if err := engine.Start(ctx); err != nil {
 		return fmt.Errorf("start jobs: %w", err)
