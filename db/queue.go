@@ -90,6 +90,9 @@ func Queue(ctx context.Context, q Querier, f QueueFilter) ([]QueueRow, *Cursor, 
 	if len(f.Statuses) == 0 {
 		// Literal, so the planner can use the partial queue index.
 		where = append(where, openStatusSQL)
+	} else if len(f.Statuses) == 1 {
+		// Plain equality lets the planner read (status, due_on, ref) in order.
+		where = append(where, "r.status = "+arg(string(f.Statuses[0])))
 	} else {
 		ss := make([]string, len(f.Statuses))
 		for i, s := range f.Statuses {

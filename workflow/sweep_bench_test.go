@@ -32,39 +32,10 @@ func benchRequests(b *testing.B) int {
 	return 1_000_000
 }
 
-// seedOpenRequests fills a fresh database with n open requests spread over
-// statuses, kinds, regimes and due dates, each with its live deadline job,
-// using set-based SQL (no insert per row).
 func seedOpenRequests(b *testing.B, pool *pgxpool.Pool, n int) {
-	ctx := context.Background()
 	start := time.Now()
-	stmts := []string{
-		`INSERT INTO requesters (email, country) SELECT 'seed' || g || '@example.com', 'NL' FROM generate_series(1, 1000) g`,
-		`WITH rq AS (SELECT array_agg(id) AS ids FROM requesters)
-		 INSERT INTO requests (kind, regime, status, channel, requester_id, calendar, received_at, received_on, legal_due, due_on, needs_verification)
-		 SELECT (ARRAY['access','rectification','erasure','portability','opt_out','restriction','objection'])[1 + g % 7],
-		        (ARRAY['gdpr','uk_gdpr','ccpa','ctdpa'])[1 + g % 4],
-		        (ARRAY['pending_verification','open','in_progress','awaiting_requester'])[1 + g % 4],
-		        'api', rq.ids[1 + g % 1000], 'NL',
-		        now() - (g % 40) * interval '1 day', current_date - g % 40, current_date + 30 - g % 60, current_date + 30 - g % 60, true
-		 FROM generate_series(1, $1::int) g, rq`,
-		`INSERT INTO river_job (args, kind, max_attempts, queue, priority, state, scheduled_at)
-		 SELECT jsonb_build_object('request_id', id::text, 'due', to_char(due_on, 'YYYY-MM-DD'), 'step', 0),
-		        'deadline_reminder', 10, 'default', 1, 'scheduled', due_on + interval '9 hours'
-		 FROM requests`,
-		`INSERT INTO river_job (args, kind, max_attempts, queue, priority, state, scheduled_at)
-		 SELECT jsonb_build_object('request_id', id::text), 'verify_expiry', 10, 'default', 1, 'scheduled', received_at + interval '14 days'
-		 FROM requests WHERE status = 'pending_verification'`,
-		`ANALYZE`,
-	}
-	for i, s := range stmts {
-		args := []any{}
-		if strings.Contains(s, "$1") {
-			args = append(args, n)
-		}
-		if _, err := pool.Exec(ctx, s, args...); err != nil {
-			b.Fatalf("seed step %d: %v", i, err)
-		}
+	if err := dbtest.SeedRequests(context.Background(), pool, n); err != nil {
+		b.Fatal(err)
 	}
 	b.Logf("seeded %d open requests with their jobs in %s", n, time.Since(start).Round(time.Millisecond))
 }
