@@ -59,10 +59,10 @@ func (e *Engine) Sweep(ctx context.Context) (SweepResult, error) {
 	if res.StaleRemoved, err = e.removeStaleReminders(ctx); err != nil {
 		return res, err
 	}
-	if res.RemindersScheduled, err = e.repairLoop(ctx, missingRemindersSQL, e.repairReminders); err != nil {
+	if res.RemindersScheduled, err = e.repairLoop(ctx, missingReminders, e.repairReminders); err != nil {
 		return res, err
 	}
-	if res.ExpiriesScheduled, err = e.repairLoop(ctx, missingExpirySQL, e.repairExpiries); err != nil {
+	if res.ExpiriesScheduled, err = e.repairLoop(ctx, missingExpiry, e.repairExpiries); err != nil {
 		return res, err
 	}
 	if res != (SweepResult{}) {
@@ -76,26 +76,25 @@ func (e *Engine) Sweep(ctx context.Context) (SweepResult, error) {
 
 const openStatuses = `('pending_verification', 'open', 'in_progress', 'awaiting_requester')`
 
-const missingRemindersSQL = `SELECT r.id FROM requests r
-	WHERE r.status IN ` + openStatuses + `
+// missingReminders: open requests without a live deadline job for their
+// current due date.
+const missingReminders = `r.status IN ` + openStatuses + `
 	  AND NOT EXISTS (SELECT 1 FROM river_job j
 		WHERE j.kind = 'deadline_reminder' AND j.state IN ('scheduled', 'available', 'running', 'retryable')
-		  AND j.args ->> 'request_id' = r.id::text AND j.args ->> 'due' = to_char(r.due_on, 'YYYY-MM-DD'))
-	ORDER BY r.id LIMIT $1 FOR UPDATE OF r SKIP LOCKED`
+		  AND j.args ->> 'request_id' = r.id::text AND j.args ->> 'due' = to_char(r.due_on, 'YYYY-MM-DD'))`
 
-const missingExpirySQL = `SELECT r.id FROM requests r
-	WHERE r.status = 'pending_verification'
+// missingExpiry: unconfirmed requests without an expiry job.
+const missingExpiry = `r.status = 'pending_verification'
 	  AND NOT EXISTS (SELECT 1 FROM river_job j
 		WHERE j.kind = 'verify_expiry' AND j.state IN ('scheduled', 'available', 'running', 'retryable')
-		  AND j.args ->> 'request_id' = r.id::text)
-	ORDER BY r.id LIMIT $1 FOR UPDATE OF r SKIP LOCKED`
+		  AND j.args ->> 'request_id' = r.id::text)`
 
 // removeStaleReminders deletes scheduled deadline jobs whose request is
 // closed or whose due date moved (they would do nothing when they ran).
 func (e *Engine) removeStaleReminders(ctx context.Context) (int, error) {
 	tag, err := e.pool.Exec(ctx, `DELETE FROM river_job j
 		WHERE j.kind = 'deadline_reminder' AND j.state = 'scheduled'
-		  AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.id::text = j.args ->> 'request_id'
+		  AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.id = (j.args ->> 'request_id')::uuid
 			AND to_char(r.due_on, 'YYYY-MM-DD') = j.args ->> 'due' AND r.status IN `+openStatuses+`)`)
 	if err != nil {
 		return 0, fmt.Errorf("sweep: remove stale: %w", err)
@@ -103,40 +102,48 @@ func (e *Engine) removeStaleReminders(ctx context.Context) (int, error) {
 	return int(tag.RowsAffected()), nil
 }
 
-// repairLoop repeatedly takes a batch of requests found by query, locks
-// them and repairs them in one transaction, until none is left.
-func (e *Engine) repairLoop(ctx context.Context, query string, repair func(context.Context, pgx.Tx, []*dsr.Request) error) (int, error) {
+// repairLoop finds every request matching cond with ONE anti-join over
+// the open requests, then repairs them in batches: each batch locks its
+// requests (skipping any locked by a running change), re-checks cond for
+// them, and repairs them in one transaction.
+func (e *Engine) repairLoop(ctx context.Context, cond string, repair func(context.Context, pgx.Tx, []*dsr.Request) error) (int, error) {
+	rows, err := e.pool.Query(ctx, `SELECT r.id FROM requests r WHERE `+cond)
+	if err != nil {
+		return 0, fmt.Errorf("sweep: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, fmt.Errorf("sweep: %w", err)
+	}
 	total := 0
-	for {
-		n := 0
+	for start := 0; start < len(ids); start += sweepBatch {
+		batch := ids[start:min(start+sweepBatch, len(ids))]
 		err := e.inTx(ctx, func(tx pgx.Tx) error {
-			reqs, err := lockedRequests(ctx, tx, query)
+			reqs, err := lockedRequests(ctx, tx, `SELECT r.id FROM requests r WHERE r.id = ANY($1::uuid[]) AND `+cond+
+				` FOR UPDATE OF r SKIP LOCKED`, batch)
 			if err != nil || len(reqs) == 0 {
 				return err
 			}
-			n = len(reqs)
+			total += len(reqs)
 			return repair(ctx, tx, reqs)
 		})
 		if err != nil {
 			return total, fmt.Errorf("sweep: %w", err)
 		}
-		total += n
-		if n < sweepBatch {
-			return total, nil
-		}
 	}
+	return total, nil
 }
 
-func lockedRequests(ctx context.Context, tx pgx.Tx, query string) ([]*dsr.Request, error) {
-	rows, err := tx.Query(ctx, query, sweepBatch)
+func lockedRequests(ctx context.Context, tx pgx.Tx, query string, ids []string) ([]*dsr.Request, error) {
+	rows, err := tx.Query(ctx, query, ids)
 	if err != nil {
 		return nil, err
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil || len(ids) == 0 {
+	locked, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(locked) == 0 {
 		return nil, err
 	}
-	return db.GetRequests(ctx, tx, ids)
+	return db.GetRequests(ctx, tx, locked)
 }
 
 func (e *Engine) repairReminders(ctx context.Context, tx pgx.Tx, reqs []*dsr.Request) error {
