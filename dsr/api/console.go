@@ -95,8 +95,9 @@ func (cc *countCache) get(ctx context.Context, q db.Querier) (map[dsr.Status]int
 
 type queueView struct {
 	db.QueueRow
-	Received, Due, DaysText, Assignee string
-	Overdue                           bool
+	Received, Due, DaysText, Assignee   string
+	KindLabel, RegimeLabel, StatusLabel string
+	Overdue                             bool
 }
 
 // queueFilter reads the queue filters shared by the console and the API.
@@ -198,7 +199,8 @@ func (s *Server) queuePage(c echo.Context) error {
 }
 
 func (s *Server) queueRowView(r db.QueueRow, today dsr.Date) queueView {
-	v := queueView{QueueRow: r, Received: r.ReceivedOn.Human(), Due: r.DueOn.Human(), Assignee: r.AssigneeEmail}
+	v := queueView{QueueRow: r, Received: r.ReceivedOn.Human(), Due: r.DueOn.Human(), Assignee: r.AssigneeEmail,
+		KindLabel: kindName(r.Kind), RegimeLabel: regimeName(r.Regime), StatusLabel: r.Status.Label()}
 	v.DaysText, v.Overdue = daysText(today, r.DueOn)
 	return v
 }
@@ -218,13 +220,13 @@ func daysText(today, due dsr.Date) (string, bool) {
 
 func (s *Server) fillQueueOptions(ctx context.Context, d *pageData, counts map[dsr.Status]int) {
 	for _, st := range dsr.Statuses {
-		d.StatusOptions = append(d.StatusOptions, choice{Value: string(st), Label: string(st), Checked: d.V["status"] == string(st)})
+		d.StatusOptions = append(d.StatusOptions, choice{Value: string(st), Label: st.Label(), Checked: d.V["status"] == string(st)})
 		if !st.Closed() || counts[st] > 0 {
-			d.Counts = append(d.Counts, countItem{Value: string(st), Label: string(st), N: counts[st], Checked: d.V["status"] == string(st)})
+			d.Counts = append(d.Counts, countItem{Value: string(st), Label: st.Label(), N: counts[st], Checked: d.V["status"] == string(st)})
 		}
 	}
 	for _, k := range dsr.Kinds {
-		d.KindOptions = append(d.KindOptions, choice{Value: string(k), Label: string(k), Checked: d.V["kind"] == string(k)})
+		d.KindOptions = append(d.KindOptions, choice{Value: string(k), Label: kindName(k), Checked: d.V["kind"] == string(k)})
 	}
 	for _, id := range s.org.Regimes {
 		r, _ := dsr.LookupRegime(id)
@@ -249,6 +251,11 @@ type requestDetail struct {
 	Events        []dsr.Event
 	Overdue       bool
 	DaysText      string
+	KindLabel     string
+	RegimeLabel   string
+	CountryName   string
+	CanExtend     bool
+	NoExtension   string
 }
 
 type timelineItem struct {
@@ -290,12 +297,43 @@ func (s *Server) loadDetail(ctx context.Context, id string) (*requestDetail, err
 	if req.Status.Closed() {
 		d.DaysText, d.Overdue = "closed", false
 	}
-	d.Timeline = timeline(d.Events, d.Messages, notes)
+	d.KindLabel, d.RegimeLabel, d.CountryName = kindName(req.Kind), regimeName(req.Regime), dsr.CountryName(req.Subject.Country)
+	if reg, err := dsr.LookupRegime(req.Regime); err == nil {
+		if err := dsr.CheckExtension(reg, req, dsr.DateIn(time.Now(), s.org.Location())); err != nil {
+			d.NoExtension = dsr.ErrorMessage(err)
+		} else {
+			d.CanExtend = true
+		}
+	}
+	names, err := s.userNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d.Timeline = timeline(d.Events, d.Messages, notes, names)
 	return d, nil
 }
 
+// userNames maps event actors "user:<id>" to the user's email.
+func (s *Server) userNames(ctx context.Context) (map[string]string, error) {
+	users, err := db.ActiveUsers(ctx, s.pool, db.RoleAdmin, db.RoleOfficer, db.RoleViewer)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]string{}
+	for _, u := range users {
+		m[workflow.Actor(u.ID)] = u.Email
+	}
+	return m, nil
+}
+
 // timeline merges events, emails (with delivery status) and notes.
-func timeline(evs []dsr.Event, msgs []*db.Message, notes []db.Note) []timelineItem {
+func timeline(evs []dsr.Event, msgs []*db.Message, notes []db.Note, names map[string]string) []timelineItem {
+	who := func(actor string) string {
+		if n, ok := names[actor]; ok {
+			return n
+		}
+		return actor
+	}
 	var out []timelineItem
 	for _, e := range evs {
 		var parts []string
@@ -303,7 +341,7 @@ func timeline(evs []dsr.Event, msgs []*db.Message, notes []db.Note) []timelineIt
 			parts = append(parts, k+"="+v)
 		}
 		sort.Strings(parts)
-		out = append(out, timelineItem{At: e.At, Title: e.Type, Text: "by " + e.Actor + " " + strings.Join(parts, " ")})
+		out = append(out, timelineItem{At: e.At, Title: strings.ReplaceAll(e.Type, "_", " "), Text: "by " + who(e.Actor) + " " + strings.Join(parts, " ")})
 	}
 	for _, m := range msgs {
 		out = append(out, timelineItem{At: m.CreatedAt, Title: "email " + m.Event,
@@ -314,7 +352,7 @@ func timeline(evs []dsr.Event, msgs []*db.Message, notes []db.Note) []timelineIt
 		if n.Internal {
 			title = "internal note"
 		}
-		out = append(out, timelineItem{At: n.At, Title: title, Text: "by " + n.Author + ": " + n.Body})
+		out = append(out, timelineItem{At: n.At, Title: title, Text: "by " + who(n.Author) + ": " + n.Body})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
 	return out

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -32,7 +33,7 @@ func newPages(fsys fs.FS) (*pages, error) {
 		if name == "layout.html" {
 			continue
 		}
-		t, err := htmltemplate.New(name).ParseFS(fsys, "web/layout.html", f)
+		t, err := htmltemplate.New(name).Funcs(htmltemplate.FuncMap{"ledgerLabel": ledgerLabel}).ParseFS(fsys, "web/layout.html", f)
 		if err != nil {
 			return nil, fmt.Errorf("api: template %s: %w", name, err)
 		}
@@ -100,3 +101,31 @@ func (d *pageData) Err(field string) string { return d.Errors[field] }
 
 // Local formats an instant in the organisation's time zone.
 func (d *pageData) Local(t time.Time) string { return t.In(d.loc).Format("2 Jan 2006 15:04 MST") }
+
+var ledgerLabels = map[string]string{
+	dsr.LedgerReceived: "Received", dsr.LedgerAckDue: "Acknowledge by", dsr.LedgerAckSafeTarget: "Acknowledge (safe target)",
+	dsr.LedgerLegalDue: "Legal due date", dsr.LedgerPolicyDue: "Promised by", dsr.LedgerDue: "Due (effective)",
+	dsr.LedgerExtendedDue: "Latest with extension", dsr.LedgerExtensionNoticeBy: "Extension notice by",
+	dsr.LedgerPaused: "Clock stopped", dsr.LedgerResumed: "Clock restarted", dsr.LedgerExtended: "Extended to",
+}
+
+// ledgerLabel names a ledger entry for people.
+func ledgerLabel(what string) string {
+	if l, ok := ledgerLabels[what]; ok {
+		return l
+	}
+	return what
+}
+
+// kindName is a kind's short name for officers ("Opt-out").
+func kindName(k dsr.Kind) string {
+	s := k.Short()
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func regimeName(id string) string {
+	if r, err := dsr.LookupRegime(id); err == nil {
+		return r.Short
+	}
+	return id
+}
