@@ -85,6 +85,7 @@ var kindFields = map[Kind]map[string]fieldSpec{
 	},
 	KindOptOut: {
 		"opt_out_of": {values: []string{"sale", "sharing", "targeted_advertising", "profiling", "direct_marketing"}, multi: true, required: true},
+		"device_id":  {}, // a browser or device identifier (Global Privacy Control)
 	},
 	KindObjection: {
 		"processing": {required: true},
@@ -172,7 +173,9 @@ func (s *Submission) validateKind(cfg *Config, fe FieldErrors) {
 }
 
 func (s *Submission) validateSubject(fe FieldErrors) {
-	if s.Subject.Email == "" {
+	if s.Subject.Email == "" && s.Channel == ChannelGPC && s.Fields["device_id"] != "" {
+		// A GPC opt-out may identify only the browser.
+	} else if s.Subject.Email == "" {
 		fe.Add("subject.email", "Enter your email address.")
 	} else if !ValidEmail(s.Subject.Email) {
 		fe.Add("subject.email", "Enter an email address like name@example.com.")

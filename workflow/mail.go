@@ -59,6 +59,9 @@ func (e *Engine) mailAll(ctx context.Context, tx pgx.Tx, req *dsr.Request, event
 // mailOne renders event for one holder, records the message and, when a
 // relay is configured, inserts its delivery job in the same transaction.
 func (e *Engine) mailOne(ctx context.Context, tx pgx.Tx, req *dsr.Request, holder, event string, x mailExtra) error {
+	if holder == db.HolderSubject && req.Subject.Email == "" {
+		return nil // a GPC opt-out from a browser without an email address
+	}
 	now := e.now()
 	status, err := issueToken(ctx, tx, req.ID, db.TokenStatus, holder, now.Add(statusLinkValidity))
 	if err != nil {

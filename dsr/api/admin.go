@@ -19,6 +19,8 @@ func (s *Server) adminRoutes() {
 	g.GET("/requests", s.apiQueue, requireRole(readRoles...))
 	g.GET("/requests/:id", s.apiRequest, requireRole(readRoles...))
 	g.POST("/requests/:id/:action", s.apiAction, requireRole(workRoles...), middleware.BodyLimit("200M"))
+	g.GET("/opt-outs", s.apiOptOuts, requireRole(readRoles...))
+	g.POST("/opt-outs/:id/applied", s.apiOptOutApplied, requireRole(workRoles...))
 }
 
 // apiQueue lists requests with the queue's filters and order: ?status,

@@ -103,6 +103,7 @@ var publicRoutes = map[string]bool{
 	"GET /status/:token/withdraw": true, "POST /status/:token/withdraw": true, "POST /status/:token/answer": true,
 	"POST /api/v1/requests": true, "GET /download/:token": true, "GET /download/:token/:file": true,
 	"GET /console/login": true, "POST /console/login": true,
+	"GET /.well-known/gpc.json": true, "POST /gpc": true, "POST /api/v1/gpc": true,
 }
 
 func concrete(path string) string {

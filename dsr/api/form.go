@@ -46,10 +46,17 @@ var restrictionLabels = map[string]string{
 	"needed_for_legal_claims": "I need the data for a legal claim", "objection_pending": "I have objected and you are checking your grounds",
 }
 
-// formPage shows the intake form (GET / and /requests/new).
+// formPage shows the intake form (GET / and /requests/new). A browser
+// sending the Global Privacy Control signal is told it is honoured.
 func (s *Server) formPage(c echo.Context) error {
-	d := s.formData(map[string]string{"kind": c.QueryParam("kind")}, nil, nil)
-	return c.Render(http.StatusOK, "form.html", d)
+	return s.renderForm(c, http.StatusOK, nil)
+}
+
+func (s *Server) renderForm(c echo.Context, code int, errs map[string]string) error {
+	d := s.formData(map[string]string{"kind": c.QueryParam("kind")}, nil, errs)
+	d.GPC = hasGPC(c) && s.org.OffersRegime("ccpa")
+	c.Response().Header().Add("Vary", "Sec-GPC")
+	return c.Render(code, "form.html", d)
 }
 
 func (s *Server) formData(v map[string]string, multi map[string][]string, errs map[string]string) *pageData {

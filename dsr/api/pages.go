@@ -70,6 +70,9 @@ type pageData struct {
 	States                                   []string
 	ErrorList                                []errorItem
 
+	GPC    bool
+	GPCRef string
+
 	// Console.
 	User                                                       *db.User
 	CSRF                                                       string

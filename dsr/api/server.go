@@ -122,6 +122,9 @@ func (s *Server) routes(limit echo.MiddlewareFunc) {
 	e.POST("/status/:token/answer", s.answerSubmit, middleware.BodyLimit(formBodyLimit), limit)
 
 	e.POST("/api/v1/requests", s.apiCreateRequest, middleware.BodyLimit(apiBodyLimit), limit)
+	e.GET("/.well-known/gpc.json", s.gpcWellKnown)
+	e.POST("/gpc", s.gpcForm, limit)
+	e.POST("/api/v1/gpc", s.apiGPC, middleware.BodyLimit("16K"), limit)
 	e.GET("/download/:token", s.downloadPage)
 	e.GET("/download/:token/:file", s.downloadFile)
 

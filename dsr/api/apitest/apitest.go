@@ -79,6 +79,8 @@ type Options struct {
 	ConfigJSON  string  // default ConfigJSON
 	PublicRate  float64 // default: effectively unlimited
 	PublicBurst int
+	// Observe, when set, sees every HTTP request before the server does.
+	Observe func(*http.Request)
 }
 
 // Start runs a desk for t; everything stops when t ends.
@@ -113,6 +115,10 @@ func Start(t testing.TB, o Options) *Desk {
 		t.Fatal(err)
 	}
 	ts.Config.Handler = srv.Handler()
+	if o.Observe != nil {
+		h := srv.Handler()
+		ts.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { o.Observe(r); h.ServeHTTP(w, r) })
+	}
 	ts.Start()
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := engine.Start(ctx); err != nil {

@@ -1,0 +1,187 @@
+package api
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/dsrdesk/dsrdesk/db"
+	"github.com/dsrdesk/dsrdesk/dsr"
+)
+
+// gpcLastUpdate is when this site's GPC support last changed, for
+// /.well-known/gpc.json.
+const gpcLastUpdate = "2026-11-22"
+
+const deviceCookie = "dsr_device"
+
+// hasGPC reports whether the request carries Sec-GPC: 1 (every field).
+func hasGPC(c echo.Context) bool {
+	return dsr.GPCSignal(c.Request().Header.Values("Sec-GPC"))
+}
+
+// gpcWellKnown serves the GPC support resource.
+func (s *Server) gpcWellKnown(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]any{"gpc": true, "lastUpdate": gpcLastUpdate})
+}
+
+type gpcInput struct {
+	Email    string `json:"email"`
+	DeviceID string `json:"device_id"`
+}
+
+// apiGPC records a GPC opt-out: POST /api/v1/gpc with Sec-GPC: 1 and
+// {"email", "device_id"} (at least one). 201 new, 200 already recorded,
+// 422 without the signal or an identifier.
+func (s *Server) apiGPC(c echo.Context) error {
+	if !hasGPC(c) {
+		return &dsr.Error{Code: dsr.EINVALID, Message: "No Global Privacy Control signal.", Fields: map[string]string{"Sec-GPC": "send the header Sec-GPC: 1"}}
+	}
+	if err := requireJSON(c.Request()); err != nil {
+		return err
+	}
+	var in gpcInput
+	if err := newStrictDecoder(c.Request().Body).Decode(&in); err != nil {
+		return jsonError(err)
+	}
+	if in.Email != "" && !dsr.ValidEmail(strings.TrimSpace(in.Email)) {
+		return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"email": "is not an email address"}}
+	}
+	if len(in.DeviceID) > 200 {
+		return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"device_id": "must be at most 200 characters"}}
+	}
+	rc, err := s.engine.SubmitGPC(c.Request().Context(), in.Email, in.DeviceID)
+	if err != nil {
+		return err
+	}
+	code := http.StatusCreated
+	if rc.Existing {
+		code = http.StatusOK
+	}
+	return c.JSON(code, rc)
+}
+
+// gpcForm records the signal from the form page (POST /gpc): the browser
+// is identified by a random cookie, plus the email if the visitor gives
+// one.
+func (s *Server) gpcForm(c echo.Context) error {
+	d := s.page()
+	d.GPC = hasGPC(c)
+	if !d.GPC {
+		d.Title, d.Message = "No Global Privacy Control signal", "Your browser did not send the Global Privacy Control signal. You can still opt out with the form."
+		return c.Render(http.StatusUnprocessableEntity, "error.html", d)
+	}
+	email := strings.TrimSpace(c.FormValue("email"))
+	if email != "" && !dsr.ValidEmail(email) {
+		return s.renderForm(c, http.StatusUnprocessableEntity, map[string]string{"gpc_email": "Enter an email address like name@example.com."})
+	}
+	rc, err := s.engine.SubmitGPC(c.Request().Context(), email, s.deviceID(c))
+	if err != nil {
+		return err
+	}
+	d.GPCRef = rc.Ref
+	d.Receipt = &rc.Receipt
+	d.DueLong = rc.DueAt.Long()
+	return c.Render(http.StatusCreated, "gpc_recorded.html", d)
+}
+
+// deviceID returns the browser's random id cookie, setting one if absent.
+func (s *Server) deviceID(c echo.Context) string {
+	if ck, err := c.Cookie(deviceCookie); err == nil && len(ck.Value) >= 16 && len(ck.Value) <= 64 {
+		return ck.Value
+	}
+	id := "browser-" + newSecret()[:22]
+	c.SetCookie(&http.Cookie{Name: deviceCookie, Value: id, Path: "/", HttpOnly: true, Secure: s.secure,
+		SameSite: http.SameSiteLaxMode, MaxAge: int((400 * 24 * time.Hour).Seconds())})
+	return id
+}
+
+// apiOptOuts is the feed for systems that sell or share:
+// GET /api/v1/admin/opt-outs?since=RFC3339|YYYY-MM-DD[&system=NAME][&limit][&cursor].
+func (s *Server) apiOptOuts(c echo.Context) error {
+	fe := dsr.FieldErrors{}
+	since := time.Time{}
+	if v := c.QueryParam("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			d, derr := dsr.ParseDate(v)
+			if derr != nil {
+				fe.Add("since", "use RFC 3339 (2026-11-22T10:00:00Z) or YYYY-MM-DD")
+			}
+			t = d.Start(s.org.Location())
+		}
+		since = t
+	}
+	limit := 100
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			fe.Add("limit", "must be a number from 1 to 1000")
+		}
+		limit = n
+	}
+	var after *db.OptOutCursor
+	if v := c.QueryParam("cursor"); v != "" {
+		cur, err := parseOptOutCursor(v)
+		if err != nil {
+			fe.Add("cursor", "is not a cursor from a previous page")
+		}
+		after = cur
+	}
+	if err := fe.Err(); err != nil {
+		return err
+	}
+	list, next, err := db.OptOuts(c.Request().Context(), s.pool, since, c.QueryParam("system"), after, limit)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"data": list, "next_cursor": nil}
+	if list == nil {
+		out["data"] = []db.OptOut{}
+	}
+	if next != nil {
+		out["next_cursor"] = base64.RawURLEncoding.EncodeToString([]byte(next.At.UTC().Format(time.RFC3339Nano) + "_" + strconv.FormatInt(next.Ref, 10)))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func parseOptOutCursor(v string) (*db.OptOutCursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil {
+		return nil, err
+	}
+	at, ref, _ := strings.Cut(string(b), "_")
+	t, err := time.Parse(time.RFC3339Nano, at)
+	if err != nil {
+		return nil, err
+	}
+	n, err := strconv.ParseInt(ref, 10, 64)
+	if err != nil {
+		return nil, err
+	}
+	return &db.OptOutCursor{At: t, Ref: n}, nil
+}
+
+// apiOptOutApplied: POST /api/v1/admin/opt-outs/{id}/applied {"system": "adtech"}.
+func (s *Server) apiOptOutApplied(c echo.Context) error {
+	if !isUUID(c.Param("id")) {
+		return dsr.Errorf(dsr.ENOTFOUND, "no such opt-out")
+	}
+	var in struct {
+		System string `json:"system"`
+	}
+	if err := requireJSON(c.Request()); err != nil {
+		return err
+	}
+	if err := newStrictDecoder(c.Request().Body).Decode(&in); err != nil {
+		return jsonError(err)
+	}
+	if err := s.engine.MarkOptOutApplied(c.Request().Context(), c.Param("id"), in.System, currentUser(c).ID); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"id": c.Param("id"), "system": in.System, "status": "applied"})
+}
