@@ -119,6 +119,11 @@ func (e *Engine) repairLoop(ctx context.Context, cond string, repair func(contex
 	for start := 0; start < len(ids); start += sweepBatch {
 		batch := ids[start:min(start+sweepBatch, len(ids))]
 		err := e.inTx(ctx, func(tx pgx.Tx) error {
+			// The batch is small: re-check it with index probes, not by
+			// hashing every live job as the planner likes to for NOT EXISTS.
+			if _, err := tx.Exec(ctx, "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off"); err != nil {
+				return err
+			}
 			reqs, err := lockedRequests(ctx, tx, `SELECT r.id FROM requests r WHERE r.id = ANY($1::uuid[]) AND `+cond+
 				` FOR UPDATE OF r SKIP LOCKED`, batch)
 			if err != nil || len(reqs) == 0 {
