@@ -9,7 +9,7 @@ GO ?= go
 
 export DATABASE_URL DSR_CONFIG DSR_ADDR TEST_DATABASE_URL
 
-.PHONY: build run test vet fmt bench migrate clean
+.PHONY: build run test vet fmt bench migrate clean fuzz
 
 build:
 	$(GO) build -o bin/dsrdesk ./cmd/dsrdesk
@@ -27,6 +27,15 @@ test:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) test -count=1 -timeout 15m ./...
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s
+
+## fuzz: a short run of every fuzz target (FUZZTIME each, default 30s).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test ./dsr/api -run '^$$' -fuzz '^FuzzAPIRequest$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./dsr/api -run '^$$' -fuzz '^FuzzUploadTypeCheck$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./dsr/api -run '^$$' -fuzz '^FuzzMultipartForm$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./dsr -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZTIME)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
