@@ -151,15 +151,19 @@ func MarkAckSent(ctx context.Context, tx pgx.Tx, id string, at time.Time) error 
 	return wrap("mark ack sent", err)
 }
 
-// InsertLedger appends deadline ledger entries.
+// InsertLedger appends deadline ledger entries in one statement.
 func InsertLedger(ctx context.Context, tx pgx.Tx, requestID string, at time.Time, entries []dsr.LedgerEntry) error {
-	for _, e := range entries {
-		if _, err := tx.Exec(ctx, `INSERT INTO deadline_ledger (request_id, at, what, date, rule) VALUES ($1, $2, $3, $4, $5)`,
-			requestID, at, e.What, e.Date.Time(), e.Rule); err != nil {
-			return wrap("insert ledger", err)
-		}
+	if len(entries) == 0 {
+		return nil
 	}
-	return nil
+	whats, dates, rules := make([]string, len(entries)), make([]time.Time, len(entries)), make([]string, len(entries))
+	for i, e := range entries {
+		whats[i], dates[i], rules[i] = e.What, e.Date.Time(), e.Rule
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO deadline_ledger (request_id, at, what, date, rule)
+		SELECT $1, $2, w, d, r FROM unnest($3::text[], $4::date[], $5::text[]) WITH ORDINALITY AS u(w, d, r, n) ORDER BY n`,
+		requestID, at, whats, dates, rules)
+	return wrap("insert ledger", err)
 }
 
 // Ledger returns a request's ledger in order.

@@ -82,7 +82,7 @@ func (e *Engine) reminderParams(req *dsr.Request, now time.Time) river.InsertMan
 // in the transaction that set the date.
 func (e *Engine) scheduleReminders(ctx context.Context, tx pgx.Tx, req *dsr.Request) error {
 	p := e.reminderParams(req, e.now())
-	if _, err := e.river.InsertTx(ctx, tx, p.Args, p.InsertOpts); err != nil {
+	if err := e.enqueue(ctx, tx, p.Args, p.InsertOpts); err != nil {
 		return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("schedule reminders: %w", err)}
 	}
 	return nil
@@ -119,8 +119,7 @@ func (w *reminderWorker) Work(ctx context.Context, job *river.Job[ReminderArgs])
 			return err
 		}
 		next := ReminderArgs{RequestID: req.ID, Due: job.Args.Due, Step: job.Args.Step + 1}
-		_, err = e.river.InsertTx(ctx, tx, next, &river.InsertOpts{ScheduledAt: e.stepTime(req.DueOn, next.Step)})
-		return err
+		return e.enqueue(ctx, tx, next, &river.InsertOpts{ScheduledAt: e.stepTime(req.DueOn, next.Step)})
 	})
 }
 

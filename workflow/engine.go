@@ -157,22 +157,51 @@ func (e *Engine) Start(ctx context.Context) error { return e.river.Start(ctx) }
 // Stop stops fetching jobs and waits for running ones, up to ctx.
 func (e *Engine) Stop(ctx context.Context) error { return e.river.Stop(ctx) }
 
-// inTx runs fn in a transaction and commits when it returns nil. River's
-// transactional inserts use the same tx, so a change and its jobs commit
-// together or not at all.
+// inTx runs fn in a transaction and commits when it returns nil. Jobs
+// enqueued with e.enqueue during fn are inserted with one InsertManyTx in
+// the same transaction just before the commit, so a change and its jobs
+// commit together or not at all.
 func (e *Engine) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	tx, err := e.pool.Begin(ctx)
 	if err != nil {
 		return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("begin: %w", err)}
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
-	if err := fn(tx); err != nil {
+	jobs := &jobBatch{}
+	if err := fn(withJobs(tx, jobs)); err != nil {
 		return err
+	}
+	if len(jobs.params) > 0 {
+		if _, err := e.river.InsertManyTx(ctx, tx, jobs.params); err != nil {
+			return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("insert jobs: %w", err)}
+		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("commit: %w", err)}
 	}
 	return nil
+}
+
+// jobBatch collects the jobs of one transaction.
+type jobBatch struct{ params []river.InsertManyParams }
+
+// batchTx is a pgx.Tx that carries its job batch.
+type batchTx struct {
+	pgx.Tx
+	jobs *jobBatch
+}
+
+func withJobs(tx pgx.Tx, jobs *jobBatch) pgx.Tx { return batchTx{Tx: tx, jobs: jobs} }
+
+// enqueue adds a job to the transaction's batch (inserted at commit by
+// inTx), or inserts it at once in a transaction not opened by inTx.
+func (e *Engine) enqueue(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) error {
+	if bt, ok := tx.(batchTx); ok {
+		bt.jobs.params = append(bt.jobs.params, river.InsertManyParams{Args: args, InsertOpts: opts})
+		return nil
+	}
+	_, err := e.river.InsertTx(ctx, tx, args, opts)
+	return err
 }
 
 func (e *Engine) now() time.Time { return e.clock.Now().UTC().Truncate(time.Microsecond) }

@@ -96,8 +96,7 @@ func (e *Engine) recordMessage(ctx context.Context, tx pgx.Tx, m *db.Message) er
 	if e.mailer == nil {
 		return nil
 	}
-	_, err = e.river.InsertTx(ctx, tx, DeliverArgs{MessageID: id}, nil)
-	if err != nil {
+	if err := e.enqueue(ctx, tx, DeliverArgs{MessageID: id}, nil); err != nil {
 		return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("insert deliver job: %w", err)}
 	}
 	return nil

@@ -287,7 +287,6 @@ func (e *Engine) RetryMessage(ctx context.Context, messageID string) error {
 		if _, err := tx.Exec(ctx, `UPDATE messages SET status = 'queued', last_error = '' WHERE id = $1`, m.ID); err != nil {
 			return err
 		}
-		_, err = e.river.InsertTx(ctx, tx, DeliverArgs{MessageID: m.ID}, nil)
-		return err
+		return e.enqueue(ctx, tx, DeliverArgs{MessageID: m.ID}, nil)
 	})
 }

@@ -50,11 +50,10 @@ func (e *Engine) verifyTimes(req *dsr.Request) (remind, expire time.Time) {
 // unconfirmed request in the intake transaction.
 func (e *Engine) scheduleVerificationJobs(ctx context.Context, tx pgx.Tx, req *dsr.Request) error {
 	remind, expire := e.verifyTimes(req)
-	_, err := e.river.InsertManyTx(ctx, tx, []river.InsertManyParams{
-		{Args: VerifyReminderArgs{RequestID: req.ID}, InsertOpts: &river.InsertOpts{ScheduledAt: remind}},
-		{Args: VerifyExpiryArgs{RequestID: req.ID}, InsertOpts: &river.InsertOpts{ScheduledAt: expire}},
-	})
-	if err != nil {
+	if err := e.enqueue(ctx, tx, VerifyReminderArgs{RequestID: req.ID}, &river.InsertOpts{ScheduledAt: remind}); err != nil {
+		return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("schedule verification jobs: %w", err)}
+	}
+	if err := e.enqueue(ctx, tx, VerifyExpiryArgs{RequestID: req.ID}, &river.InsertOpts{ScheduledAt: expire}); err != nil {
 		return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("schedule verification jobs: %w", err)}
 	}
 	return nil

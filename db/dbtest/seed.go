@@ -32,10 +32,10 @@ func SeedRequests(ctx context.Context, pool *pgxpool.Pool, n int) error {
 		 FROM generate_series(1, $1::int) g, rq, ag, us`,
 		`INSERT INTO river_job (args, kind, max_attempts, queue, priority, state, scheduled_at)
 		 SELECT jsonb_build_object('request_id', id::text, 'due', to_char(due_on, 'YYYY-MM-DD'), 'step', 0),
-		        'deadline_reminder', 10, 'default', 1, 'scheduled', due_on + interval '9 hours'
+		        'deadline_reminder', 10, 'bench_seed', 1, 'scheduled', due_on + interval '400 days'
 		 FROM requests`,
 		`INSERT INTO river_job (args, kind, max_attempts, queue, priority, state, scheduled_at)
-		 SELECT jsonb_build_object('request_id', id::text), 'verify_expiry', 10, 'default', 1, 'scheduled', received_at + interval '14 days'
+		 SELECT jsonb_build_object('request_id', id::text), 'verify_expiry', 10, 'bench_seed', 1, 'scheduled', received_at + interval '400 days'
 		 FROM requests WHERE status = 'pending_verification'`,
 		`VACUUM ANALYZE`,
 	}

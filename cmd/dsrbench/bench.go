@@ -1,0 +1,298 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dsrdesk/dsrdesk/db"
+)
+
+type bench struct {
+	o         options
+	dbName    string
+	dbURL     string
+	pool      *pgxpool.Pool
+	tmp       string
+	child     *exec.Cmd
+	baseURL   string
+	sink      *sink
+	pgVersion string
+	rows      []row
+	peakRSS   int64
+}
+
+// row is one line of the final table.
+type row struct{ what, value, target string }
+
+func (b *bench) add(what, value, target string) {
+	b.rows = append(b.rows, row{what, value, target})
+	fmt.Printf("  %-58s %s\n", what, value)
+}
+
+func newBench(ctx context.Context, o options) (*bench, error) {
+	b := &bench{o: o}
+	var err error
+	if b.tmp, err = os.MkdirTemp("", "dsrbench"); err != nil {
+		return nil, err
+	}
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	b.dbName = "dsrbench_" + hex.EncodeToString(suffix)
+	cfg, err := pgx.ParseConfig(o.server)
+	if err != nil {
+		return nil, fmt.Errorf("-db: %w", err)
+	}
+	cfg.Database = b.dbName
+	b.dbURL = fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, b.dbName)
+	if b.pool, err = db.Open(ctx, b.dbURL); err != nil {
+		return nil, err
+	}
+	if _, err := db.Migrate(ctx, b.pool); err != nil {
+		return nil, err
+	}
+	_ = b.pool.QueryRow(ctx, "SHOW server_version").Scan(&b.pgVersion)
+	if b.sink, err = startSink(); err != nil {
+		return nil, err
+	}
+	return b, b.startServer(ctx)
+}
+
+func (b *bench) close() {
+	if b.child != nil && b.child.Process != nil {
+		_ = b.child.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = b.child.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = b.child.Process.Kill()
+		}
+	}
+	if b.sink != nil {
+		_ = b.sink.srv.Close()
+	}
+	if b.pool != nil {
+		b.pool.Close()
+	}
+	if !b.o.keep {
+		if c, err := pgx.Connect(context.Background(), b.o.server); err == nil {
+			_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+b.dbName+" WITH (FORCE)")
+			_ = c.Close(context.Background())
+		}
+	}
+	_ = os.RemoveAll(b.tmp)
+}
+
+// benchConfig is the organisation of the benchmark: CCPA for California,
+// GDPR for the EEA.
+const benchConfig = `{
+  "organisation": {"name": "Bench Inc.", "contact_email": "privacy@bench.example"},
+  "time_zone": "America/Los_Angeles", "calendar": "US",
+  "regimes": ["ccpa", "gdpr"],
+  "jurisdictions": [{"countries": ["US"], "states": ["CA"], "regime": "ccpa"}, {"countries": ["EEA"], "regime": "gdpr"}],
+  "mail": {"from": "privacy@bench.example", "from_name": "Bench Privacy"}
+}`
+
+// startServer builds dsrdesk and runs `dsrdesk serve` as a child process,
+// so intake is measured over real HTTP and its memory can be read.
+func (b *bench) startServer(ctx context.Context) error {
+	bin := filepath.Join(b.tmp, "dsrdesk")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/dsrdesk")
+	build.Dir = moduleRoot()
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("build dsrdesk: %v\n%s", err, out)
+	}
+	cfgPath := filepath.Join(b.tmp, "config.json")
+	if err := os.WriteFile(cfgPath, []byte(benchConfig), 0o600); err != nil {
+		return err
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	b.baseURL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	b.child = exec.Command(bin, "serve")
+	b.child.Env = append(os.Environ(), "DATABASE_URL="+b.dbURL, "DSR_CONFIG="+cfgPath,
+		fmt.Sprintf("DSR_ADDR=127.0.0.1:%d", port), "DSR_BASE_URL="+b.baseURL, "DSR_SMTP_URL=smtp://"+b.sink.addr,
+		"DSR_PUBLIC_RATE=1000000", "DSR_PUBLIC_BURST=1000000")
+	logf, err := os.Create(filepath.Join(b.tmp, "serve.log"))
+	if err != nil {
+		return err
+	}
+	b.child.Stdout, b.child.Stderr = logf, logf
+	if err := b.child.Start(); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(b.baseURL + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return errors.New("dsrdesk serve did not become ready in 30s")
+}
+
+func moduleRoot() string {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "."
+	}
+	return filepath.Dir(strings.TrimSpace(string(out)))
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// peakRSSKiB reads the child's high-water resident set (VmHWM).
+func (b *bench) readPeakRSS() {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", b.child.Process.Pid))
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:")), "%d", &kb)
+			b.peakRSS = kb
+		}
+	}
+}
+
+// sink is an in-process SMTP server that accepts and counts messages.
+type sink struct {
+	srv   *smtp.Server
+	addr  string
+	count atomic.Int64
+}
+
+func startSink() (*sink, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &sink{addr: l.Addr().String()}
+	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &sinkSession{s: s}, nil }))
+	s.srv.Domain = "localhost"
+	s.srv.MaxMessageBytes = 30 << 20
+	go func() { _ = s.srv.Serve(l) }()
+	return s, nil
+}
+
+type sinkSession struct{ s *sink }
+
+func (ss *sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (ss *sinkSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (ss *sinkSession) Data(r io.Reader) error {
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return err
+	}
+	ss.s.count.Add(1)
+	return nil
+}
+func (ss *sinkSession) Reset()        {}
+func (ss *sinkSession) Logout() error { return nil }
+
+// latencies summarises a sample.
+type latencies []time.Duration
+
+func (l latencies) pct(p float64) time.Duration {
+	if len(l) == 0 {
+		return 0
+	}
+	s := append(latencies(nil), l...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(p * float64(len(s)-1))
+	return s[i]
+}
+
+func msf(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+// parallel runs n calls of fn over c goroutines and returns the wall time
+// and each call's latency.
+func parallel(n, c int, fn func(i int) error) (time.Duration, latencies, error) {
+	var next atomic.Int64
+	lat := make(latencies, n)
+	var firstErr error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < c; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				t0 := time.Now()
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+				lat[i] = time.Since(t0)
+			}
+		}()
+	}
+	wg.Wait()
+	return time.Since(start), lat, firstErr
+}
+
+func postJSON(c *http.Client, url string, body any) (int, []byte, error) {
+	b, _ := json.Marshal(body)
+	resp, err := c.Post(url, "application/json", bytes.NewReader(b))
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, out, nil
+}
+
+func machine() string {
+	model := "unknown CPU"
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(line, "model name") {
+				model = strings.TrimSpace(strings.SplitN(line, ":", 2)[1])
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%d cores (%s), %s/%s", runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH)
+}

@@ -1,0 +1,84 @@
+// Command dsrbench measures DSR Desk against the physical ceilings of the
+// same machine and the same PostgreSQL: intake over real HTTP against a
+// real `dsrdesk serve` child process, single-row insert transactions and
+// River inserts as ceilings, mail through the outbox against direct SMTP,
+// the officer queue and the reconciliation sweep over a seeded database,
+// and the server's peak memory. It creates (and drops) its own database.
+//
+//	go run ./cmd/dsrbench [-requests 1000000] [-intake 2000] [-mail 2000]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	server   string // admin URL of the PostgreSQL server
+	requests int    // queue/sweep seed size
+	intake   int    // requests per intake concurrency level
+	mail     int    // messages for the mail comparison
+	levels   []int
+	keep     bool
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.server, "db", envOr("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL server URL (a database is created on it)")
+	flag.IntVar(&o.requests, "requests", 1_000_000, "requests seeded for the queue and sweep benchmarks")
+	flag.IntVar(&o.intake, "intake", 2000, "intake requests per concurrency level")
+	flag.IntVar(&o.mail, "mail", 2000, "messages for the mail benchmark")
+	levels := flag.String("clients", "1,8,32", "intake concurrency levels")
+	flag.BoolVar(&o.keep, "keep", false, "keep the benchmark database")
+	flag.Parse()
+	for _, l := range strings.Split(*levels, ",") {
+		var n int
+		if _, err := fmt.Sscanf(l, "%d", &n); err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "dsrbench: bad -clients %q\n", *levels)
+			os.Exit(2)
+		}
+		o.levels = append(o.levels, n)
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintf(os.Stderr, "dsrbench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func run(ctx context.Context, o options) error {
+	b, err := newBench(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	fmt.Printf("dsrbench %s · %s · PostgreSQL %s\n\n", time.Now().UTC().Format(time.RFC3339), machine(), b.pgVersion)
+	if err := b.intake(ctx); err != nil {
+		return fmt.Errorf("intake: %w", err)
+	}
+	if err := b.mailBench(ctx); err != nil {
+		return fmt.Errorf("mail: %w", err)
+	}
+	if err := b.queueAndSweep(ctx); err != nil {
+		return fmt.Errorf("queue: %w", err)
+	}
+	b.report()
+	return nil
+}
