@@ -6,6 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -283,7 +287,26 @@ func wrap(op string, err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return err
 	}
+	if Unreachable(err) {
+		return &dsr.Error{Code: dsr.ETEMPORARY, Message: "The service is briefly unavailable. Please try again in a minute.", Err: fmt.Errorf("db: %s: %w", op, err)}
+	}
 	return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("db: %s: %w", op, err)}
+}
+
+// Unreachable reports whether err means the database could not be reached
+// (connection refused or lost, server shutting down), as opposed to a bad
+// query: the caller may try again later.
+func Unreachable(err error) bool {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) || pgconn.SafeToRetry(err) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03" || strings.HasPrefix(pgErr.Code, "08")) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // InsertNote stores free text about a request: a requester's answer

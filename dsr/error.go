@@ -10,17 +10,18 @@ import (
 // Error codes. Every error that crosses a package boundary carries one of
 // these, so the HTTP layer can map it to a status in one place.
 const (
-	EINVALID      = "invalid"       // bad input: 422 (with Fields) or 400
-	ENOTFOUND     = "not_found"     // 404
-	ECONFLICT     = "conflict"      // the state machine or the law forbids it: 409
-	EUNAUTHORIZED = "unauthorized"  // 401
-	EFORBIDDEN    = "forbidden"     // 403
-	EGONE         = "gone"          // used or expired token: 410
-	ETOOLARGE     = "too_large"     // 413
-	EUNSUPPORTED  = "unsupported"   // 415
-	ERATELIMIT    = "rate_limited"  // 429
-	EUNAVAILABLE  = "not_available" // no rights offered where the requester lives: 422
-	EINTERNAL     = "internal"      // 500; the message is never shown to users
+	EINVALID      = "invalid"                 // bad input: 422 (with Fields) or 400
+	ENOTFOUND     = "not_found"               // 404
+	ECONFLICT     = "conflict"                // the state machine or the law forbids it: 409
+	EUNAUTHORIZED = "unauthorized"            // 401
+	EFORBIDDEN    = "forbidden"               // 403
+	EGONE         = "gone"                    // used or expired token: 410
+	ETOOLARGE     = "too_large"               // 413
+	EUNSUPPORTED  = "unsupported"             // 415
+	ERATELIMIT    = "rate_limited"            // 429
+	EUNAVAILABLE  = "not_available"           // no rights offered where the requester lives: 422
+	ETEMPORARY    = "temporarily_unavailable" // the database is unreachable: 503, try again
+	EINTERNAL     = "internal"                // 500; the message is never shown to users
 )
 
 // Error is the one error type of the domain. Message is safe to show to

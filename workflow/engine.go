@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
 	"github.com/dsrdesk/dsrdesk/notify"
 	"github.com/dsrdesk/dsrdesk/templates"
@@ -104,6 +105,7 @@ func New(pool *pgxpool.Pool, o Options) (*Engine, error) {
 	river.AddWorker(rw, &reminderWorker{e: e})
 	river.AddWorker(rw, &sweepWorker{e: e})
 	river.AddWorker(rw, &digestWorker{e: e})
+	river.AddWorker(rw, &parseInboundWorker{e: e})
 	e.river, err = river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			QueueDefault: {MaxWorkers: workers, FetchPollInterval: o.FetchPollInterval, FetchCooldown: cooldown(o.FetchPollInterval)},
@@ -164,7 +166,7 @@ func (e *Engine) Stop(ctx context.Context) error { return e.river.Stop(ctx) }
 func (e *Engine) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	tx, err := e.pool.Begin(ctx)
 	if err != nil {
-		return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("begin: %w", err)}
+		return dbErr("begin", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
 	jobs := &jobBatch{}
@@ -177,9 +179,17 @@ func (e *Engine) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("commit: %w", err)}
+		return dbErr("commit", err)
 	}
 	return nil
+}
+
+// dbErr classifies a transaction-level database error.
+func dbErr(op string, err error) error {
+	if db.Unreachable(err) {
+		return &dsr.Error{Code: dsr.ETEMPORARY, Message: "The service is briefly unavailable. Please try again in a minute.", Err: fmt.Errorf("%s: %w", op, err)}
+	}
+	return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("%s: %w", op, err)}
 }
 
 // jobBatch collects the jobs of one transaction.

@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/emersion/go-smtp"
 
 	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
@@ -16,9 +20,11 @@ import (
 	"github.com/dsrdesk/dsrdesk/workflow"
 )
 
-// serve runs the HTTP server and the River workers until SIGINT/SIGTERM,
-// then shuts down in order: stop taking HTTP requests (finishing those in
-// flight), stop River (finishing running jobs), close the pool.
+// serve runs the HTTP server, the River workers and, with
+// DSR_SMTP_LISTEN, the inbound SMTP server until SIGINT/SIGTERM, then
+// shuts down in order: stop taking HTTP requests (finishing those in
+// flight), stop taking mail, stop River (finishing running jobs), close
+// the pool.
 func serve(ctx context.Context, logger *slog.Logger) error {
 	path := getenv("DSR_CONFIG", "")
 	if path == "" {
@@ -52,32 +58,60 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 		logger.Info("migrations applied", "migrations", applied)
 	}
 	baseURL := strings.TrimRight(getenv("DSR_BASE_URL", "http://localhost:8080"), "/")
-	engine, err := workflow.New(pool, workflow.Options{Org: cfg, BaseURL: baseURL, Mailer: mailer, Logger: logger})
+	retry, err := time.ParseDuration(getenv("DSR_MAIL_RETRY_BASE", "30s"))
+	if err != nil || retry <= 0 {
+		return fmt.Errorf("DSR_MAIL_RETRY_BASE must be a duration such as 30s")
+	}
+	engine, err := workflow.New(pool, workflow.Options{Org: cfg, BaseURL: baseURL, Mailer: mailer, Logger: logger, RetryBase: retry})
 	if err != nil {
 		return err
 	}
-	srv, err := api.New(api.Options{Engine: engine, Pool: pool, Logger: logger, Secure: strings.HasPrefix(baseURL, "https://")})
+	rate, burst, err := publicRate()
+	if err != nil {
+		return err
+	}
+	srv, err := api.New(api.Options{Engine: engine, Pool: pool, Logger: logger, Secure: strings.HasPrefix(baseURL, "https://"),
+		PublicRate: rate, PublicBurst: burst})
 	if err != nil {
 		return err
 	}
 	if n, err := db.CountUsers(ctx, pool); err == nil && n == 0 {
 		logger.Warn("no console users yet: create the first admin with `dsrdesk user add --email you@example.com --role admin`")
 	}
+	inbound, inboundL, err := listenInbound(cfg, engine, logger)
+	if err != nil {
+		return err
+	}
 	if err := engine.Start(ctx); err != nil {
+		if inboundL != nil {
+			inboundL.Close()
+		}
 		return fmt.Errorf("start jobs: %w", err)
 	}
 	addr := getenv("DSR_ADDR", ":8080")
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Start(addr) }()
+	smtpErrc := make(chan error, 1)
+	if inbound != nil {
+		go func() { smtpErrc <- inbound.Serve(inboundL) }()
+		logger.Info("taking requests by email", "addr", inboundL.Addr().String(), "domain", inbound.Domain)
+	}
 	logger.Info("dsrdesk serving", "addr", addr, "organisation", cfg.Organisation.Name)
 
+	var failure error
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
+			if inbound != nil {
+				inbound.Close()
+			}
 			_ = engine.Stop(context.Background())
 			return fmt.Errorf("http: %w", err)
 		}
+	case err := <-smtpErrc:
+		failure = fmt.Errorf("inbound smtp: %w", err)
+		logger.Error("inbound smtp stopped", "error", err)
 	}
 	logger.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -85,9 +119,52 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		logger.Error("http shutdown", "error", err)
 	}
+	if inbound != nil {
+		// Sessions get 10s to finish; a sender cut off before our 250
+		// retries later, and the Message-ID keeps the resend from doubling.
+		mctx, mcancel := context.WithTimeout(sctx, 10*time.Second)
+		if err := inbound.Shutdown(mctx); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
+			inbound.Close()
+		}
+		mcancel()
+	}
 	if err := engine.Stop(sctx); err != nil {
 		logger.Error("jobs shutdown", "error", err)
 	}
 	logger.Info("stopped")
-	return nil
+	return failure
+}
+
+// listenInbound opens the inbound SMTP listener when DSR_SMTP_LISTEN is set
+// (e.g. ":2525"); it takes mail for the config's mail.privacy_addresses
+// only. It returns nils when the variable is unset.
+func listenInbound(cfg *dsr.Config, engine *workflow.Engine, logger *slog.Logger) (*smtp.Server, net.Listener, error) {
+	addr := getenv("DSR_SMTP_LISTEN", "")
+	if addr == "" {
+		return nil, nil, nil
+	}
+	if len(cfg.Mail.PrivacyAddresses) == 0 {
+		return nil, nil, errors.New("DSR_SMTP_LISTEN is set but the config has no mail.privacy_addresses to take mail for")
+	}
+	srv := notify.NewInboundServer(addr, engine.InboundDomain(), engine.AcceptsInbound, engine.StoreInbound)
+	srv.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("DSR_SMTP_LISTEN: %w", err)
+	}
+	return srv, l, nil
+}
+
+// publicRate reads DSR_PUBLIC_RATE (public POSTs per second per client IP,
+// default 0.2) and DSR_PUBLIC_BURST (default 10).
+func publicRate() (float64, int, error) {
+	r, err := strconv.ParseFloat(getenv("DSR_PUBLIC_RATE", "0.2"), 64)
+	if err != nil || r <= 0 {
+		return 0, 0, fmt.Errorf("DSR_PUBLIC_RATE must be a positive number")
+	}
+	b, err := strconv.Atoi(getenv("DSR_PUBLIC_BURST", "10"))
+	if err != nil || b < 1 {
+		return 0, 0, fmt.Errorf("DSR_PUBLIC_BURST must be a positive integer")
+	}
+	return r, b, nil
 }

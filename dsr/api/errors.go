@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
 )
 
@@ -21,6 +22,7 @@ var statusOf = map[string]int{
 	dsr.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
 	dsr.ERATELIMIT:    http.StatusTooManyRequests,
 	dsr.EUNAVAILABLE:  http.StatusUnprocessableEntity,
+	dsr.ETEMPORARY:    http.StatusServiceUnavailable,
 	dsr.EINTERNAL:     http.StatusInternalServerError,
 }
 
@@ -71,6 +73,9 @@ func classify(err error) (int, apiError) {
 	if errors.As(err, &de) && de.Code != dsr.EINTERNAL {
 		return statusOf[de.Code], apiError{Code: de.Code, Message: de.Message, Fields: de.Fields, Rule: de.Rule}
 	}
+	if db.Unreachable(err) {
+		return http.StatusServiceUnavailable, apiError{Code: dsr.ETEMPORARY, Message: "The service is briefly unavailable. Please try again in a minute."}
+	}
 	return http.StatusInternalServerError, apiError{Code: dsr.EINTERNAL, Message: "Internal error. Please try again later."}
 }
 
@@ -82,6 +87,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	status, body := classify(err)
+	if status == http.StatusServiceUnavailable {
+		c.Response().Header().Set("Retry-After", "30")
+	}
 	if status >= 500 {
 		s.log.Error("internal error", "route", c.Path(), "error", err.Error(),
 			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
