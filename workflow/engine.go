@@ -47,7 +47,7 @@ type Options struct {
 	// RetryBase is the first delivery retry delay (default 30s); each
 	// further retry waits attempt² times longer, capped at 1h.
 	RetryBase time.Duration
-	// Workers is the number of concurrent jobs per queue (default 5).
+	// Workers is the number of concurrent jobs per queue (default 10).
 	Workers int
 	// FetchPollInterval is how often River looks for jobs that no
 	// notification announced (default 1s; tests use less).
@@ -96,7 +96,7 @@ func New(pool *pgxpool.Pool, o Options) (*Engine, error) {
 	}
 	workers := o.Workers
 	if workers == 0 {
-		workers = 5
+		workers = 10
 	}
 	rw := river.NewWorkers()
 	river.AddWorker(rw, &deliverWorker{e: e})
@@ -139,12 +139,17 @@ func (e *Engine) periodicJobs() []*river.PeriodicJob {
 	}
 }
 
+// fetchCooldown is the pause between River fetches of one queue. River's
+// default (100 ms) caps a queue at MaxWorkers jobs per 100 ms, which made
+// the outbox deliver at most 50 messages a second with 5 workers.
+const fetchCooldown = 20 * time.Millisecond
+
 // cooldown keeps River's fetch cooldown below a short poll interval.
 func cooldown(poll time.Duration) time.Duration {
-	if poll > 0 && poll < river.FetchCooldownDefault {
+	if poll > 0 && poll < fetchCooldown {
 		return poll / 2
 	}
-	return 0
+	return fetchCooldown
 }
 
 // River returns the engine's River client (for the job UI and tests).

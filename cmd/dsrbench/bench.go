@@ -135,7 +135,7 @@ func (b *bench) startServer(ctx context.Context) error {
 	b.child = exec.Command(bin, "serve")
 	b.child.Env = append(os.Environ(), "DATABASE_URL="+b.dbURL, "DSR_CONFIG="+cfgPath,
 		fmt.Sprintf("DSR_ADDR=127.0.0.1:%d", port), "DSR_BASE_URL="+b.baseURL, "DSR_SMTP_URL=smtp://"+b.sink.addr,
-		"DSR_PUBLIC_RATE=1000000", "DSR_PUBLIC_BURST=1000000")
+		"DSR_PUBLIC_RATE=1000000", "DSR_PUBLIC_BURST=1000000", "DSR_MAIL_RETRY_BASE=1s")
 	logf, err := os.Create(filepath.Join(b.tmp, "serve.log"))
 	if err != nil {
 		return err
@@ -194,6 +194,8 @@ type sink struct {
 	srv   *smtp.Server
 	addr  string
 	count atomic.Int64
+	mu    sync.Mutex
+	seen  map[string]int // Message-ID → deliveries
 }
 
 func startSink() (*sink, error) {
@@ -202,9 +204,7 @@ func startSink() (*sink, error) {
 		return nil, err
 	}
 	s := &sink{addr: l.Addr().String()}
-	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &sinkSession{s: s}, nil }))
-	s.srv.Domain = "localhost"
-	s.srv.MaxMessageBytes = 30 << 20
+	s.srv = newSMTPServer(s)
 	go func() { _ = s.srv.Serve(l) }()
 	return s, nil
 }
@@ -214,9 +214,11 @@ type sinkSession struct{ s *sink }
 func (ss *sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
 func (ss *sinkSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
 func (ss *sinkSession) Data(r io.Reader) error {
-	if _, err := io.Copy(io.Discard, r); err != nil {
+	raw, err := io.ReadAll(r)
+	if err != nil {
 		return err
 	}
+	ss.s.record(raw)
 	ss.s.count.Add(1)
 	return nil
 }

@@ -22,12 +22,14 @@ import (
 )
 
 type options struct {
-	server   string // admin URL of the PostgreSQL server
-	requests int    // queue/sweep seed size
-	intake   int    // requests per intake concurrency level
-	mail     int    // messages for the mail comparison
-	levels   []int
-	keep     bool
+	server    string // admin URL of the PostgreSQL server
+	requests  int    // queue/sweep seed size
+	intake    int    // requests per intake concurrency level
+	mail      int    // messages for the mail comparison
+	levels    []int
+	keep      bool
+	faults    bool
+	pgRestart bool
 }
 
 func main() {
@@ -38,6 +40,8 @@ func main() {
 	flag.IntVar(&o.mail, "mail", 2000, "messages for the mail benchmark")
 	levels := flag.String("clients", "1,8,32", "intake concurrency levels")
 	flag.BoolVar(&o.keep, "keep", false, "keep the benchmark database")
+	flag.BoolVar(&o.faults, "faults", false, "run the fault checks (kill -9, mail relay down, PostgreSQL restart) instead of the benchmarks")
+	flag.BoolVar(&o.pgRestart, "pg-restart", true, "with -faults: restart the local PostgreSQL cluster (needs pg_ctlcluster and root)")
 	flag.Parse()
 	for _, l := range strings.Split(*levels, ",") {
 		var n int
@@ -50,7 +54,11 @@ func main() {
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, o); err != nil {
+	do := run
+	if o.faults {
+		do = runFaults
+	}
+	if err := do(ctx, o); err != nil {
 		fmt.Fprintf(os.Stderr, "dsrbench: %v\n", err)
 		os.Exit(1)
 	}
