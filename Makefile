@@ -9,7 +9,7 @@ GO ?= go
 
 export DATABASE_URL DSR_CONFIG DSR_ADDR TEST_DATABASE_URL
 
-.PHONY: build run test vet fmt bench migrate clean fuzz
+.PHONY: build run test vet fmt bench migrate clean fuzz faults
 
 build:
 	$(GO) build -o bin/dsrdesk ./cmd/dsrdesk
@@ -28,6 +28,7 @@ test:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) test -count=1 -timeout 15m ./...
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s
+	@$(MAKE) --no-print-directory faults
 
 ## fuzz: a short run of every fuzz target (FUZZTIME each, default 30s).
 FUZZTIME ?= 30s
@@ -37,8 +38,14 @@ fuzz:
 	$(GO) test ./dsr/api -run '^$$' -fuzz '^FuzzMultipartForm$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./dsr -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZTIME)
 
+## faults: kill -9 under load, mail relay down, PostgreSQL restart (restarts
+## the local cluster: run it alone, never beside other tests).
+faults:
+	$(GO) run ./cmd/dsrbench -faults
+
+## bench: the full benchmark table (seeds 1,000,000 requests; about 10 minutes).
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+	$(GO) run ./cmd/dsrbench
 
 clean:
 	rm -rf bin

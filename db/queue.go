@@ -71,7 +71,10 @@ type QueueRow struct {
 	ref           int64
 }
 
-const openStatusSQL = `r.status IN ('pending_verification', 'open', 'in_progress', 'awaiting_requester')`
+// openStatusSQL is dsr.OpenStatuses written out, literally and in the same
+// list as the partial queue indexes (migration 006), so the planner can use
+// them.
+const openStatusSQL = `r.status IN ('pending_triage', 'pending_verification', 'open', 'in_progress', 'awaiting_requester')`
 
 // Queue returns one page of requests in due-date order and the cursor of
 // the next page (nil on the last page). Keyset pagination: the cost of a

@@ -446,3 +446,44 @@ func AttachmentContent(ctx context.Context, q Querier, requestID, id, purpose st
 	}
 	return &f, wrap("attachment", err)
 }
+
+// TriageUpdate is what triage changes on a request: its kind and regime,
+// and with them every date (worked out again from the original receipt),
+// the calendar, the kind-specific fields and whether the subject must
+// confirm their email.
+type TriageUpdate struct {
+	Kind              dsr.Kind
+	Regime            string
+	Fields            map[string]string
+	NeedsVerification bool
+	Deadlines         dsr.Deadlines
+}
+
+// Retriage stores a triage change of kind or regime. received_at and
+// received_on stay: the clock started at receipt.
+func Retriage(ctx context.Context, tx pgx.Tx, id string, u TriageUpdate, at time.Time) error {
+	fields, err := json.Marshal(nonNil(u.Fields))
+	if err != nil {
+		return err
+	}
+	d := u.Deadlines
+	_, err = tx.Exec(ctx, `UPDATE requests SET kind = $2, regime = $3, calendar = $4, fields = $5, needs_verification = $6,
+		ack_due = $7, legal_due = $8, policy_due = $9, due_on = $10, extended_due = $11, extension_notice_by = $12,
+		updated_at = $13 WHERE id = $1`,
+		id, u.Kind, u.Regime, d.Calendar, fields, u.NeedsVerification, dateArg(d.AckDue), d.LegalDue.Time(),
+		dateArg(d.PolicyDue), d.Due.Time(), dateArg(d.ExtendedDue), dateArg(d.ExtensionNoticeBy), at)
+	return wrap("retriage", err)
+}
+
+// InboundForRequest returns the id of the inbound email a request was
+// made from ("" when it was not made from an email). Replies attached to
+// the request do not count.
+func InboundForRequest(ctx context.Context, q Querier, requestID string) (string, error) {
+	var id string
+	err := q.QueryRow(ctx, `SELECT id::text FROM inbound_emails WHERE request_id = $1 AND status IN ('request', 'not_a_request')
+		ORDER BY received_at, id LIMIT 1`, requestID).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return id, wrap("inbound for request", err)
+}

@@ -67,6 +67,8 @@ func CheckExtension(r *Regime, req *Request, today Date) error {
 	switch {
 	case req.Status.Closed():
 		return refuse("The request is closed.")
+	case req.Status == StatusPendingTriage:
+		return refuse("Triage the request first: its kind and law are not confirmed yet.")
 	case !extendable || req.ExtendedDue.IsZero():
 		return refuse(fmt.Sprintf("%s allows no extension for %s requests.", r.Short, req.Kind.Short()))
 	case req.Extensions >= r.Extension.MaxTimes:

@@ -4,8 +4,11 @@ package dsr
 type Status string
 
 // The statuses. Completed, denied, withdrawn and expired are closed and
-// final.
+// final. A request by email starts in pending_triage: an officer confirms
+// or changes its kind and regime (or dismisses it as not a request) before
+// the normal flow continues; the clock runs from receipt all the same.
 const (
+	StatusPendingTriage       Status = "pending_triage"
 	StatusPendingVerification Status = "pending_verification"
 	StatusOpen                Status = "open"
 	StatusInProgress          Status = "in_progress"
@@ -16,18 +19,24 @@ const (
 	StatusExpired             Status = "expired"
 )
 
+// LedgerTriaged is the deadline-ledger entry written when triage changes a
+// request's kind or regime: the dates are then worked out again from the
+// original receipt.
+const LedgerTriaged = "triaged"
+
 // Statuses lists every status in workflow order.
 var Statuses = []Status{
-	StatusPendingVerification, StatusOpen, StatusInProgress, StatusAwaitingRequester,
+	StatusPendingTriage, StatusPendingVerification, StatusOpen, StatusInProgress, StatusAwaitingRequester,
 	StatusCompleted, StatusDenied, StatusWithdrawn, StatusExpired,
 }
 
 // OpenStatuses are the statuses of requests that still need work; the
 // officer queue shows exactly these.
-var OpenStatuses = []Status{StatusPendingVerification, StatusOpen, StatusInProgress, StatusAwaitingRequester}
+var OpenStatuses = []Status{StatusPendingTriage, StatusPendingVerification, StatusOpen, StatusInProgress, StatusAwaitingRequester}
 
 // transitions is the state machine: from → allowed targets.
 var transitions = map[Status][]Status{
+	StatusPendingTriage:       {StatusPendingVerification, StatusOpen, StatusWithdrawn, StatusDenied},
 	StatusPendingVerification: {StatusOpen, StatusDenied, StatusWithdrawn, StatusExpired},
 	StatusOpen:                {StatusInProgress, StatusAwaitingRequester, StatusCompleted, StatusDenied, StatusWithdrawn},
 	StatusInProgress:          {StatusAwaitingRequester, StatusCompleted, StatusDenied, StatusWithdrawn},
@@ -56,6 +65,8 @@ func (s Status) Valid() bool {
 // Label is the status in plain English.
 func (s Status) Label() string {
 	switch s {
+	case StatusPendingTriage:
+		return "Needs triage"
 	case StatusPendingVerification:
 		return "Waiting for email confirmation"
 	case StatusOpen:

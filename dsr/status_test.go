@@ -11,6 +11,7 @@ import (
 // statusTable is the intended state machine, written out independently of
 // the code: from → allowed targets. Anything not listed is refused.
 var statusTable = map[dsr.Status][]dsr.Status{
+	dsr.StatusPendingTriage:       {dsr.StatusPendingVerification, dsr.StatusOpen, dsr.StatusWithdrawn, dsr.StatusDenied},
 	dsr.StatusPendingVerification: {dsr.StatusOpen, dsr.StatusDenied, dsr.StatusWithdrawn, dsr.StatusExpired},
 	dsr.StatusOpen:                {dsr.StatusInProgress, dsr.StatusAwaitingRequester, dsr.StatusCompleted, dsr.StatusDenied, dsr.StatusWithdrawn},
 	dsr.StatusInProgress:          {dsr.StatusAwaitingRequester, dsr.StatusCompleted, dsr.StatusDenied, dsr.StatusWithdrawn},
@@ -30,7 +31,7 @@ func statusAllowed(from, to dsr.Status) bool {
 	return false
 }
 
-func TestStatusesAreTheEightKnown(t *testing.T) {
+func TestStatusesAreTheNineKnown(t *testing.T) {
 	t.Parallel()
 	if len(dsr.Statuses) != len(statusTable) {
 		t.Fatalf("dsr.Statuses has %d statuses, want %d", len(dsr.Statuses), len(statusTable))
@@ -107,6 +108,7 @@ func TestStatusUnknownTransitions(t *testing.T) {
 		{dsr.StatusOpen, ""},
 		{dsr.StatusOpen, "bogus"},
 		{dsr.StatusPendingVerification, "closed"},
+		{dsr.StatusPendingTriage, "triaged"},
 	}
 	for _, tt := range tests {
 		if tt.from.CanTransition(tt.to) {
@@ -157,6 +159,30 @@ func TestStatusClosedAndOpenStatuses(t *testing.T) {
 	for _, s := range dsr.OpenStatuses {
 		if !s.CanTransition(dsr.StatusWithdrawn) {
 			t.Errorf("%q cannot be withdrawn", s)
+		}
+	}
+}
+
+// A request by email waits for triage at the head of the workflow: it is
+// open (in the officer queue) and can go on as any new request, or be
+// dismissed.
+func TestStatusPendingTriage(t *testing.T) {
+	t.Parallel()
+	s := dsr.StatusPendingTriage
+	if dsr.Statuses[0] != s || dsr.OpenStatuses[0] != s {
+		t.Errorf("Statuses[0] = %q, OpenStatuses[0] = %q, want %q first", dsr.Statuses[0], dsr.OpenStatuses[0], s)
+	}
+	if s.Closed() || !s.Valid() || s.Label() != "Needs triage" {
+		t.Errorf("%q: Closed %v Valid %v Label %q", s, s.Closed(), s.Valid(), s.Label())
+	}
+	for _, to := range []dsr.Status{dsr.StatusInProgress, dsr.StatusAwaitingRequester, dsr.StatusCompleted, dsr.StatusExpired} {
+		if s.CanTransition(to) {
+			t.Errorf("%q→%q allowed: an untriaged request cannot be worked, completed or expire", s, to)
+		}
+	}
+	for _, from := range dsr.Statuses {
+		if from.CanTransition(s) {
+			t.Errorf("%q→%q allowed: nothing goes back to triage", from, s)
 		}
 	}
 }

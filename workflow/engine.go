@@ -49,6 +49,10 @@ type Options struct {
 	RetryBase time.Duration
 	// Workers is the number of concurrent jobs per queue (default 10).
 	Workers int
+	// RescueAfter is how long a job may stay "running" before River assumes
+	// its process died (kill -9, power loss) and runs it again (default
+	// 15 minutes; longer than any job's timeout).
+	RescueAfter time.Duration
 	// FetchPollInterval is how often River looks for jobs that no
 	// notification announced (default 1s; tests use less).
 	FetchPollInterval time.Duration
@@ -111,11 +115,12 @@ func New(pool *pgxpool.Pool, o Options) (*Engine, error) {
 			QueueDefault: {MaxWorkers: workers, FetchPollInterval: o.FetchPollInterval, FetchCooldown: cooldown(o.FetchPollInterval)},
 			QueueEmail:   {MaxWorkers: workers, FetchPollInterval: o.FetchPollInterval, FetchCooldown: cooldown(o.FetchPollInterval)},
 		},
-		Workers:         rw,
-		PeriodicJobs:    e.periodicJobs(),
-		Logger:          e.log,
-		SoftStopTimeout: 10 * time.Second,
-		JobTimeout:      2 * time.Minute,
+		Workers:              rw,
+		PeriodicJobs:         e.periodicJobs(),
+		Logger:               e.log,
+		SoftStopTimeout:      10 * time.Second,
+		RescueStuckJobsAfter: rescueAfter(o.RescueAfter),
+		JobTimeout:           2 * time.Minute,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("workflow: river: %w", err)
@@ -137,6 +142,13 @@ func (e *Engine) periodicJobs() []*river.PeriodicJob {
 			},
 			&river.PeriodicJobOpts{ID: "officer_digest"}),
 	}
+}
+
+func rescueAfter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 15 * time.Minute
+	}
+	return d
 }
 
 // fetchCooldown is the pause between River fetches of one queue. River's

@@ -31,8 +31,8 @@ import (
 // Requests by email. The SMTP listener (notify.NewInboundServer) calls
 // StoreInbound, which stores the raw message and its parse job in one
 // transaction before the sender gets 250. The job parses the message and
-// either creates a request through the normal intake path (channel email,
-// the sender as data subject, the clock started at receipt), attaches a
+// either creates a request waiting for triage (channel email, the sender as
+// data subject, the clock started at receipt; see triage.go), attaches a
 // reply to the request it answers, or records why it did neither.
 
 // Limits of what an email contributes to a request.
@@ -228,11 +228,16 @@ func (e *Engine) ignoreReason(in *db.InboundEmail, p *inboundMail) string {
 	return ""
 }
 
-// createFromEmail files a new request for the sender through the normal
-// intake path: deadlines from the time of receipt, the request row, then
-// recordIntake (events, ledger, verification email, jobs) as a form
-// request gets. The kind is guessed from the text and the regime is the
-// configured default; an event tells officers both were guessed.
+// createFromEmail files a new request for the sender in pending_triage:
+// the kind is guessed from the text and the regime is the configured
+// default, so an officer confirms or changes both (Triage) before the
+// normal flow — the verification email and so on — continues, or
+// dismisses the email as not a request (NotARequest). The clock starts at
+// receipt of the email, as the law says: the dates, the ledger and the
+// deadline reminders are those of a request received then, and run during
+// triage. Nothing is mailed to the sender (no backscatter to spammers)
+// unless the regime has a duty to acknowledge receipt (CCPA: 10 business
+// days), which the acknowledgment sent here meets.
 func (e *Engine) createFromEmail(ctx context.Context, tx pgx.Tx, in *db.InboundEmail, p *inboundMail) (string, error) {
 	reg, regimeRule, err := e.emailRegime()
 	if err != nil {
@@ -253,12 +258,38 @@ func (e *Engine) createFromEmail(ctx context.Context, tx pgx.Tx, in *db.InboundE
 	if err != nil {
 		return "", err
 	}
-	req, err := e.insertRequest(ctx, tx, &s, reg, dl, in.ReceivedAt)
+	subjectID, err := db.InsertRequester(ctx, tx, s.Subject)
+	if err != nil {
+		return "", err
+	}
+	id, _, err := db.InsertRequest(ctx, tx, db.NewRequest{Kind: kind, Regime: reg.ID, Status: dsr.StatusPendingTriage,
+		Channel: dsr.ChannelEmail, RequesterID: subjectID, Details: s.Details, Fields: s.Fields, ReceivedAt: in.ReceivedAt,
+		Deadlines: dl, NeedsVerification: s.NeedsVerification(reg)})
+	if err != nil {
+		return "", err
+	}
+	req, err := db.GetRequest(ctx, tx, id, true)
 	if err != nil {
 		return "", err
 	}
 	now := e.now()
-	if err := e.recordIntake(ctx, tx, req, &s, reg, dl, now); err != nil {
+	if err := db.InsertLedger(ctx, tx, req.ID, now, dl.Ledger); err != nil {
+		return "", err
+	}
+	received := map[string]string{"kind": string(req.Kind), "regime": req.Regime, "channel": string(req.Channel),
+		"due": req.DueOn.String(), "agent": "false"}
+	if err := event(ctx, tx, req, actorFor(req), "received", true, received, now); err != nil {
+		return "", err
+	}
+	if !req.AckDue.IsZero() {
+		if err := e.mailAll(ctx, tx, req, MailAcknowledged, mailExtra{}); err != nil {
+			return "", err
+		}
+		if err := e.acknowledgeAtIntake(ctx, tx, req, reg, now); err != nil {
+			return "", err
+		}
+	}
+	if err := e.scheduleReminders(ctx, tx, req); err != nil {
 		return "", err
 	}
 	stored, err := insertFiles(ctx, tx, req.ID, "inbound", p.files)
@@ -345,12 +376,13 @@ func (e *Engine) attachReply(ctx context.Context, tx pgx.Tx, in *db.InboundEmail
 }
 
 // MarkInboundNotARequest records an officer's verdict that an inbound
-// email is not a request (spam, a general question) with their reason. A
-// request it created that the sender never confirmed is closed as
-// withdrawn without mailing the sender (no backscatter to spammers).
-// Marking twice is not an error. Errors: EINVALID (no reason),
-// ENOTFOUND, ECONFLICT when the email was a reply, or its request was
-// already confirmed or closed (withdraw or deny the request instead).
+// email is not a request (spam, a general question) with their reason. The
+// request it created, still waiting for triage (or triaged but never
+// confirmed by the sender), is closed as withdrawn without mailing the
+// sender (no backscatter to spammers). Marking twice is not an error.
+// Errors: EINVALID (no reason), ENOTFOUND, ECONFLICT when the email was a
+// reply, or its request was already confirmed or closed (withdraw or deny
+// the request instead). NotARequest does the same by request id.
 func (e *Engine) MarkInboundNotARequest(ctx context.Context, inboundID, actor, reason string) error {
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
@@ -381,18 +413,31 @@ func (e *Engine) closeNotARequest(ctx context.Context, tx pgx.Tx, requestID, act
 	if err != nil {
 		return err
 	}
-	if req.Status != dsr.StatusPendingVerification {
-		return &dsr.Error{Code: dsr.ECONFLICT, Message: "The request made from this email is " + string(req.Status) + "; withdraw or deny it instead.",
-			Rule: "only an unconfirmed request can be dismissed as not a request"}
+	if !dismissable(req) {
+		return &dsr.Error{Code: dsr.ECONFLICT, Message: "The request is " + string(req.Status) + "; withdraw or deny it instead.",
+			Rule: "only a request by email waiting for triage or for confirmation can be dismissed as not a request"}
 	}
 	if err := db.UseAllTokens(ctx, tx, req.ID, db.TokenVerify, now); err != nil {
 		return err
 	}
+	before := req.Status
 	if err := db.SetStatus(ctx, tx, req.ID, dsr.StatusWithdrawn, now, "not_a_request"); err != nil {
 		return err
 	}
 	req.Status = dsr.StatusWithdrawn
-	return event(ctx, tx, req, actor, "not_a_request", false, map[string]string{"reason": reason, "inbound_email": inboundID}, now)
+	data := map[string]string{"reason": reason, "status_before": string(before)}
+	if inboundID != "" {
+		data["inbound_email"] = inboundID
+	}
+	return event(ctx, tx, req, actor, "not_a_request", false, data, now)
+}
+
+// dismissable reports whether an officer may close req as not a request:
+// a request by email still waiting for triage, or triaged but not yet
+// confirmed by the sender.
+func dismissable(req *dsr.Request) bool {
+	return req.Channel == dsr.ChannelEmail &&
+		(req.Status == dsr.StatusPendingTriage || req.Status == dsr.StatusPendingVerification)
 }
 
 // insertFiles stores checked files as attachments of purpose and returns

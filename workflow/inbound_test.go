@@ -182,7 +182,7 @@ func TestPlainEmailBecomesErasureRequest(t *testing.T) {
 	}
 	req := request(t, s.Desk, in.RequestID)
 	if req.Kind != dsr.KindErasure || req.Channel != dsr.ChannelEmail || req.Subject.Email != "ann@example.com" ||
-		req.Subject.Name != "Ann Example" || req.Status != dsr.StatusPendingVerification || req.Regime != "gdpr" ||
+		req.Subject.Name != "Ann Example" || req.Status != dsr.StatusPendingTriage || req.Regime != "gdpr" ||
 		!strings.Contains(req.Details, "Please delete my data.") || !strings.Contains(req.Details, "Subject: My account") {
 		t.Fatalf("request %+v", req)
 	}
@@ -194,9 +194,23 @@ func TestPlainEmailBecomesErasureRequest(t *testing.T) {
 	if !req.ReceivedAt.Equal(in.ReceivedAt) || req.DueOn != dl.Due || req.ReceivedOn != dateIn(s.Desk, in.ReceivedAt) {
 		t.Fatalf("received %s due %s, want %s due %s", req.ReceivedAt, req.DueOn, in.ReceivedAt, dl.Due)
 	}
-	// The sender gets the same confirmation email as a form request.
-	m := s.MailTo(t, "ann@example.com", 1)[0]
-	apitest.LinkWith(t, m, "/verify/")
+	// The dates and their rules are those of a request received then, and
+	// the deadline reminders run during triage.
+	ledgerHas(t, s.Desk, req.ID, dsr.LedgerReceived, dl.Received.String())
+	ledgerHas(t, s.Desk, req.ID, dsr.LedgerDue, dl.Due.String())
+	if n := countRows(t, s.Desk, `SELECT count(*) FROM river_job WHERE kind = 'deadline_reminder' AND args ->> 'request_id' = $1
+		AND args ->> 'due' = $2`, req.ID, dl.Due.String()); n != 1 {
+		t.Fatalf("%d deadline reminder jobs for the due date", n)
+	}
+	// Nothing is mailed to the sender until an officer triages the request
+	// (GDPR has no acknowledgment duty), and no verification job waits.
+	s.WaitJobs(t, nil)
+	if n := countRows(t, s.Desk, `SELECT count(*) FROM messages WHERE request_id = $1`, req.ID); n != 0 {
+		t.Fatalf("%d messages before triage", n)
+	}
+	if n := countRows(t, s.Desk, `SELECT count(*) FROM river_job WHERE kind IN ('verify_reminder', 'verify_expiry') AND args ->> 'request_id' = $1`, req.ID); n != 0 {
+		t.Fatalf("%d verification jobs before triage", n)
+	}
 	data := eventData(t, s.Desk, req.ID, "email_intake")
 	if data["inbound_email"] != in.ID || data["kind"] != "erasure" || !strings.Contains(data["kind_rule"], `"delete"`) ||
 		data["regime"] != "gdpr" || !strings.Contains(data["regime_rule"], "first regime") || data["dkim"] != "none" || data["body"] != "text" {
@@ -228,15 +242,24 @@ func TestHTMLOnlyEmailUsesDefaultRegime(t *testing.T) {
 	if req.Fields["opt_out_of"] != "sale" {
 		t.Fatalf("fields %v", req.Fields)
 	}
-	// A CCPA opt-out needs no verification: it opens at once.
-	if req.Status != dsr.StatusOpen {
-		t.Fatalf("status %s", req.Status)
+	// It waits for triage like every request by email; a CCPA opt-out has
+	// no acknowledgment duty, so nothing is mailed yet.
+	if req.Status != dsr.StatusPendingTriage || req.AckSentAt != nil {
+		t.Fatalf("status %s ack sent %v", req.Status, req.AckSentAt)
 	}
 	data := eventData(t, s.Desk, req.ID, "email_intake")
 	if data["body"] != "html" || !strings.Contains(data["regime_rule"], "default_regime") {
 		t.Fatalf("email_intake event %v", data)
 	}
-	s.MailTo(t, "bo@example.com", 1)
+	// Triage confirms it; a CCPA opt-out needs no verification: it opens
+	// at once and the sender is told.
+	if err := s.Engine.Triage(context.Background(), req.ID, officer, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if st := request(t, s.Desk, req.ID).Status; st != dsr.StatusOpen {
+		t.Fatalf("after triage: status %s", st)
+	}
+	s.MailWithSubject(t, "bo@example.com", "is being handled")
 }
 
 func TestEmailAttachmentsPassTheUploadChecks(t *testing.T) {
@@ -456,8 +479,8 @@ func TestDatabaseDownWhileReceivingIs451ThenNothingLostOrDuplicated(t *testing.T
 	if n := countRows(t, s.Desk, `SELECT count(*) FROM requests`); n != 1 {
 		t.Fatalf("%d requests", n)
 	}
-	if n := countRows(t, s.Desk, `SELECT count(*) FROM messages WHERE to_email = 'ann@example.com'`); n != 1 {
-		t.Fatalf("%d emails to the sender", n)
+	if n := countRows(t, s.Desk, `SELECT count(*) FROM messages WHERE to_email = 'ann@example.com'`); n != 0 {
+		t.Fatalf("%d emails to the sender before triage", n)
 	}
 }
 
@@ -532,7 +555,6 @@ func TestMarkInboundNotARequest(t *testing.T) {
 	ctx := context.Background()
 	s.mustSend(t, "ann@example.com", fixture(t, "plain.eml"))
 	in := s.processed(t, 1)[0]
-	s.MailTo(t, "ann@example.com", 1)
 	if err := s.Engine.MarkInboundNotARequest(ctx, in.ID, officer, " "); dsr.ErrorCode(err) != dsr.EINVALID {
 		t.Fatalf("without reason: %v", err)
 	}
@@ -551,8 +573,8 @@ func TestMarkInboundNotARequest(t *testing.T) {
 		t.Fatalf("request %s (%s)", req.Status, req.CloseReason)
 	}
 	s.WaitJobs(t, nil)
-	if n := countRows(t, s.Desk, `SELECT count(*) FROM messages WHERE request_id = $1`, req.ID); n != 1 {
-		t.Fatalf("%d messages: a spammer gets no further mail", n)
+	if n := countRows(t, s.Desk, `SELECT count(*) FROM messages WHERE request_id = $1`, req.ID); n != 0 {
+		t.Fatalf("%d messages: a spammer gets no mail", n)
 	}
 	if err := s.Engine.MarkInboundNotARequest(ctx, "00000000-0000-0000-0000-000000000000", officer, "x"); dsr.ErrorCode(err) != dsr.ENOTFOUND {
 		t.Fatalf("unknown id: %v", err)
@@ -561,6 +583,9 @@ func TestMarkInboundNotARequest(t *testing.T) {
 	// A request the sender confirmed is real: withdraw or deny it instead.
 	s.mustSend(t, "cy@example.com", fixture(t, "multipart_attachments.eml"))
 	second := s.processed(t, 2)[1]
+	if err := s.Engine.Triage(ctx, second.RequestID, officer, dsr.KindAccess, "gdpr"); err != nil {
+		t.Fatal(err)
+	}
 	verify(t, s.Desk, "cy@example.com")
 	if err := s.Engine.MarkInboundNotARequest(ctx, second.ID, officer, "Spam"); dsr.ErrorCode(err) != dsr.ECONFLICT {
 		t.Fatalf("confirmed request: %v", err)
@@ -622,7 +647,7 @@ func TestDKIMResultIsRecorded(t *testing.T) {
 	if data := eventData(t, s.Desk, pass.RequestID, "email_intake"); data["dkim"] != "pass" || data["dkim_domain"] != "example.org" {
 		t.Fatalf("event %v", data)
 	}
-	if st := request(t, s.Desk, pass.RequestID).Status; st != dsr.StatusPendingVerification {
+	if st := request(t, s.Desk, pass.RequestID).Status; st != dsr.StatusPendingTriage {
 		t.Fatalf("DKIM pass changed the status to %s", st)
 	}
 }

@@ -74,7 +74,9 @@ func (e *Engine) Sweep(ctx context.Context) (SweepResult, error) {
 	return res, nil
 }
 
-const openStatuses = `('pending_verification', 'open', 'in_progress', 'awaiting_requester')`
+// openStatuses is dsr.OpenStatuses as an SQL list, literally, matching the
+// partial queue indexes (migration 006).
+const openStatuses = `('pending_triage', 'pending_verification', 'open', 'in_progress', 'awaiting_requester')`
 
 // missingReminders: open requests without a live deadline job for their
 // current due date.

@@ -135,7 +135,7 @@ func (b *bench) startServer(ctx context.Context) error {
 	b.child = exec.Command(bin, "serve")
 	b.child.Env = append(os.Environ(), "DATABASE_URL="+b.dbURL, "DSR_CONFIG="+cfgPath,
 		fmt.Sprintf("DSR_ADDR=127.0.0.1:%d", port), "DSR_BASE_URL="+b.baseURL, "DSR_SMTP_URL=smtp://"+b.sink.addr,
-		"DSR_PUBLIC_RATE=1000000", "DSR_PUBLIC_BURST=1000000", "DSR_MAIL_RETRY_BASE=1s")
+		"DSR_PUBLIC_RATE=1000000", "DSR_PUBLIC_BURST=1000000", "DSR_MAIL_RETRY_BASE=1s", "DSR_RESCUE_STUCK_AFTER=20s")
 	logf, err := os.Create(filepath.Join(b.tmp, "serve.log"))
 	if err != nil {
 		return err

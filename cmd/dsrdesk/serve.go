@@ -62,7 +62,12 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 	if err != nil || retry <= 0 {
 		return fmt.Errorf("DSR_MAIL_RETRY_BASE must be a duration such as 30s")
 	}
-	engine, err := workflow.New(pool, workflow.Options{Org: cfg, BaseURL: baseURL, Mailer: mailer, Logger: logger, RetryBase: retry})
+	rescue, err := time.ParseDuration(getenv("DSR_RESCUE_STUCK_AFTER", "15m"))
+	if err != nil || rescue <= 0 {
+		return fmt.Errorf("DSR_RESCUE_STUCK_AFTER must be a duration such as 15m")
+	}
+	engine, err := workflow.New(pool, workflow.Options{Org: cfg, BaseURL: baseURL, Mailer: mailer, Logger: logger,
+		RetryBase: retry, RescueAfter: rescue})
 	if err != nil {
 		return err
 	}

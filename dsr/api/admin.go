@@ -116,8 +116,8 @@ func (s *Server) apiRequest(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-// apiAction runs assign, verify, request-info, extend, note, complete,
-// deny or withdraw. JSON body, or multipart for complete with files
+// apiAction runs triage, not-a-request, claim, assign, unassign, verify,
+// request-info, extend, note, complete, deny or withdraw. JSON body, or multipart for complete with files
 // ("exports" parts). 409 with the rule when the state machine or the law
 // refuses.
 func (s *Server) apiAction(c echo.Context) error {
@@ -150,7 +150,7 @@ func (s *Server) apiAction(c echo.Context) error {
 	if err != nil {
 		var de *dsr.Error
 		if errors.As(err, &de) && de.Code == dsr.ENOTFOUND && strings.HasPrefix(de.Message, "unknown action") {
-			return dsr.Errorf(dsr.ENOTFOUND, "unknown action %q (valid: claim, assign, unassign, verify, request-info, extend, note, complete, deny, withdraw)", c.Param("action"))
+			return dsr.Errorf(dsr.ENOTFOUND, "unknown action %q (valid: triage, not-a-request, claim, assign, unassign, verify, request-info, extend, note, complete, deny, withdraw)", c.Param("action"))
 		}
 		return err
 	}

@@ -445,6 +445,8 @@ type actionInput struct {
 	Explanation string     `json:"explanation"`
 	Summary     string     `json:"summary"`
 	Systems     string     `json:"systems"`
+	Kind        string     `json:"kind"`   // triage
+	Regime      string     `json:"regime"` // triage
 	Exports     []dsr.File `json:"-"`
 	ExportsJSON []apiFile  `json:"exports"`
 }
@@ -466,7 +468,7 @@ func actionInputFromForm(c echo.Context) (actionInput, error) {
 		return ""
 	}
 	in := actionInput{Assignee: get("assignee"), Method: get("method"), Note: get("note"), Reason: get("reason"),
-		Explanation: get("explanation"), Summary: get("summary"), Systems: get("systems")}
+		Explanation: get("explanation"), Summary: get("summary"), Systems: get("systems"), Kind: get("kind"), Regime: get("regime")}
 	for _, fh := range form.File["exports"] {
 		f, err := readExport(fh)
 		if err != nil {
@@ -503,6 +505,20 @@ func (s *Server) runAction(ctx context.Context, id, action string, u *db.User, i
 	}
 	e, actor := s.engine, workflow.Actor(u.ID)
 	switch action {
+	case "triage":
+		if err := e.Triage(ctx, id, actor, dsr.Kind(in.Kind), in.Regime); err != nil {
+			return "", err
+		}
+		req, err := db.GetRequest(ctx, s.pool, id, false)
+		if err != nil {
+			return "", err
+		}
+		if req.Status == dsr.StatusPendingVerification {
+			return "Triaged: the sender was asked to confirm their email address.", nil
+		}
+		return "Triaged: the request is open and the requester was told.", nil
+	case "not-a-request":
+		return "Closed as not a request; the sender was not told.", e.NotARequest(ctx, id, actor, in.Reason)
 	case "claim":
 		return "Assigned to you.", e.Assign(ctx, id, actor, u.ID)
 	case "assign":

@@ -109,7 +109,7 @@ var ledgerLabels = map[string]string{
 	dsr.LedgerReceived: "Received", dsr.LedgerAckDue: "Acknowledge by", dsr.LedgerAckSafeTarget: "Acknowledge (safe target)",
 	dsr.LedgerLegalDue: "Legal due date", dsr.LedgerPolicyDue: "Promised by", dsr.LedgerDue: "Due (effective)",
 	dsr.LedgerExtendedDue: "Latest with extension", dsr.LedgerExtensionNoticeBy: "Extension notice by",
-	dsr.LedgerPaused: "Clock stopped", dsr.LedgerResumed: "Clock restarted", dsr.LedgerExtended: "Extended to",
+	dsr.LedgerTriaged: "Triaged", dsr.LedgerPaused: "Clock stopped", dsr.LedgerResumed: "Clock restarted", dsr.LedgerExtended: "Extended to",
 }
 
 // ledgerLabel names a ledger entry for people.
