@@ -120,7 +120,7 @@ func New(pool *pgxpool.Pool, o Options) (*Engine, error) {
 		Logger:               e.log,
 		SoftStopTimeout:      10 * time.Second,
 		RescueStuckJobsAfter: rescueAfter(o.RescueAfter),
-		JobTimeout:           2 * time.Minute,
+		JobTimeout:           jobTimeout(rescueAfter(o.RescueAfter)),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("workflow: river: %w", err)
@@ -142,6 +142,15 @@ func (e *Engine) periodicJobs() []*river.PeriodicJob {
 			},
 			&river.PeriodicJobOpts{ID: "officer_digest"}),
 	}
+}
+
+// jobTimeout is 2 minutes, or less when RescueAfter is shorter (River
+// requires the rescue delay to exceed the job timeout).
+func jobTimeout(rescue time.Duration) time.Duration {
+	if rescue <= 2*time.Minute {
+		return rescue * 3 / 4
+	}
+	return 2 * time.Minute
 }
 
 func rescueAfter(d time.Duration) time.Duration {
