@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -302,5 +304,6 @@ func newSMTPServer(s *sink) *smtp.Server {
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &sinkSession{s: s}, nil }))
 	srv.Domain = "localhost"
 	srv.MaxMessageBytes = 30 << 20
+	srv.ErrorLog = log.New(io.Discard, "", 0) // resets from the killed server are expected
 	return srv
 }
