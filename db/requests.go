@@ -79,7 +79,7 @@ func InsertRequest(ctx context.Context, tx pgx.Tx, r NewRequest) (string, int64,
 const requestColumns = `r.id, r.ref, r.kind, r.regime, r.status, r.channel, r.requester_id, s.email, s.name, s.country, s.state,
 	r.agent_id, coalesce(a.name, ''), coalesce(a.email, ''), r.details, r.fields, r.calendar, r.received_at, r.received_on,
 	r.ack_due, r.ack_sent_at, r.legal_due, r.policy_due, r.due_on, r.extended_due, r.extension_notice_by, r.extensions,
-	r.paused_since, r.paused_days, r.needs_verification, r.verified_at, r.verified_method, r.agent_confirmed_at,
+	r.paused_since, r.paused_days, r.needs_verification, r.verification_sent_at, r.verified_at, r.verified_method, r.agent_confirmed_at,
 	r.assignee_id, r.closed_at, r.close_reason, r.updated_at`
 
 const requestFrom = ` FROM requests r JOIN requesters s ON s.id = r.requester_id LEFT JOIN agents a ON a.id = r.agent_id`
@@ -109,7 +109,7 @@ func scanRequest(row pgx.Row) (*dsr.Request, error) {
 	err := row.Scan(&r.ID, &r.Ref, &r.Kind, &r.Regime, &r.Status, &r.Channel, &r.SubjectID, &r.Subject.Email, &r.Subject.Name,
 		&r.Subject.Country, &r.Subject.State, &agentID, &agentName, &agentEmail, &r.Details, &fields, &r.Calendar,
 		&r.ReceivedAt, &receivedOn, &ack, &r.AckSentAt, &legal, &policy, &due, &ext, &notice, &r.Extensions,
-		&r.PausedSince, &r.PausedDays, &r.NeedsVerification, &r.VerifiedAt, &r.VerifiedMethod, &r.AgentConfirmedAt,
+		&r.PausedSince, &r.PausedDays, &r.NeedsVerification, &r.VerificationSent, &r.VerifiedAt, &r.VerifiedMethod, &r.AgentConfirmedAt,
 		&assignee, &r.ClosedAt, &r.CloseReason, &r.UpdatedAt)
 	if err != nil {
 		return nil, err
@@ -486,4 +486,11 @@ func InboundForRequest(ctx context.Context, q Querier, requestID string) (string
 		return "", nil
 	}
 	return id, wrap("inbound for request", err)
+}
+
+// MarkVerificationSent records the first confirmation email (later calls
+// keep the first time).
+func MarkVerificationSent(ctx context.Context, tx pgx.Tx, id string, at time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE requests SET verification_sent_at = coalesce(verification_sent_at, $2) WHERE id = $1`, id, at)
+	return wrap("mark verification sent", err)
 }

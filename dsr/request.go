@@ -32,6 +32,7 @@ type Request struct {
 	PausedSince       *time.Time
 	PausedDays        int
 	NeedsVerification bool
+	VerificationSent  *time.Time // first confirmation email
 	VerifiedAt        *time.Time
 	VerifiedMethod    string
 	AgentConfirmedAt  *time.Time

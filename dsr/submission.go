@@ -2,6 +2,7 @@ package dsr
 
 import (
 	"errors"
+	"time"
 	"net/http"
 	"net/mail"
 	"sort"
@@ -53,6 +54,10 @@ type Submission struct {
 	Fields  map[string]string
 	Agent   *Agent
 	Channel Channel
+	// ReceivedAt is when the request reached the organisation; zero means
+	// now. Only officers entering a request that came by letter or phone
+	// set it (channel officer), within the last year.
+	ReceivedAt time.Time
 }
 
 // Input limits.

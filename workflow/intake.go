@@ -42,6 +42,9 @@ func (e *Engine) Submit(ctx context.Context, s dsr.Submission, idemKey string) (
 				return rc, err
 			}
 		}
+		if err := e.checkReceivedAt(s); err != nil {
+			return nil, err
+		}
 		reg, err := s.Validate(e.org)
 		if err != nil {
 			return nil, err
@@ -62,13 +65,39 @@ func (e *Engine) Submit(ctx context.Context, s dsr.Submission, idemKey string) (
 	}
 }
 
+// checkReceivedAt accepts an explicit receipt time only from officers, in
+// the past year and not in the future.
+func (e *Engine) checkReceivedAt(s dsr.Submission) error {
+	if s.ReceivedAt.IsZero() {
+		return nil
+	}
+	now := e.clock.Now()
+	msg := ""
+	switch {
+	case s.Channel != dsr.ChannelOfficer:
+		msg = "only officers entering a request may set the receipt time"
+	case s.ReceivedAt.After(now.Add(time.Minute)):
+		msg = "must not be in the future"
+	case s.ReceivedAt.Before(now.AddDate(-1, 0, 0)):
+		msg = "must be within the last year"
+	}
+	if msg != "" {
+		return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"received_at": msg}}
+	}
+	return nil
+}
+
 func (e *Engine) create(ctx context.Context, tx pgx.Tx, s *dsr.Submission, reg *dsr.Regime) (*Receipt, error) {
 	now := e.now()
-	dl, err := e.org.Deadlines(reg, s.Kind, now)
+	received := now
+	if !s.ReceivedAt.IsZero() {
+		received = s.ReceivedAt.UTC().Truncate(time.Microsecond)
+	}
+	dl, err := e.org.Deadlines(reg, s.Kind, received)
 	if err != nil {
 		return nil, err
 	}
-	req, err := e.insertRequest(ctx, tx, s, reg, dl, now)
+	req, err := e.insertRequest(ctx, tx, s, reg, dl, received)
 	if err != nil {
 		return nil, err
 	}
@@ -146,10 +175,11 @@ func (e *Engine) recordIntake(ctx context.Context, tx pgx.Tx, req *dsr.Request, 
 		}
 		return e.mailAll(ctx, tx, req, MailAcknowledged, mailExtra{})
 	}
-	if err := e.scheduleVerificationJobs(ctx, tx, req); err != nil {
+	// The confirmation email first: the verification jobs count from it.
+	if err := e.mailVerification(ctx, tx, req, MailReceived, now); err != nil {
 		return err
 	}
-	return e.mailVerification(ctx, tx, req, MailReceived, now)
+	return e.scheduleVerificationJobs(ctx, tx, req)
 }
 
 // acknowledgeAtIntake records that the receipt email, sent in this same
@@ -162,8 +192,13 @@ func (e *Engine) acknowledgeAtIntake(ctx context.Context, tx pgx.Tx, req *dsr.Re
 	if err := db.MarkAckSent(ctx, tx, req.ID, now); err != nil {
 		return err
 	}
-	return event(ctx, tx, req, dsr.ActorSystem, "acknowledgment_sent", false,
-		map[string]string{"ack_due": req.AckDue.String(), "rule": reg.Ack.Rule}, now)
+	data := map[string]string{"ack_due": req.AckDue.String(), "rule": reg.Ack.Rule}
+	if today := dsr.DateIn(now, e.org.Location()); today.After(req.AckDue) {
+		// Entered late (a letter found in the post): acknowledge at once,
+		// and say so.
+		data["late_by_days"] = fmt.Sprint(req.AckDue.DaysUntil(today))
+	}
+	return event(ctx, tx, req, dsr.ActorSystem, "acknowledgment_sent", false, data, now)
 }
 
 // mailVerification sends the subject a fresh confirmation link (event
@@ -177,6 +212,14 @@ func (e *Engine) mailVerification(ctx context.Context, tx pgx.Tx, req *dsr.Reque
 	}
 	if req.Agent != nil && subjectEvent == MailReceived {
 		subjectEvent = MailAgentConfirm
+	}
+	if subjectEvent != MailVerifyReminder {
+		if err := db.MarkVerificationSent(ctx, tx, req.ID, now); err != nil {
+			return err
+		}
+		if req.VerificationSent == nil {
+			req.VerificationSent = &now
+		}
 	}
 	x := mailExtra{actionURL: e.link("/verify/" + tok), actionLabel: "Confirm", linkExpires: expires}
 	if err := e.mailOne(ctx, tx, req, db.HolderSubject, subjectEvent, x); err != nil {

@@ -40,10 +40,17 @@ func (VerifyExpiryArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
+// verifyTimes are the reminder and expiry times of an unconfirmed request,
+// counted from the first confirmation email (receipt when none is
+// recorded).
 func (e *Engine) verifyTimes(req *dsr.Request) (remind, expire time.Time) {
 	v := e.org.Verification
 	day := 24 * time.Hour
-	return req.ReceivedAt.Add(time.Duration(v.ReminderAfterDays) * day), req.ReceivedAt.Add(time.Duration(v.ExpireAfterDays) * day)
+	base := req.ReceivedAt
+	if req.VerificationSent != nil && req.VerificationSent.After(base) {
+		base = *req.VerificationSent
+	}
+	return base.Add(time.Duration(v.ReminderAfterDays) * day), base.Add(time.Duration(v.ExpireAfterDays) * day)
 }
 
 // scheduleVerificationJobs inserts the reminder and the expiry of an

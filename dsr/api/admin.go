@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -18,6 +19,7 @@ func (s *Server) adminRoutes() {
 	g := s.e.Group("/api/v1/admin", s.bearerAuth)
 	g.GET("/requests", s.apiQueue, requireRole(readRoles...))
 	g.GET("/requests/:id", s.apiRequest, requireRole(readRoles...))
+	g.POST("/requests", s.apiEnterRequest, requireRole(workRoles...), middleware.BodyLimit(apiBodyLimit))
 	g.POST("/requests/:id/:action", s.apiAction, requireRole(workRoles...), middleware.BodyLimit("200M"))
 	g.GET("/opt-outs", s.apiOptOuts, requireRole(readRoles...))
 	g.POST("/opt-outs/:id/applied", s.apiOptOutApplied, requireRole(workRoles...))
@@ -159,4 +161,44 @@ func (s *Server) apiAction(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"message": msg, "status": req.Status, "due_on": req.DueOn, "assignee_id": req.AssigneeID})
+}
+
+// adminRequest is a request entered by an officer: the public body plus
+// when it was received (a letter, a phone call).
+type adminRequest struct {
+	apiRequest
+	ReceivedAt *time.Time `json:"received_at"`
+}
+
+// apiEnterRequest lets an officer enter a request that came by letter or
+// phone: POST /api/v1/admin/requests with the public body and
+// "received_at" (RFC 3339, within the last year). Dates count from that
+// receipt; where an acknowledgment is due (CCPA) it is sent at once, and
+// recorded as late when it is.
+func (s *Server) apiEnterRequest(c echo.Context) error {
+	if err := requireJSON(c.Request()); err != nil {
+		return err
+	}
+	var in adminRequest
+	dec := newStrictDecoder(c.Request().Body)
+	if err := dec.Decode(&in); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return dsr.Errorf(dsr.ETOOLARGE, "The request is too large (the limit is 15 MB).")
+		}
+		return jsonError(err)
+	}
+	if in.ReceivedAt == nil {
+		return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"received_at": "is required (RFC 3339, e.g. 2026-11-02T09:30:00Z)"}}
+	}
+	sub, err := in.apiRequest.submission()
+	if err != nil {
+		return err
+	}
+	sub.Channel, sub.ReceivedAt = dsr.ChannelOfficer, *in.ReceivedAt
+	rc, err := s.engine.Submit(c.Request().Context(), *sub, strings.TrimSpace(c.Request().Header.Get("Idempotency-Key")))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, rc)
 }
