@@ -2,11 +2,11 @@ package dsr
 
 import (
 	"errors"
-	"time"
 	"net/http"
 	"net/mail"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
