@@ -355,7 +355,9 @@ func MoveDue(ctx context.Context, tx pgx.Tx, id string, legal, due, extended dsr
 
 // GetRequests loads several requests (no lock; lock them first).
 func GetRequests(ctx context.Context, q Querier, ids []string) ([]*dsr.Request, error) {
-	rows, err := q.Query(ctx, `SELECT `+requestColumns+requestFrom+` WHERE r.id = ANY($1::uuid[])`, ids)
+	// unnest + join, not = ANY($1): the generic plan of ANY over a
+	// parameter array can pick a sequential scan of all requests.
+	rows, err := q.Query(ctx, `SELECT `+requestColumns+requestFrom+` JOIN unnest($1::uuid[]) AS x(id) ON x.id = r.id`, ids)
 	if err != nil {
 		return nil, wrap("get requests", err)
 	}

@@ -126,7 +126,7 @@ func (e *Engine) repairLoop(ctx context.Context, cond string, repair func(contex
 			if _, err := tx.Exec(ctx, "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off"); err != nil {
 				return err
 			}
-			reqs, err := lockedRequests(ctx, tx, `SELECT r.id FROM requests r WHERE r.id = ANY($1::uuid[]) AND `+cond+
+			reqs, err := lockedRequests(ctx, tx, `SELECT r.id FROM unnest($1::uuid[]) AS x(id) JOIN requests r ON r.id = x.id WHERE `+cond+
 				` FOR UPDATE OF r SKIP LOCKED`, batch)
 			if err != nil || len(reqs) == 0 {
 				return err
