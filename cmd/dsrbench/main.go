@@ -29,6 +29,7 @@ type options struct {
 	levels    []int
 	keep      bool
 	faults    bool
+	only      string
 	pgRestart bool
 }
 
@@ -40,6 +41,7 @@ func main() {
 	flag.IntVar(&o.mail, "mail", 2000, "messages for the mail benchmark")
 	levels := flag.String("clients", "1,8,32", "intake concurrency levels")
 	flag.BoolVar(&o.keep, "keep", false, "keep the benchmark database")
+	flag.StringVar(&o.only, "only", "", "run only this part: intake, mail or queue")
 	flag.BoolVar(&o.faults, "faults", false, "run the fault checks (kill -9, mail relay down, PostgreSQL restart) instead of the benchmarks")
 	flag.BoolVar(&o.pgRestart, "pg-restart", true, "with -faults: restart the local PostgreSQL cluster (needs pg_ctlcluster and root)")
 	flag.Parse()
@@ -78,14 +80,16 @@ func run(ctx context.Context, o options) error {
 	}
 	defer b.close()
 	fmt.Printf("dsrbench %s · %s · PostgreSQL %s\n\n", time.Now().UTC().Format(time.RFC3339), machine(), b.pgVersion)
-	if err := b.intake(ctx); err != nil {
-		return fmt.Errorf("intake: %w", err)
-	}
-	if err := b.mailBench(ctx); err != nil {
-		return fmt.Errorf("mail: %w", err)
-	}
-	if err := b.queueAndSweep(ctx); err != nil {
-		return fmt.Errorf("queue: %w", err)
+	for _, part := range []struct {
+		name string
+		fn   func(context.Context) error
+	}{{"intake", b.intake}, {"mail", b.mailBench}, {"queue", b.queueAndSweep}} {
+		if o.only != "" && o.only != part.name {
+			continue
+		}
+		if err := part.fn(ctx); err != nil {
+			return fmt.Errorf("%s: %w", part.name, err)
+		}
 	}
 	b.report()
 	return nil

@@ -263,7 +263,7 @@ func (b *bench) seed(ctx context.Context) error {
 			SELECT (ARRAY['access','rectification','erasure','portability','opt_out','restriction','objection'])[1 + g % 7],
 			       (ARRAY['gdpr','uk_gdpr','ccpa','ctdpa'])[1 + g % 4],
 			       (ARRAY['pending_verification','open','in_progress','awaiting_requester','completed','denied'])[1 + g % 6],
-			       'api', rq.ids[1 + g % 1000], CASE WHEN g % 20 = 0 THEN ag.id END, CASE WHEN g % 3 = 0 THEN us.ids[1 + g % 5] END, 'US',
+			       'api', rq.ids[1 + g % 1000], CASE WHEN g % 20 = 0 THEN ag.id END, CASE WHEN (g / 7) % 3 = 0 THEN us.ids[1 + g % 5] END, 'US',
 			       now() - (g % 40) * interval '1 day', current_date - g % 40, current_date + 30 - g % 60, current_date + 30 - g % 60, true
 			FROM generate_series($1::int, $2::int) g, rq, ag, us`, done+1, done+n)
 		if err != nil {

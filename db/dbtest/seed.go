@@ -23,10 +23,10 @@ func SeedRequests(ctx context.Context, pool *pgxpool.Pool, n int) error {
 		 INSERT INTO requests (kind, regime, status, channel, requester_id, agent_id, assignee_id, calendar, received_at,
 		                       received_on, legal_due, due_on, needs_verification)
 		 SELECT (ARRAY['access','rectification','erasure','portability','opt_out','restriction','objection'])[1 + g % 7],
-		        (ARRAY['gdpr','uk_gdpr','ccpa','ctdpa'])[1 + g % 4],
+		        (ARRAY['gdpr','uk_gdpr','ccpa','ctdpa'])[1 + (g / 7) % 4], -- not correlated with status
 		        (ARRAY['pending_verification','open','in_progress','awaiting_requester'])[1 + g % 4],
 		        'api', rq.ids[1 + g % 1000], CASE WHEN g % 20 = 0 THEN ag.id END,
-		        CASE WHEN g % 3 = 0 THEN us.ids[1 + g % 5] END, 'NL',
+		        CASE WHEN (g / 7) % 3 = 0 THEN us.ids[1 + g % 5] END, 'NL',
 		        now() - (g % 40) * interval '1 day', current_date - g % 40, current_date + 30 - g % 60,
 		        current_date + 30 - g % 60, true
 		 FROM generate_series(1, $1::int) g, rq, ag, us`,
