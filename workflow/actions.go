@@ -31,11 +31,7 @@ func (e *Engine) RequestInfo(ctx context.Context, requestID, actor, note string)
 		return nil, &dsr.Error{Code: dsr.EINVALID, Message: "Say what information you need.", Fields: map[string]string{"note": "is required"}}
 	}
 	var res InfoRequestResult
-	err := e.inTx(ctx, func(tx pgx.Tx) error {
-		req, err := db.GetRequest(ctx, tx, requestID, true)
-		if err != nil {
-			return err
-		}
+	err := e.withRequest(ctx, requestID, func(tx pgx.Tx, req *dsr.Request) error {
 		if err := req.Status.Transition(dsr.StatusAwaitingRequester); err != nil {
 			return err
 		}
@@ -107,11 +103,7 @@ func (e *Engine) Extend(ctx context.Context, requestID, actor, reason string) (d
 		return dsr.Date{}, &dsr.Error{Code: dsr.EINVALID, Message: "Give the reason for the extension; the requester is told it.", Fields: map[string]string{"reason": "is required"}}
 	}
 	var due dsr.Date
-	err := e.inTx(ctx, func(tx pgx.Tx) error {
-		req, err := db.GetRequest(ctx, tx, requestID, true)
-		if err != nil {
-			return err
-		}
+	err := e.withRequest(ctx, requestID, func(tx pgx.Tx, req *dsr.Request) error {
 		reg, err := dsr.LookupRegime(req.Regime)
 		if err != nil {
 			return err
@@ -167,11 +159,7 @@ func (e *Engine) Deny(ctx context.Context, requestID, actor, reason, explanation
 	if err := fe.Err(); err != nil {
 		return err
 	}
-	return e.inTx(ctx, func(tx pgx.Tx) error {
-		req, err := db.GetRequest(ctx, tx, requestID, true)
-		if err != nil {
-			return err
-		}
+	return e.withRequest(ctx, requestID, func(tx pgx.Tx, req *dsr.Request) error {
 		data := map[string]string{"reason": reason, "reason_label": label, "explanation": explanation}
 		return e.close(ctx, tx, req, dsr.StatusDenied, actor, "denied", MailDenied, data, mailExtra{note: explanation, reason: label})
 	})
@@ -181,11 +169,7 @@ func (e *Engine) Deny(ctx context.Context, requestID, actor, reason, explanation
 // requester. (Export files and download links come with the console.)
 // Errors: ENOTFOUND, ECONFLICT.
 func (e *Engine) Complete(ctx context.Context, requestID, actor, summary string) error {
-	return e.inTx(ctx, func(tx pgx.Tx) error {
-		req, err := db.GetRequest(ctx, tx, requestID, true)
-		if err != nil {
-			return err
-		}
+	return e.withRequest(ctx, requestID, func(tx pgx.Tx, req *dsr.Request) error {
 		return e.close(ctx, tx, req, dsr.StatusCompleted, actor, "completed", MailCompleted,
 			map[string]string{"summary": summary}, mailExtra{note: summary})
 	})

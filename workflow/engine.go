@@ -210,6 +210,19 @@ func (e *Engine) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return nil
 }
 
+// withRequest runs fn in a transaction with the request locked (every
+// change to a request takes its row lock first). Errors: ENOTFOUND, and
+// whatever fn returns.
+func (e *Engine) withRequest(ctx context.Context, id string, fn func(tx pgx.Tx, req *dsr.Request) error) error {
+	return e.inTx(ctx, func(tx pgx.Tx) error {
+		req, err := db.GetRequest(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		return fn(tx, req)
+	})
+}
+
 // dbErr classifies a transaction-level database error.
 func dbErr(op string, err error) error {
 	if db.Unreachable(err) {

@@ -70,11 +70,7 @@ func (e *Engine) existingGPC(ctx context.Context, email, deviceID string) (*GPCR
 // MarkOptOutApplied records that a selling or sharing system applied an
 // opt-out, in the audit trail too. Errors: ENOTFOUND, EINVALID.
 func (e *Engine) MarkOptOutApplied(ctx context.Context, requestID, system, userID string) error {
-	return e.inTx(ctx, func(tx pgx.Tx) error {
-		req, err := db.GetRequest(ctx, tx, requestID, true)
-		if err != nil {
-			return err
-		}
+	return e.withRequest(ctx, requestID, func(tx pgx.Tx, req *dsr.Request) error {
 		now := e.now()
 		if err := db.MarkOptOutApplied(ctx, tx, req.ID, system, userID, now); err != nil {
 			return err

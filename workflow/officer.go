@@ -76,11 +76,7 @@ func (e *Engine) VerifyOther(ctx context.Context, requestID, actor, method, note
 	if err := fe.Err(); err != nil {
 		return err
 	}
-	return e.inTx(ctx, func(tx pgx.Tx) error {
-		req, err := db.GetRequest(ctx, tx, requestID, true)
-		if err != nil {
-			return err
-		}
+	return e.withRequest(ctx, requestID, func(tx pgx.Tx, req *dsr.Request) error {
 		if req.Status != dsr.StatusPendingVerification {
 			return &dsr.Error{Code: dsr.ECONFLICT, Message: "The request is not waiting for verification.", Rule: "verification applies to pending requests only"}
 		}
@@ -110,11 +106,7 @@ func (e *Engine) AddNote(ctx context.Context, requestID, actor, text string) err
 	if strings.TrimSpace(text) == "" {
 		return &dsr.Error{Code: dsr.EINVALID, Message: "The note is empty.", Fields: map[string]string{"note": "is required"}}
 	}
-	return e.inTx(ctx, func(tx pgx.Tx) error {
-		req, err := db.GetRequest(ctx, tx, requestID, true)
-		if err != nil {
-			return err
-		}
+	return e.withRequest(ctx, requestID, func(tx pgx.Tx, req *dsr.Request) error {
 		now := e.now()
 		if err := db.InsertNote(ctx, tx, req.ID, actor, text, now); err != nil {
 			return err
@@ -129,11 +121,7 @@ func (e *Engine) WithdrawFor(ctx context.Context, requestID, actor, reason strin
 	if strings.TrimSpace(reason) == "" {
 		return &dsr.Error{Code: dsr.EINVALID, Message: "Say how the requester asked to withdraw.", Fields: map[string]string{"reason": "is required"}}
 	}
-	return e.inTx(ctx, func(tx pgx.Tx) error {
-		req, err := db.GetRequest(ctx, tx, requestID, true)
-		if err != nil {
-			return err
-		}
+	return e.withRequest(ctx, requestID, func(tx pgx.Tx, req *dsr.Request) error {
 		return e.close(ctx, tx, req, dsr.StatusWithdrawn, actor, "withdrawn", MailWithdrawn, map[string]string{"on_behalf": reason}, mailExtra{})
 	})
 }
@@ -153,11 +141,7 @@ const MaxExportBytes = 50 << 20
 // an expiring download link. Other kinds need a summary of what was done
 // and the systems touched. Errors: EINVALID, ENOTFOUND, ECONFLICT.
 func (e *Engine) CompleteWith(ctx context.Context, requestID, actor string, c Completion) error {
-	return e.inTx(ctx, func(tx pgx.Tx) error {
-		req, err := db.GetRequest(ctx, tx, requestID, true)
-		if err != nil {
-			return err
-		}
+	return e.withRequest(ctx, requestID, func(tx pgx.Tx, req *dsr.Request) error {
 		if err := validateCompletion(req.Kind, c); err != nil {
 			return err
 		}

@@ -36,11 +36,7 @@ import (
 // does not cover the kind), ENOTFOUND, ECONFLICT when the request is not
 // waiting for triage.
 func (e *Engine) Triage(ctx context.Context, requestID, actor string, kind dsr.Kind, regime string) error {
-	return e.inTx(ctx, func(tx pgx.Tx) error {
-		req, err := db.GetRequest(ctx, tx, requestID, true)
-		if err != nil {
-			return err
-		}
+	return e.withRequest(ctx, requestID, func(tx pgx.Tx, req *dsr.Request) error {
 		if req.Status != dsr.StatusPendingTriage {
 			return &dsr.Error{Code: dsr.ECONFLICT, Message: "The request is " + string(req.Status) + ", not waiting for triage.",
 				Rule: "triage applies to requests in pending_triage only"}

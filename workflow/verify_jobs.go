@@ -75,19 +75,29 @@ type verifyReminderWorker struct {
 // otherwise the world moved on and it does nothing.
 func (w *verifyReminderWorker) Work(ctx context.Context, job *river.Job[VerifyReminderArgs]) error {
 	e := w.e
-	return e.inTx(ctx, func(tx pgx.Tx) error {
-		req, err := db.GetRequest(ctx, tx, job.Args.RequestID, true)
-		if err != nil || req.Status != dsr.StatusPendingVerification {
-			return err
+	return e.whileUnconfirmed(ctx, job.Args.RequestID, func(req *dsr.Request) time.Time { r, _ := e.verifyTimes(req); return r },
+		func(tx pgx.Tx, req *dsr.Request, now time.Time) error {
+			if err := event(ctx, tx, req, dsr.ActorSystem, "verification_reminder_sent", false, nil, now); err != nil {
+				return err
+			}
+			return e.mailVerification(ctx, tx, req, MailVerifyReminder, now)
+		})
+}
+
+// whileUnconfirmed locks the request and runs fn if it still waits for
+// confirmation once its time (at) has come; it does nothing when the world
+// moved on (confirmed, closed) and snoozes the job when it is early (a
+// fake clock, or a date that moved).
+func (e *Engine) whileUnconfirmed(ctx context.Context, id string, at func(*dsr.Request) time.Time, fn func(tx pgx.Tx, req *dsr.Request, now time.Time) error) error {
+	return e.withRequest(ctx, id, func(tx pgx.Tx, req *dsr.Request) error {
+		if req.Status != dsr.StatusPendingVerification {
+			return nil
 		}
 		now := e.now()
-		if remind, _ := e.verifyTimes(req); now.Before(remind) {
-			return river.JobSnooze(remind.Sub(now))
+		if t := at(req); now.Before(t) {
+			return river.JobSnooze(t.Sub(now))
 		}
-		if err := event(ctx, tx, req, dsr.ActorSystem, "verification_reminder_sent", false, nil, now); err != nil {
-			return err
-		}
-		return e.mailVerification(ctx, tx, req, MailVerifyReminder, now)
+		return fn(tx, req, now)
 	})
 }
 
@@ -100,19 +110,12 @@ type verifyExpiryWorker struct {
 // final email; the request leaves the queue.
 func (w *verifyExpiryWorker) Work(ctx context.Context, job *river.Job[VerifyExpiryArgs]) error {
 	e := w.e
-	return e.inTx(ctx, func(tx pgx.Tx) error {
-		req, err := db.GetRequest(ctx, tx, job.Args.RequestID, true)
-		if err != nil || req.Status != dsr.StatusPendingVerification {
-			return err
-		}
-		now := e.now()
-		if _, expire := e.verifyTimes(req); now.Before(expire) {
-			return river.JobSnooze(expire.Sub(now))
-		}
-		if err := db.UseAllTokens(ctx, tx, req.ID, db.TokenVerify, now); err != nil {
-			return err
-		}
-		days := fmt.Sprint(e.org.Verification.ExpireAfterDays)
-		return e.close(ctx, tx, req, dsr.StatusExpired, dsr.ActorSystem, "expired", MailExpired, map[string]string{"after_days": days}, mailExtra{})
-	})
+	return e.whileUnconfirmed(ctx, job.Args.RequestID, func(req *dsr.Request) time.Time { _, x := e.verifyTimes(req); return x },
+		func(tx pgx.Tx, req *dsr.Request, now time.Time) error {
+			if err := db.UseAllTokens(ctx, tx, req.ID, db.TokenVerify, now); err != nil {
+				return err
+			}
+			days := fmt.Sprint(e.org.Verification.ExpireAfterDays)
+			return e.close(ctx, tx, req, dsr.StatusExpired, dsr.ActorSystem, "expired", MailExpired, map[string]string{"after_days": days}, mailExtra{})
+		})
 }
