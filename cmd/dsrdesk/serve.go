@@ -45,15 +45,11 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 	} else {
 		logger.Info("no DSR_SMTP_URL: outgoing mail is captured in the database only")
 	}
-	pool, err := db.Open(ctx, getenv("DATABASE_URL", db.DefaultURL))
+	pool, applied, err := openMigrated(ctx)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	applied, err := db.Migrate(ctx, pool)
-	if err != nil {
-		return err
-	}
 	if len(applied) > 0 {
 		logger.Info("migrations applied", "migrations", applied)
 	}

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
@@ -61,7 +60,7 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return exitCode(stderr, err)
 	}
 
-	pool, err := openMigrated(ctx)
+	pool, _, err := openMigrated(ctx)
 	if err != nil {
 		return exitCode(stderr, err)
 	}
@@ -130,7 +129,7 @@ func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if !dsr.ValidEmail(*email) {
 		return usageError(stderr, cmd, "--email %q is not an email address (want e.g. --email ana@example.com)", *email)
 	}
-	pool, err := openMigrated(ctx)
+	pool, _, err := openMigrated(ctx)
 	if err != nil {
 		return exitCode(stderr, err)
 	}
@@ -180,18 +179,4 @@ func parseCommandFlags(fs *flag.FlagSet, cmd string, args []string, stdout, stde
 func usageError(stderr io.Writer, cmd, format string, args ...any) int {
 	fmt.Fprintf(stderr, "%s: %s\n", cmd, fmt.Sprintf(format, args...))
 	return 2
-}
-
-// openMigrated opens DATABASE_URL (creating the database if missing) and
-// applies pending migrations. The caller closes the pool.
-func openMigrated(ctx context.Context) (*pgxpool.Pool, error) {
-	pool, err := db.Open(ctx, getenv("DATABASE_URL", db.DefaultURL))
-	if err != nil {
-		return nil, err
-	}
-	if _, err := db.Migrate(ctx, pool); err != nil {
-		pool.Close()
-		return nil, err
-	}
-	return pool, nil
 }
