@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 
-
 	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
 )
