@@ -58,6 +58,9 @@ type Submission struct {
 	// now. Only officers entering a request that came by letter or phone
 	// set it (channel officer), within the last year.
 	ReceivedAt time.Time
+	// EnteredBy is the event actor of an officer who entered the request
+	// ("user:<id>"); empty for requests filed by the requester or agent.
+	EnteredBy string
 }
 
 // Input limits.

@@ -282,7 +282,7 @@ func (e *Engine) createFromEmail(ctx context.Context, tx pgx.Tx, in *db.InboundE
 		return "", err
 	}
 	if !req.AckDue.IsZero() {
-		if err := e.mailAll(ctx, tx, req, MailAcknowledged, mailExtra{}); err != nil {
+		if err := e.mailAll(ctx, tx, req, MailEmailReceived, mailExtra{}); err != nil {
 			return "", err
 		}
 		if err := e.acknowledgeAtIntake(ctx, tx, req, reg, now); err != nil {

@@ -149,7 +149,11 @@ func (e *Engine) recordIntake(ctx context.Context, tx pgx.Tx, req *dsr.Request, 
 	}
 	data := map[string]string{"kind": string(req.Kind), "regime": req.Regime, "channel": string(req.Channel),
 		"due": req.DueOn.String(), "agent": fmt.Sprint(req.Agent != nil)}
-	if err := event(ctx, tx, req, actorFor(req), "received", true, data, now); err != nil {
+	actor := actorFor(req)
+	if s.EnteredBy != "" {
+		actor = s.EnteredBy
+	}
+	if err := event(ctx, tx, req, actor, "received", true, data, now); err != nil {
 		return err
 	}
 	if s.Agent != nil {

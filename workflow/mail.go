@@ -22,6 +22,7 @@ const (
 	MailAgentConfirm   = "agent_confirm"   // to the subject: confirm the agent's authority
 	MailReceivedAgent  = "received_agent"  // to the agent: we got what you filed
 	MailAcknowledged   = "acknowledged"    // open, with the due date
+	MailEmailReceived  = "email_received"  // an emailed request awaits triage (meets an acknowledgment duty)
 	MailVerifyReminder = "verify_reminder" // to the subject: still unconfirmed
 	MailExpired        = "expired"
 	MailInfoNeeded     = "info_needed"

@@ -136,7 +136,7 @@ func TestEmailUnderCCPAIsAcknowledgedAtOnce(t *testing.T) {
 	}
 	eventData(t, s.Desk, req.ID, "acknowledgment_sent")
 	ack := s.MailTo(t, "ann@example.com", 1)[0]
-	if !strings.Contains(ack.Subject, "is being handled") || len(ack.Links()) == 0 {
+	if !strings.Contains(ack.Subject, "We received your email") || len(ack.Links()) == 0 {
 		t.Fatalf("acknowledgment %q", ack.Subject)
 	}
 	for _, l := range ack.Links() {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
+	"github.com/dsrdesk/dsrdesk/workflow"
 )
 
 // adminRoutes registers the admin JSON API (bearer tokens).
@@ -195,7 +196,7 @@ func (s *Server) apiEnterRequest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	sub.Channel, sub.ReceivedAt = dsr.ChannelOfficer, *in.ReceivedAt
+	sub.Channel, sub.ReceivedAt, sub.EnteredBy = dsr.ChannelOfficer, *in.ReceivedAt, workflow.Actor(currentUser(c).ID)
 	rc, err := s.engine.Submit(c.Request().Context(), *sub, strings.TrimSpace(c.Request().Header.Get("Idempotency-Key")))
 	if err != nil {
 		return err

@@ -35,7 +35,7 @@ func TestOfficerEntersALateRequest(t *testing.T) {
 		t.Fatalf("entered request: channel %s received %s due %s ack %v", req.Channel, req.ReceivedOn, req.DueOn, req.AckSentAt)
 	}
 	_, out = adminCall(t, d, tok, "GET", "/api/v1/admin/requests/"+id, nil)
-	if ev := mustJSON(out["events"]); !strings.Contains(ev, `"acknowledgment_sent"`) || !strings.Contains(ev, `"late_by_days"`) {
+	if ev := mustJSON(out["events"]); !strings.Contains(ev, `"acknowledgment_sent"`) || !strings.Contains(ev, `"late_by_days"`) || !strings.Contains(ev, `"actor":"user:`) {
 		t.Fatalf("no late acknowledgment event: %s", ev)
 	}
 	if m := d.MailWithSubject(t, "letter@example.com", "Please confirm"); !strings.Contains(m.Text, "/verify/") {
