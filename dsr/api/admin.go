@@ -137,12 +137,11 @@ func (s *Server) apiAction(c echo.Context) error {
 		if err := dec.Decode(&in); err != nil {
 			return jsonError(err)
 		}
-		for i, f := range in.ExportsJSON {
+		for _, f := range in.ExportsJSON {
 			b, err := base64.StdEncoding.DecodeString(f.ContentBase64)
 			if err != nil {
 				return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"exports": "content_base64 must be base64"}}
 			}
-			_ = i
 			in.Exports = append(in.Exports, dsr.File{Filename: f.Filename, Content: b, ContentType: http.DetectContentType(b)})
 		}
 	case c.Request().ContentLength == 0:
