@@ -2,10 +2,13 @@ package workflow
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
@@ -53,6 +56,19 @@ func ParseTokenLifetime(s string) (time.Duration, error) {
 		return 0, bad
 	}
 	return time.Duration(n) * unit, nil
+}
+
+// MaxTokenNameLength bounds an API token's label, in characters.
+const MaxTokenNameLength = 100
+
+// CheckTokenName accepts an API token label: at most MaxTokenNameLength
+// characters of printable text ("" is allowed). Errors: EINVALID.
+func CheckTokenName(name string) error {
+	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxTokenNameLength || strings.ContainsFunc(name, unicode.IsControl) {
+		return &dsr.Error{Code: dsr.EINVALID, Message: fmt.Sprintf("A token name is at most %d characters of text, without control characters.", MaxTokenNameLength),
+			Fields: map[string]string{"name": "Use a short label, e.g. ticketing."}}
+	}
+	return nil
 }
 
 // SessionIdleTimeout is how long a console session may go unused.
@@ -157,9 +173,12 @@ func (e *Engine) SetUserPassword(ctx context.Context, actor *db.User, userID, pa
 
 // CreateAPIToken makes an admin API token for an enabled user, expiring
 // after lifetime (0: never), and returns the raw token, to be shown once;
-// only its hash is stored. Errors: ENOTFOUND, ECONFLICT when the user is
+// only its hash is stored. Errors: EINVALID for a bad name, ENOTFOUND, ECONFLICT when the user is
 // disabled.
 func (e *Engine) CreateAPIToken(ctx context.Context, actor *db.User, userID, name string, lifetime time.Duration) (string, error) {
+	if err := CheckTokenName(name); err != nil {
+		return "", err
+	}
 	u, err := db.UserByID(ctx, e.pool, userID)
 	if err != nil {
 		return "", err

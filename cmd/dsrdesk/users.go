@@ -160,6 +160,9 @@ func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if !dsr.ValidEmail(*email) {
 		return usageError(stderr, cmd, "--email %q is not an email address (want e.g. --email ana@example.com)", *email)
 	}
+	if err := workflow.CheckTokenName(*name); err != nil {
+		return usageError(stderr, cmd, "--name: %s", dsr.ErrorMessage(err))
+	}
 	var expiresAt *time.Time
 	if *expires != "" {
 		d, err := workflow.ParseTokenLifetime(*expires)
