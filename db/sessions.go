@@ -21,6 +21,15 @@ func InsertSession(ctx context.Context, q Querier, userID string, hash []byte, e
 // be a write. The idle timeout is therefore exact to within this much.
 const SessionTouchEvery = time.Minute
 
+// StartSession stores a new console session (by token hash) begun at now
+// and ending at expires at the latest. Errors: ECONFLICT when the hash is
+// already stored.
+func StartSession(ctx context.Context, q Querier, userID string, hash []byte, now, expires time.Time) error {
+	_, err := q.Exec(ctx, `INSERT INTO sessions (user_id, token_hash, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $3, $4)`,
+		userID, hash, now, expires)
+	return wrap("start session", err)
+}
+
 // UserBySession returns the user of a live session: known, not past its
 // absolute expiry, used within the last idle (0: no idle limit), and of
 // an enabled user. It records the use in last_seen_at when that is older

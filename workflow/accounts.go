@@ -74,6 +74,13 @@ func CheckTokenName(name string) error {
 // SessionIdleTimeout is how long a console session may go unused.
 func (e *Engine) SessionIdleTimeout() time.Duration { return e.idle }
 
+// StartSession stores a console session for the user, by the hash of its
+// token, lasting at most ttl from now on the engine's clock.
+func (e *Engine) StartSession(ctx context.Context, userID string, hash []byte, ttl time.Duration) error {
+	now := e.now()
+	return db.StartSession(ctx, e.pool, userID, hash, now, now.Add(ttl))
+}
+
 // SessionUser returns the user of the console session whose token has
 // this hash, refusing it when it is past its absolute expiry, unused for
 // longer than the idle timeout, or its user is disabled.

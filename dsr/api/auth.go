@@ -137,7 +137,7 @@ func (s *Server) login(c echo.Context) error {
 		return c.Render(http.StatusUnauthorized, "console_login.html", d)
 	}
 	raw := newSecret()
-	if err := db.InsertSession(c.Request().Context(), s.pool, u.ID, hashSecret(raw), time.Now().Add(sessionTTL)); err != nil {
+	if err := s.engine.StartSession(c.Request().Context(), u.ID, hashSecret(raw), sessionTTL); err != nil {
 		return err
 	}
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: raw, Path: "/", HttpOnly: true, Secure: s.secure,
