@@ -115,8 +115,8 @@ func RevokeAPITokensByName(ctx context.Context, q Querier, actorID, userID, name
 	return revokeAPITokens(ctx, q, actorID, `user_id = $3::uuid AND name = $4`, userID, now, name)
 }
 
-// revokeAPITokens revokes the live tokens matching where ($3 and on are
-// args) and records one user_events row for each.
+// revokeAPITokens revokes the live tokens matching where (which may use
+// $3 = arg and $4… = more) and records one user_events row for each.
 func revokeAPITokens(ctx context.Context, q Querier, actorID, where string, arg string, now time.Time, more ...any) (int, error) {
 	var n int
 	err := q.QueryRow(ctx, `WITH t AS (UPDATE api_tokens SET revoked_at = $2 WHERE revoked_at IS NULL AND `+where+` RETURNING user_id, name),
