@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -144,8 +145,8 @@ func (s *Server) userAction(c echo.Context) error {
 
 // fieldMessages joins the field errors of err that differ from its message.
 func fieldMessages(err error) string {
-	de, ok := err.(*dsr.Error)
-	if !ok {
+	var de *dsr.Error
+	if !errors.As(err, &de) {
 		return ""
 	}
 	var parts []string
