@@ -56,6 +56,9 @@ type Options struct {
 	// FetchPollInterval is how often River looks for jobs that no
 	// notification announced (default 1s; tests use less).
 	FetchPollInterval time.Duration
+	// SessionIdleTimeout ends a console session unused for this long
+	// (default 30 minutes), besides its 12-hour absolute limit.
+	SessionIdleTimeout time.Duration
 }
 
 // Engine runs the request workflow.
@@ -69,6 +72,7 @@ type Engine struct {
 	log      *slog.Logger
 	renderer *notify.Renderer
 	retry    time.Duration
+	idle     time.Duration // console session idle timeout
 }
 
 // Queue names.
@@ -88,7 +92,7 @@ func New(pool *pgxpool.Pool, o Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{pool: pool, org: o.Org, baseURL: o.BaseURL, mailer: o.Mailer, clock: o.Clock, log: o.Logger,
-		renderer: r, retry: o.RetryBase}
+		renderer: r, retry: o.RetryBase, idle: sessionIdleTimeout(o.SessionIdleTimeout)}
 	if e.clock == nil {
 		e.clock = SystemClock{}
 	}
@@ -110,6 +114,7 @@ func New(pool *pgxpool.Pool, o Options) (*Engine, error) {
 	river.AddWorker(rw, &sweepWorker{e: e})
 	river.AddWorker(rw, &digestWorker{e: e})
 	river.AddWorker(rw, &parseInboundWorker{e: e})
+	river.AddWorker(rw, &sessionCleanupWorker{e: e})
 	e.river, err = river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			QueueDefault: {MaxWorkers: workers, FetchPollInterval: o.FetchPollInterval, FetchCooldown: cooldown(o.FetchPollInterval)},
@@ -130,7 +135,7 @@ func New(pool *pgxpool.Pool, o Options) (*Engine, error) {
 
 // periodicJobs are run by the elected leader only: the reconciliation
 // sweep every 15 minutes and at start, the officer digest daily at 08:00
-// in the organisation's time zone.
+// in the organisation's time zone, the session cleanup every 15 minutes.
 func (e *Engine) periodicJobs() []*river.PeriodicJob {
 	return []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(SweepInterval),
@@ -141,6 +146,7 @@ func (e *Engine) periodicJobs() []*river.PeriodicJob {
 				return DigestArgs{Day: dsr.DateIn(e.now(), e.org.Location()).String()}, nil
 			},
 			&river.PeriodicJobOpts{ID: "officer_digest"}),
+		sessionCleanupJob(),
 	}
 }
 

@@ -23,8 +23,20 @@ Usage:
   dsrdesk user add --email E --role admin|officer|viewer [--name N]
                                 add a console user; the password is read from stdin
                                 (first line) or, from a terminal, generated and printed once
-  dsrdesk token create --email E [--name N]
+  dsrdesk user disable --email E
+                                disable a user: their sessions and API tokens stop at once
+  dsrdesk user enable --email E let a disabled user sign in again
+  dsrdesk user role --email E --role admin|officer|viewer
+                                change a user's role
+  dsrdesk user password --email E
+                                set a user's password from stdin (first line); ends
+                                their sessions
+  dsrdesk token create --email E [--name N] [--expires 90d|12h]
                                 create an admin API token for a user, printed once
+  dsrdesk token list [--email E] [--json]
+                                list API tokens (never the tokens themselves)
+  dsrdesk token revoke --email E --name N
+                                revoke a user's tokens of that name, at once
   dsrdesk audit verify          recompute every request's event hash chain; exit 1
                                 naming the first broken link
 
@@ -34,6 +46,9 @@ Environment:
   DSR_BASE_URL  public URL used in emails (default http://localhost:8080)
   DSR_SMTP_URL  smtp://[user:pass@]host:port or smtps://…; unset: mail stays captured in the database
   DSR_CONFIG    path of the organisation config (JSON), e.g. examples/eu-saas.json
+  DSR_SESSION_IDLE_TIMEOUT
+                console sessions unused this long end (Go duration, default 30m;
+                every session also ends 12 hours after sign-in)
 `
 
 func main() {
@@ -47,7 +62,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // runWithInput executes one subcommand and returns the process exit
 // status: 0 ok, 1 runtime failure, 2 bad usage or input. stdin is read
-// only by commands that take input (user add); a nil stdin or a terminal
+// only by commands that take input (user add, user password); a nil stdin or a terminal
 // means there is none.
 func runWithInput(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {

@@ -62,8 +62,12 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 	if err != nil || rescue <= 0 {
 		return fmt.Errorf("DSR_RESCUE_STUCK_AFTER must be a duration such as 15m")
 	}
+	idle, err := time.ParseDuration(getenv("DSR_SESSION_IDLE_TIMEOUT", workflow.DefaultSessionIdleTimeout.String()))
+	if err != nil || idle <= 0 {
+		return fmt.Errorf("DSR_SESSION_IDLE_TIMEOUT must be a duration such as 30m")
+	}
 	engine, err := workflow.New(pool, workflow.Options{Org: cfg, BaseURL: baseURL, Mailer: mailer, Logger: logger,
-		RetryBase: retry, RescueAfter: rescue})
+		RetryBase: retry, RescueAfter: rescue, SessionIdleTimeout: idle})
 	if err != nil {
 		return err
 	}

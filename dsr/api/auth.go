@@ -52,7 +52,7 @@ func (s *Server) sessionAuth(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ck, err := c.Cookie(sessionCookie)
 		if err == nil && ck.Value != "" {
-			u, err := db.UserBySession(c.Request().Context(), s.pool, hashSecret(ck.Value), time.Now())
+			u, err := s.engine.SessionUser(c.Request().Context(), hashSecret(ck.Value))
 			if err == nil {
 				c.Set(userKey, u)
 				return next(c)
@@ -77,7 +77,7 @@ func (s *Server) bearerAuth(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="dsrdesk"`)
 			return dsr.Errorf(dsr.EUNAUTHORIZED, "Send an API token: Authorization: Bearer <token> (dsrdesk token create).")
 		}
-		u, err := db.UserByAPIToken(c.Request().Context(), s.pool, hashSecret(strings.TrimSpace(raw)))
+		u, err := s.engine.APITokenUser(c.Request().Context(), hashSecret(strings.TrimSpace(raw)))
 		if dsr.ErrorCode(err) == dsr.ENOTFOUND {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="dsrdesk", error="invalid_token"`)
 			return dsr.Errorf(dsr.EUNAUTHORIZED, "The API token is not valid.")
@@ -137,7 +137,7 @@ func (s *Server) login(c echo.Context) error {
 		return c.Render(http.StatusUnauthorized, "console_login.html", d)
 	}
 	raw := newSecret()
-	if err := db.InsertSession(c.Request().Context(), s.pool, u.ID, hashSecret(raw), time.Now().Add(sessionTTL)); err != nil {
+	if err := s.engine.StartSession(c.Request().Context(), u.ID, hashSecret(raw), sessionTTL); err != nil {
 		return err
 	}
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: raw, Path: "/", HttpOnly: true, Secure: s.secure,

@@ -50,8 +50,7 @@ func (s *Server) consoleRoutes() {
 	g.POST("/bulk", s.consoleBulk, work)
 	g.GET("/outbox", s.outboxPage, read)
 	g.POST("/outbox/:id/retry", s.outboxRetry, work)
-	g.GET("/users", s.usersPage, admin)
-	g.POST("/users", s.addUser, admin)
+	s.userRoutes(g, admin)
 	s.mountJobs(g, admin)
 }
 
@@ -609,40 +608,4 @@ func (s *Server) outboxRetry(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/console/outbox?flash="+url.QueryEscape("Message queued again."))
-}
-
-func (s *Server) usersPage(c echo.Context) error {
-	d := s.consolePage(c)
-	users, err := db.ActiveUsers(c.Request().Context(), s.pool, db.RoleAdmin, db.RoleOfficer, db.RoleViewer)
-	if err != nil {
-		return err
-	}
-	d.Users, d.Flash = users, c.QueryParam("flash")
-	return c.Render(http.StatusOK, "console_users.html", d)
-}
-
-// addUser creates a user with a generated password, shown once.
-func (s *Server) addUser(c echo.Context) error {
-	email, role := strings.TrimSpace(c.FormValue("email")), c.FormValue("role")
-	if !dsr.ValidEmail(email) || (role != db.RoleAdmin && role != db.RoleOfficer && role != db.RoleViewer) {
-		return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"email": "Enter an email and choose a role."}}
-	}
-	pw := dsr.GeneratePassword()
-	hash, err := dsr.HashPassword(pw)
-	if err != nil {
-		return err
-	}
-	u := &db.User{Email: email, Name: c.FormValue("name"), Role: role, PasswordHash: hash}
-	if err := db.InsertUser(c.Request().Context(), s.pool, u); err != nil {
-		return err
-	}
-	// Rendered, not redirected: the password must not travel in a URL.
-	noStore(c)
-	d := s.consolePage(c)
-	users, err := db.ActiveUsers(c.Request().Context(), s.pool, db.RoleAdmin, db.RoleOfficer, db.RoleViewer)
-	if err != nil {
-		return err
-	}
-	d.Users, d.Flash = users, fmt.Sprintf("User %s added. Password (shown once): %s", email, pw)
-	return c.Render(http.StatusCreated, "console_users.html", d)
 }
