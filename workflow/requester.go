@@ -300,7 +300,7 @@ func (e *Engine) close(ctx context.Context, tx pgx.Tx, req *dsr.Request, to dsr.
 	if err := db.SetStatus(ctx, tx, req.ID, to, now, eventType); err != nil {
 		return err
 	}
-	req.Status = to
+	req.Status, req.ClosedAt = to, &now // the closing email's links end with the others
 	if err := event(ctx, tx, req, actor, eventType, true, data, now); err != nil {
 		return err
 	}

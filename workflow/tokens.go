@@ -58,7 +58,11 @@ func (e *Engine) issueStatusToken(ctx context.Context, tx pgx.Tx, req *dsr.Reque
 	}
 	expires := now.Add(statusLinkBackstop)
 	if req.Status.Closed() {
-		expires = now.Add(db.StatusLinkGrace)
+		closed := now
+		if req.ClosedAt != nil {
+			closed = *req.ClosedAt
+		}
+		expires = closed.Add(db.StatusLinkGrace)
 	}
 	raw, hash := newToken()
 	if err := db.InsertToken(ctx, tx, req.ID, db.TokenStatus, holder, scope, hash, expires); err != nil {

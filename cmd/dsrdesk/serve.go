@@ -34,6 +34,10 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	secret, err := secretKey(logger)
+	if err != nil {
+		return err
+	}
 	var mailer workflow.Mailer
 	if u := getenv("DSR_SMTP_URL", ""); u != "" {
 		s, err := notify.NewSender(u)
@@ -63,7 +67,7 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 		return fmt.Errorf("DSR_RESCUE_STUCK_AFTER must be a duration such as 15m")
 	}
 	engine, err := workflow.New(pool, workflow.Options{Org: cfg, BaseURL: baseURL, Mailer: mailer, Logger: logger,
-		RetryBase: retry, RescueAfter: rescue})
+		RetryBase: retry, RescueAfter: rescue, SecretKey: secret})
 	if err != nil {
 		return err
 	}
