@@ -66,15 +66,22 @@ func (v *RequestView) CanAnswer() bool {
 	return v.Full() && v.Request.Status == dsr.StatusAwaitingRequester
 }
 
+// UnverifiedOptOut reports whether the request is an opt-out recorded
+// without verification (CCPA, GPC): its links never become full.
+func (v *RequestView) UnverifiedOptOut() bool { return unverifiedOptOut(v.Request) }
+
+func unverifiedOptOut(req *dsr.Request) bool {
+	return req.Kind == dsr.KindOptOut && !req.NeedsVerification && req.VerifiedAt == nil
+}
+
 // checkFull refuses an action (withdraw, answer) to a pending link.
 // Errors: EFORBIDDEN, with what the holder can do instead.
 func checkFull(scope string, req *dsr.Request, action string) error {
 	if scope == db.ScopeFull {
 		return nil
 	}
-	if req.VerifiedAt == nil && req.Status != dsr.StatusPendingVerification {
-		// An opt-out recorded without verification: its links never
-		// become full, so no link can cancel it.
+	if unverifiedOptOut(req) {
+		// Its links never become full, so no link can cancel it.
 		return dsr.Errorf(dsr.EFORBIDDEN, "This opt-out was recorded without verifying the email address, so it cannot be changed through a link. Write to us and we will check it is you.")
 	}
 	return dsr.Errorf(dsr.EFORBIDDEN, "This link was sent before the email address was confirmed, so it cannot %s the request. Confirm the address with the link in our email, then use the link in the email that follows.", action)
