@@ -14,8 +14,17 @@ export DATABASE_URL DSR_CONFIG DSR_ADDR TEST_DATABASE_URL
 build:
 	$(GO) build -o bin/dsrdesk ./cmd/dsrdesk
 
+# run: DSR_SECRET_KEY (seals the links of stored mail) comes from the
+# environment or, for development, from a key generated once into the
+# git-ignored .dsrdesk-secret-key.
+SECRET_KEY_FILE ?= .dsrdesk-secret-key
 run: build
-	./bin/dsrdesk serve
+	@if [ -z "$$DSR_SECRET_KEY" ] && [ ! -s $(SECRET_KEY_FILE) ]; then \
+		umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > $(SECRET_KEY_FILE); \
+		echo "generated a development DSR_SECRET_KEY in $(SECRET_KEY_FILE)" >&2; \
+	fi
+	@[ -n "$$DSR_SECRET_KEY" ] || echo "warning: DSR_SECRET_KEY from $(SECRET_KEY_FILE), for development only; production needs its own key (openssl rand -hex 32)" >&2
+	DSR_SECRET_KEY="$${DSR_SECRET_KEY:-$$(cat $(SECRET_KEY_FILE))}" ./bin/dsrdesk serve
 
 migrate: build
 	./bin/dsrdesk migrate

@@ -32,31 +32,35 @@ type Message struct {
 	Subject       string
 	TextBody      string
 	HTMLBody      string
-	MessageID     string
-	Status        string
-	Attempts      int
-	LastError     string
-	CreatedAt     time.Time
-	SentAt        *time.Time
+	// Sealed is the live text and HTML (with working links), encrypted
+	// for the delivery job; nil once the message is sent or failed, or
+	// when the bodies hold no link. TextBody and HTMLBody are redacted.
+	Sealed    []byte
+	MessageID string
+	Status    string
+	Attempts  int
+	LastError string
+	CreatedAt time.Time
+	SentAt    *time.Time
 }
 
 // InsertMessage records an outgoing message and returns its id.
 func InsertMessage(ctx context.Context, tx pgx.Tx, m *Message) (string, error) {
 	err := tx.QueryRow(ctx, `INSERT INTO messages (request_id, event, locale, recipient_role, to_name, to_email, from_email,
-			subject, text_body, html_body, message_id, status, created_at)
-		VALUES (NULLIF($1, '')::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+			subject, text_body, html_body, message_id, status, created_at, sealed)
+		VALUES (NULLIF($1, '')::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
 		m.RequestID, m.Event, m.Locale, m.RecipientRole, m.ToName, m.ToEmail, m.FromEmail, m.Subject, m.TextBody,
-		m.HTMLBody, m.MessageID, m.Status, m.CreatedAt).Scan(&m.ID)
+		m.HTMLBody, m.MessageID, m.Status, m.CreatedAt, m.Sealed).Scan(&m.ID)
 	return m.ID, wrap("insert message", err)
 }
 
 const messageColumns = `id, coalesce(request_id::text, ''), event, locale, recipient_role, to_name, to_email, from_email, subject,
-	text_body, html_body, message_id, status, attempts, last_error, created_at, sent_at`
+	text_body, html_body, sealed, message_id, status, attempts, last_error, created_at, sent_at`
 
 func scanMessage(row pgx.Row) (*Message, error) {
 	var m Message
 	err := row.Scan(&m.ID, &m.RequestID, &m.Event, &m.Locale, &m.RecipientRole, &m.ToName, &m.ToEmail, &m.FromEmail,
-		&m.Subject, &m.TextBody, &m.HTMLBody, &m.MessageID, &m.Status, &m.Attempts, &m.LastError, &m.CreatedAt, &m.SentAt)
+		&m.Subject, &m.TextBody, &m.HTMLBody, &m.Sealed, &m.MessageID, &m.Status, &m.Attempts, &m.LastError, &m.CreatedAt, &m.SentAt)
 	return &m, err
 }
 
@@ -83,10 +87,12 @@ func RequestMessages(ctx context.Context, q Querier, requestID string) ([]*Messa
 }
 
 // RecordAttempt stores the outcome of one delivery attempt. status is
-// MessageSent, MessageQueued (will retry) or MessageFailed.
+// MessageSent, MessageQueued (will retry) or MessageFailed; sent and
+// failed wipe the sealed live bodies, which nothing needs any more.
 func RecordAttempt(ctx context.Context, q Querier, id, status, lastError string, at time.Time) error {
 	_, err := q.Exec(ctx, `UPDATE messages SET status = $2, last_error = $3, attempts = attempts + 1,
-		sent_at = CASE WHEN $2 = 'sent' THEN $4 ELSE sent_at END WHERE id = $1`, id, status, lastError, at)
+		sent_at = CASE WHEN $2 = 'sent' THEN $4 ELSE sent_at END,
+		sealed = CASE WHEN $2 IN ('sent', 'failed') THEN NULL ELSE sealed END WHERE id = $1`, id, status, lastError, at)
 	return wrap("record attempt", err)
 }
 

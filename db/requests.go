@@ -128,7 +128,9 @@ func scanRequest(row pgx.Row) (*dsr.Request, error) {
 	return &r, nil
 }
 
-// SetStatus changes a request's status and closing fields.
+// SetStatus changes a request's status and closing fields; a closing
+// status also ends the request's status links at the close plus
+// StatusLinkGrace.
 func SetStatus(ctx context.Context, tx pgx.Tx, id string, st dsr.Status, at time.Time, reason string) error {
 	var closed *time.Time
 	if st.Closed() {
@@ -137,7 +139,12 @@ func SetStatus(ctx context.Context, tx pgx.Tx, id string, st dsr.Status, at time
 	_, err := tx.Exec(ctx, `UPDATE requests SET status = $2, closed_at = coalesce($3, closed_at),
 		close_reason = CASE WHEN $4 <> '' THEN $4 ELSE close_reason END, updated_at = $5 WHERE id = $1`,
 		id, st, closed, reason, at)
-	return wrap("set status", err)
+	if err != nil || !st.Closed() {
+		return wrap("set status", err)
+	}
+	// Every close path goes through here, so status links end with the
+	// grace period in the same transaction as the close.
+	return capStatusTokens(ctx, tx, id, at)
 }
 
 // MarkVerified records that the subject confirmed by email (and, for an
@@ -495,4 +502,23 @@ func InboundForRequest(ctx context.Context, q Querier, requestID string) (string
 func MarkVerificationSent(ctx context.Context, tx pgx.Tx, id string, at time.Time) error {
 	_, err := tx.Exec(ctx, `UPDATE requests SET verification_sent_at = coalesce(verification_sent_at, $2) WHERE id = $1`, id, at)
 	return wrap("mark verification sent", err)
+}
+
+// FindGPCOptOut returns the id of the earliest GPC opt-out not withdrawn
+// for a browser, or "" when there is none. A browser's signal is keyed by
+// its device id alone (one record per device, whatever email it gives);
+// with no device id, by the email among the records that have no device,
+// so a browser's signal is never folded into a record someone filed with
+// an email address.
+func FindGPCOptOut(ctx context.Context, q Querier, email, deviceID string) (string, error) {
+	var id string
+	err := q.QueryRow(ctx, `SELECT r.id FROM requests r JOIN requesters s ON s.id = r.requester_id
+		WHERE r.channel = 'gpc' AND r.status <> 'withdrawn'
+		  AND CASE WHEN $1 <> '' THEN r.fields ->> 'device_id' = $1
+		           ELSE r.fields ->> 'device_id' IS NULL AND $2 <> '' AND lower(s.email) = lower($2) END
+		ORDER BY r.received_at LIMIT 1`, deviceID, email).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return id, wrap("find gpc opt-out", err)
 }

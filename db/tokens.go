@@ -19,32 +19,50 @@ const (
 	HolderAgent   = "agent"
 )
 
+// Status-link scopes. A pending link was issued before the subject proved
+// the email address (or for an opt-out that needed no proof): it shows
+// that the request exists and nothing else. A full link was issued after
+// confirmation and may answer and withdraw.
+const (
+	ScopePending = "pending"
+	ScopeFull    = "full"
+)
+
+// StatusLinkGrace is how long status links keep working after their
+// request closes (completed, denied, withdrawn, expired): long enough to
+// read the outcome, short enough that an old email stops being a key.
+// SetStatus applies it in the transaction of every close.
+const StatusLinkGrace = 30 * 24 * time.Hour
+
 // Token is a stored link token (only its hash is stored).
 type Token struct {
 	ID        string
 	RequestID string
 	Purpose   string
 	Holder    string
+	Scope     string // ScopePending or ScopeFull
 	ExpiresAt time.Time
 	UsedAt    *time.Time
+	RevokedAt *time.Time
 }
 
-// InsertToken stores the hash of a new token.
-func InsertToken(ctx context.Context, tx pgx.Tx, requestID, purpose, holder string, hash []byte, expires time.Time) error {
-	_, err := tx.Exec(ctx, `INSERT INTO tokens (request_id, purpose, holder, token_hash, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-		requestID, purpose, holder, hash, expires)
+// InsertToken stores the hash of a new token with its scope (ScopeFull
+// for verify and download tokens).
+func InsertToken(ctx context.Context, tx pgx.Tx, requestID, purpose, holder, scope string, hash []byte, expires time.Time) error {
+	_, err := tx.Exec(ctx, `INSERT INTO tokens (request_id, purpose, holder, scope, token_hash, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		requestID, purpose, holder, scope, hash, expires)
 	return wrap("insert token", err)
 }
 
 // FindToken looks a token up by hash and purpose; with forUpdate it locks
 // the row so a single-use token cannot be used twice. Errors: ENOTFOUND.
 func FindToken(ctx context.Context, q Querier, hash []byte, purpose string, forUpdate bool) (*Token, error) {
-	sql := `SELECT id, request_id, purpose, holder, expires_at, used_at FROM tokens WHERE token_hash = $1 AND purpose = $2`
+	sql := `SELECT id, request_id, purpose, holder, scope, expires_at, used_at, revoked_at FROM tokens WHERE token_hash = $1 AND purpose = $2`
 	if forUpdate {
 		sql += ` FOR UPDATE`
 	}
 	var t Token
-	err := q.QueryRow(ctx, sql, hash, purpose).Scan(&t.ID, &t.RequestID, &t.Purpose, &t.Holder, &t.ExpiresAt, &t.UsedAt)
+	err := q.QueryRow(ctx, sql, hash, purpose).Scan(&t.ID, &t.RequestID, &t.Purpose, &t.Holder, &t.Scope, &t.ExpiresAt, &t.UsedAt, &t.RevokedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, dsr.Errorf(dsr.ENOTFOUND, "This link is not valid. Check that you copied the whole link from the email.")
 	}
@@ -62,6 +80,22 @@ func UseToken(ctx context.Context, tx pgx.Tx, id string, at time.Time) error {
 func UseAllTokens(ctx context.Context, tx pgx.Tx, requestID, purpose string, at time.Time) error {
 	_, err := tx.Exec(ctx, `UPDATE tokens SET used_at = $3 WHERE request_id = $1 AND purpose = $2 AND used_at IS NULL`, requestID, purpose, at)
 	return wrap("use tokens", err)
+}
+
+// RevokeStatusTokens revokes every status link of a request still in
+// force (both holders), in one statement: at confirmation, the links
+// handed out before the address was proven stop working.
+func RevokeStatusTokens(ctx context.Context, tx pgx.Tx, requestID string, at time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE tokens SET revoked_at = $2 WHERE request_id = $1 AND purpose = 'status' AND revoked_at IS NULL`, requestID, at)
+	return wrap("revoke status tokens", err)
+}
+
+// capStatusTokens ends a closed request's status links at closedAt plus
+// StatusLinkGrace (never later than they would have ended anyway).
+func capStatusTokens(ctx context.Context, tx pgx.Tx, requestID string, closedAt time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE tokens SET expires_at = least(expires_at, $2) WHERE request_id = $1 AND purpose = 'status'`,
+		requestID, closedAt.Add(StatusLinkGrace))
+	return wrap("cap status tokens", err)
 }
 
 // Idempotent is a stored first answer for an Idempotency-Key.

@@ -40,12 +40,21 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if m.Status == db.MessageSent || e.mailer == nil {
 		return nil // already delivered (a rescued duplicate run) or nothing to send with
 	}
+	// The stored bodies have their links redacted; the live ones are
+	// sealed beside them. A message sealed under another key cannot get
+	// its links back: it fails for good rather than send dead links.
+	text, html := m.TextBody, m.HTMLBody
+	if m.Sealed != nil {
+		if text, html, err = openMail(e.sealKey, m.MessageID, m.Sealed); err != nil {
+			return w.fail(ctx, m.ID, err)
+		}
+	}
 	raw, err := notify.BuildMIME(notify.Message{
 		From:      notify.Address{Name: e.org.Mail.FromName, Email: e.org.Mail.From},
 		To:        []notify.Address{{Name: m.ToName, Email: m.ToEmail}},
 		Subject:   m.Subject,
-		Text:      m.TextBody,
-		HTML:      m.HTMLBody,
+		Text:      text,
+		HTML:      html,
 		MessageID: m.MessageID,
 		Date:      m.CreatedAt,
 		Headers:   map[string]string{"Auto-Submitted": "auto-generated"},

@@ -59,6 +59,11 @@ type Options struct {
 	// SessionIdleTimeout ends a console session unused for this long
 	// (default 30 minutes), besides its 12-hour absolute limit.
 	SessionIdleTimeout time.Duration
+	// SecretKey is the server secret (DSR_SECRET_KEY, at least 32 bytes)
+	// from which the key that seals stored mail is derived. Nil uses a
+	// random key for this process only: mail recorded but not delivered
+	// before a restart then fails with a clear error.
+	SecretKey []byte
 }
 
 // Engine runs the request workflow.
@@ -73,6 +78,7 @@ type Engine struct {
 	renderer *notify.Renderer
 	retry    time.Duration
 	idle     time.Duration // console session idle timeout
+	sealKey  []byte        // AES-256 key sealing the live bodies of stored mail
 }
 
 // Queue names.
@@ -101,6 +107,16 @@ func New(pool *pgxpool.Pool, o Options) (*Engine, error) {
 	}
 	if e.retry == 0 {
 		e.retry = 30 * time.Second
+	}
+	secret := o.SecretKey
+	if secret == nil {
+		secret = NewSecretKey()
+	}
+	if len(secret) < MinSecretKeyBytes {
+		return nil, fmt.Errorf("workflow: SecretKey must be at least %d bytes", MinSecretKeyBytes)
+	}
+	if e.sealKey, err = mailSealKey(secret); err != nil {
+		return nil, fmt.Errorf("workflow: derive mail key: %w", err)
 	}
 	workers := o.Workers
 	if workers == 0 {

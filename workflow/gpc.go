@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -11,18 +10,23 @@ import (
 	"github.com/dsrdesk/dsrdesk/dsr"
 )
 
-// GPCReceipt is the answer to a Global Privacy Control opt-out.
+// GPCReceipt is what SubmitGPC recorded. Callers answering the public
+// must not show it: whether an email or device had already opted out is
+// nobody else's business, so the API and the form answer the same for a
+// new and a repeated signal.
 type GPCReceipt struct {
 	Receipt
-	Existing bool `json:"existing"` // the same browser or email had already opted out
+	Existing bool // the same device (or, without one, the same email) had already opted out
 }
 
 // SubmitGPC records a browser's Global Privacy Control signal as a CCPA
 // opt-out of sale and sharing (11 CCR §7025), without verification, due in
-// 15 business days and marked as coming from GPC. The identifiers are the
-// email when known, otherwise a device or cookie id. A repeat from the same
-// device or email returns the earlier opt-out. Errors: EINVALID (no
-// identifier), EUNAVAILABLE (the organisation does not apply the CCPA).
+// 15 business days and marked as coming from GPC. A signal with a device
+// id is its own record per device (the email, if given, is kept on it);
+// one with only an email is keyed by that email. A repeat returns the
+// earlier opt-out with Existing set. Its status links stay pending: no
+// link can withdraw it. Errors: EINVALID (no identifier), EUNAVAILABLE
+// (the organisation does not apply the CCPA).
 func (e *Engine) SubmitGPC(ctx context.Context, email, deviceID string) (*GPCReceipt, error) {
 	email, deviceID = strings.TrimSpace(email), strings.TrimSpace(deviceID)
 	if !e.org.OffersRegime("ccpa") {
@@ -44,20 +48,14 @@ func (e *Engine) SubmitGPC(ctx context.Context, email, deviceID string) (*GPCRec
 	if err != nil {
 		return nil, err
 	}
+	rc.StatusURL = "" // no link leaves through a GPC answer
 	return &GPCReceipt{Receipt: *rc}, nil
 }
 
 func (e *Engine) existingGPC(ctx context.Context, email, deviceID string) (*GPCReceipt, error) {
-	var id string
-	err := e.pool.QueryRow(ctx, `SELECT r.id FROM requests r JOIN requesters s ON s.id = r.requester_id
-		WHERE r.channel = 'gpc' AND r.status <> 'withdrawn'
-		  AND (($1 <> '' AND r.fields ->> 'device_id' = $1) OR ($2 <> '' AND lower(s.email) = lower($2)))
-		ORDER BY r.received_at LIMIT 1`, deviceID, email).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, &dsr.Error{Code: dsr.EINTERNAL, Err: err}
+	id, err := db.FindGPCOptOut(ctx, e.pool, email, deviceID)
+	if err != nil || id == "" {
+		return nil, err
 	}
 	req, err := db.GetRequest(ctx, e.pool, id, false)
 	if err != nil {

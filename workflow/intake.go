@@ -108,7 +108,9 @@ func (e *Engine) create(ctx context.Context, tx pgx.Tx, s *dsr.Submission, reg *
 	if req.Agent != nil {
 		holder = db.HolderAgent
 	}
-	statusTok, err := issueToken(ctx, tx, req.ID, db.TokenStatus, holder, now.Add(statusLinkValidity))
+	// The filer has proven nothing yet: this link is pending (it shows
+	// only that the request exists) until the subject confirms.
+	statusTok, err := e.issueStatusToken(ctx, tx, req, holder, now)
 	if err != nil {
 		return nil, err
 	}

@@ -53,7 +53,13 @@ func (e *Engine) mailAll(ctx context.Context, tx pgx.Tx, req *dsr.Request, event
 	if req.Agent == nil {
 		return nil
 	}
-	x.download = "" // an export's download link goes to the data subject only
+	// An export's download link goes to the data subject only, and so
+	// does the officer's completion summary: it may describe the
+	// subject's data.
+	x.download = ""
+	if event == MailCompleted {
+		x.note, x.linkExpires = "", time.Time{}
+	}
 	return e.mailOne(ctx, tx, req, db.HolderAgent, event, x)
 }
 
@@ -63,8 +69,7 @@ func (e *Engine) mailOne(ctx context.Context, tx pgx.Tx, req *dsr.Request, holde
 	if holder == db.HolderSubject && req.Subject.Email == "" {
 		return nil // a GPC opt-out from a browser without an email address
 	}
-	now := e.now()
-	status, err := issueToken(ctx, tx, req.ID, db.TokenStatus, holder, now.Add(statusLinkValidity))
+	status, err := e.issueStatusToken(ctx, tx, req, holder, e.now())
 	if err != nil {
 		return err
 	}
@@ -83,9 +88,21 @@ func (e *Engine) mailOne(ctx context.Context, tx pgx.Tx, req *dsr.Request, holde
 }
 
 // recordMessage stores m and, when a relay is configured, inserts its
-// delivery job in the same transaction.
+// delivery job in the same transaction. The stored bodies are the record
+// of what was said with every link token replaced by [link]; the live
+// bodies are sealed for the delivery job (and, with no relay, stay
+// sealed: unreadable without DSR_SECRET_KEY).
 func (e *Engine) recordMessage(ctx context.Context, tx pgx.Tx, m *db.Message) error {
 	m.FromEmail, m.MessageID, m.CreatedAt = e.org.Mail.From, e.newMessageID(), e.now()
+	text, textLinks := redactLinks(m.TextBody)
+	html, htmlLinks := redactLinks(m.HTMLBody)
+	if textLinks || htmlLinks {
+		sealed, err := sealMail(e.sealKey, m.MessageID, m.TextBody, m.HTMLBody)
+		if err != nil {
+			return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("seal message: %w", err)}
+		}
+		m.TextBody, m.HTMLBody, m.Sealed = text, html, sealed
+	}
 	m.Status = db.MessageCaptured
 	if e.mailer != nil {
 		m.Status = db.MessageQueued

@@ -63,8 +63,10 @@ func (e *Engine) assignTx(ctx context.Context, tx pgx.Tx, requestID, actor, assi
 }
 
 // VerifyOther records that the officer verified the subject's identity by
-// another method (method and note required) and opens a pending request.
-// Errors: EINVALID, ENOTFOUND, ECONFLICT.
+// another method (method and note required) and opens a pending request;
+// as with the subject's own confirmation, every earlier status link is
+// revoked and the acknowledgment carries fresh full ones. Errors:
+// EINVALID, ENOTFOUND, ECONFLICT.
 func (e *Engine) VerifyOther(ctx context.Context, requestID, actor, method, note string) error {
 	fe := dsr.FieldErrors{}
 	if strings.TrimSpace(method) == "" {
@@ -87,7 +89,9 @@ func (e *Engine) VerifyOther(ctx context.Context, requestID, actor, method, note
 		if err := db.UseAllTokens(ctx, tx, req.ID, db.TokenVerify, now); err != nil {
 			return err
 		}
-		if err := db.MarkVerified(ctx, tx, req.ID, now, method, req.Agent != nil); err != nil {
+		// The links handed out before are revoked; the acknowledgment
+		// below carries full ones.
+		if err := e.markVerified(ctx, tx, req, method, now); err != nil {
 			return err
 		}
 		if err := db.SetStatus(ctx, tx, req.ID, dsr.StatusOpen, now, ""); err != nil {

@@ -17,6 +17,10 @@ type RequestView struct {
 	Request *dsr.Request
 	Regime  *dsr.Regime
 	Holder  string // "subject" or "agent"
+	// Scope is the link's: db.ScopePending (issued before the address was
+	// proven: no history, questions, answers or withdrawal) or
+	// db.ScopeFull.
+	Scope   string
 	History []PublicEvent
 	// InfoRequested is the officer's latest question while the request
 	// awaits the requester.
@@ -29,16 +33,68 @@ type PublicEvent struct {
 	Text string
 }
 
-// CanWithdraw reports whether the requester may still withdraw.
-func (v *RequestView) CanWithdraw() bool { return !v.Request.Status.Closed() }
+// Full reports whether the link was issued after the subject proved the
+// email address, and so may show the history and act.
+func (v *RequestView) Full() bool { return v.Scope == db.ScopeFull }
 
-// CanAnswer reports whether the company is waiting for the requester.
-func (v *RequestView) CanAnswer() bool { return v.Request.Status == dsr.StatusAwaitingRequester }
+// AwaitsConfirmation reports whether the request waits for the subject to
+// confirm the email address.
+func (v *RequestView) AwaitsConfirmation() bool {
+	return v.Request.Status == dsr.StatusPendingVerification
+}
 
-// validToken checks a token's state. Errors: EGONE for used or expired.
+// CanWithdraw reports whether this link may still withdraw the request.
+func (v *RequestView) CanWithdraw() bool { return v.CheckWithdraw() == nil }
+
+// CheckWithdraw says why this link may not withdraw the request. Errors:
+// EFORBIDDEN for a link from before confirmation or of an opt-out that
+// needed no verification (anyone could have obtained such a link);
+// ECONFLICT when the request is closed.
+func (v *RequestView) CheckWithdraw() error {
+	if err := checkFull(v.Scope, v.Request, "withdraw"); err != nil {
+		return err
+	}
+	if v.Request.Status.Closed() {
+		return dsr.Errorf(dsr.ECONFLICT, "This request is already closed.")
+	}
+	return nil
+}
+
+// CanAnswer reports whether the company is waiting for the requester and
+// this link may answer.
+func (v *RequestView) CanAnswer() bool {
+	return v.Full() && v.Request.Status == dsr.StatusAwaitingRequester
+}
+
+// UnverifiedOptOut reports whether the request is an opt-out recorded
+// without verification (CCPA, GPC): its links never become full.
+func (v *RequestView) UnverifiedOptOut() bool { return unverifiedOptOut(v.Request) }
+
+func unverifiedOptOut(req *dsr.Request) bool {
+	return req.Kind == dsr.KindOptOut && !req.NeedsVerification && req.VerifiedAt == nil
+}
+
+// checkFull refuses an action (withdraw, answer) to a pending link.
+// Errors: EFORBIDDEN, with what the holder can do instead.
+func checkFull(scope string, req *dsr.Request, action string) error {
+	if scope == db.ScopeFull {
+		return nil
+	}
+	if unverifiedOptOut(req) {
+		// Its links never become full, so no link can cancel it.
+		return dsr.Errorf(dsr.EFORBIDDEN, "This opt-out was recorded without verifying the email address, so it cannot be changed through a link. Write to us and we will check it is you.")
+	}
+	return dsr.Errorf(dsr.EFORBIDDEN, "This link was sent before the email address was confirmed, so it cannot %s the request. Confirm the address with the link in our email, then use the link in the email that follows.", action)
+}
+
+// validToken checks a token's state. Errors: EGONE for used, revoked or
+// expired.
 func (e *Engine) validToken(t *db.Token, singleUse bool) error {
 	if singleUse && t.UsedAt != nil {
 		return dsr.Errorf(dsr.EGONE, "This link has already been used.")
+	}
+	if t.RevokedAt != nil {
+		return dsr.Errorf(dsr.EGONE, "This link is no longer valid: it was replaced when the email address was confirmed. Use the link in our latest email.")
 	}
 	if e.clock.Now().After(t.ExpiresAt) {
 		return dsr.Errorf(dsr.EGONE, "This link has expired.")
@@ -68,9 +124,10 @@ func (e *Engine) VerificationView(ctx context.Context, token string) (*dsr.Reque
 }
 
 // Verify confirms the subject's email address (and, for an agent request,
-// the agent's authority): the request opens, the link dies, and the
-// subject and agent are told the due date. It returns a fresh status-page
-// token for the subject. Errors: ENOTFOUND, EGONE.
+// the agent's authority): the request opens, the link dies, every status
+// link handed out before (to either holder) is revoked, and the subject
+// and agent are told the due date with fresh full links. It returns a
+// fresh full status-page token for the subject. Errors: ENOTFOUND, EGONE.
 func (e *Engine) Verify(ctx context.Context, token string) (string, error) {
 	var status string
 	err := e.inTx(ctx, func(tx pgx.Tx) error {
@@ -92,7 +149,7 @@ func (e *Engine) Verify(ctx context.Context, token string) (string, error) {
 		if err := e.open(ctx, tx, req, now); err != nil {
 			return err
 		}
-		status, err = issueToken(ctx, tx, req.ID, db.TokenStatus, db.HolderSubject, now.Add(statusLinkValidity))
+		status, err = e.issueStatusToken(ctx, tx, req, db.HolderSubject, now)
 		return err
 	})
 	return status, err
@@ -105,7 +162,7 @@ func (e *Engine) open(ctx context.Context, tx pgx.Tx, req *dsr.Request, now time
 	if err := db.UseAllTokens(ctx, tx, req.ID, db.TokenVerify, now); err != nil {
 		return err
 	}
-	if err := db.MarkVerified(ctx, tx, req.ID, now, "email_link", req.Agent != nil); err != nil {
+	if err := e.markVerified(ctx, tx, req, "email_link", now); err != nil {
 		return err
 	}
 	if err := db.SetStatus(ctx, tx, req.ID, dsr.StatusOpen, now, ""); err != nil {
@@ -122,8 +179,24 @@ func (e *Engine) open(ctx context.Context, tx pgx.Tx, req *dsr.Request, now time
 	return e.mailAll(ctx, tx, req, MailAcknowledged, mailExtra{})
 }
 
-// Status returns the requester's view behind a status link. Errors:
-// ENOTFOUND, EGONE.
+// markVerified records that the subject proved the address (by method)
+// and revokes every status link issued before: those were handed to
+// whoever filed, who need not be the subject. Links issued from here on
+// (req.VerifiedAt set) are full.
+func (e *Engine) markVerified(ctx context.Context, tx pgx.Tx, req *dsr.Request, method string, now time.Time) error {
+	if err := db.MarkVerified(ctx, tx, req.ID, now, method, req.Agent != nil); err != nil {
+		return err
+	}
+	if err := db.RevokeStatusTokens(ctx, tx, req.ID, now); err != nil {
+		return err
+	}
+	req.VerifiedAt, req.VerifiedMethod = &now, method
+	return nil
+}
+
+// Status returns the requester's view behind a status link: for a
+// pending link only the request's reference, kind, status and dates.
+// Errors: ENOTFOUND, EGONE.
 func (e *Engine) Status(ctx context.Context, token string) (*RequestView, error) {
 	t, err := db.FindToken(ctx, e.pool, HashToken(token), db.TokenStatus, false)
 	if err != nil {
@@ -140,12 +213,15 @@ func (e *Engine) view(ctx context.Context, q db.Querier, t *db.Token) (*RequestV
 	if err != nil {
 		return nil, err
 	}
+	reg, _ := dsr.LookupRegime(req.Regime)
+	v := &RequestView{Request: req, Regime: reg, Holder: t.Holder, Scope: t.Scope}
+	if !v.Full() {
+		return v, nil // the history holds the officers' questions: not for an unproven holder
+	}
 	evs, err := db.Events(ctx, q, req.ID, true)
 	if err != nil {
 		return nil, err
 	}
-	reg, _ := dsr.LookupRegime(req.Regime)
-	v := &RequestView{Request: req, Regime: reg, Holder: t.Holder}
 	for _, ev := range evs {
 		v.History = append(v.History, PublicEvent{At: ev.At, Text: describe(ev, e.org.Location())})
 		if ev.Type == "info_requested" {
@@ -189,12 +265,16 @@ func describe(ev dsr.Event, loc *time.Location) string {
 }
 
 // Withdraw withdraws a request on the requester's behalf (from their
-// status link); subject and agent are told. Errors: ENOTFOUND, EGONE,
-// ECONFLICT when already closed.
+// status link); subject and agent are told. Only a full link (issued
+// after confirmation) may. Errors: ENOTFOUND, EGONE, EFORBIDDEN for a
+// pending link, ECONFLICT when already closed.
 func (e *Engine) Withdraw(ctx context.Context, token string) error {
 	return e.inTx(ctx, func(tx pgx.Tx) error {
 		t, req, err := e.statusTokenTx(ctx, tx, token)
 		if err != nil {
+			return err
+		}
+		if err := checkFull(t.Scope, req, "withdraw"); err != nil {
 			return err
 		}
 		actor := dsr.ActorRequester
@@ -227,7 +307,7 @@ func (e *Engine) close(ctx context.Context, tx pgx.Tx, req *dsr.Request, to dsr.
 	if err := db.SetStatus(ctx, tx, req.ID, to, now, eventType); err != nil {
 		return err
 	}
-	req.Status = to
+	req.Status, req.ClosedAt = to, &now // the closing email's links end with the others
 	if err := event(ctx, tx, req, actor, eventType, true, data, now); err != nil {
 		return err
 	}
@@ -236,8 +316,10 @@ func (e *Engine) close(ctx context.Context, tx pgx.Tx, req *dsr.Request, to dsr.
 
 // Answer records the requester's answer to a request for information
 // (text and an optional attachment), resumes the request and moves the due
-// date by the paused days where the regime stops the clock. Errors:
-// EINVALID, ENOTFOUND, EGONE, ECONFLICT when nothing was asked.
+// date by the paused days where the regime stops the clock. Only a full
+// link (issued after confirmation) may answer. Errors: EINVALID,
+// ENOTFOUND, EGONE, EFORBIDDEN for a pending link, ECONFLICT when nothing
+// was asked.
 func (e *Engine) Answer(ctx context.Context, token, text string, file *dsr.File) error {
 	text = strings.TrimSpace(text)
 	fe := dsr.FieldErrors{}
@@ -258,6 +340,9 @@ func (e *Engine) Answer(ctx context.Context, token, text string, file *dsr.File)
 	return e.inTx(ctx, func(tx pgx.Tx) error {
 		t, req, err := e.statusTokenTx(ctx, tx, token)
 		if err != nil {
+			return err
+		}
+		if err := checkFull(t.Scope, req, "answer questions on"); err != nil {
 			return err
 		}
 		if req.Status != dsr.StatusAwaitingRequester {

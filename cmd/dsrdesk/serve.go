@@ -34,6 +34,10 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	secret, err := secretKey(logger)
+	if err != nil {
+		return err
+	}
 	var mailer workflow.Mailer
 	if u := getenv("DSR_SMTP_URL", ""); u != "" {
 		s, err := notify.NewSender(u)
@@ -67,7 +71,7 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 		return fmt.Errorf("DSR_SESSION_IDLE_TIMEOUT must be a duration such as 30m")
 	}
 	engine, err := workflow.New(pool, workflow.Options{Org: cfg, BaseURL: baseURL, Mailer: mailer, Logger: logger,
-		RetryBase: retry, RescueAfter: rescue, SessionIdleTimeout: idle})
+		RetryBase: retry, RescueAfter: rescue, SessionIdleTimeout: idle, SecretKey: secret})
 	if err != nil {
 		return err
 	}

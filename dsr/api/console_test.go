@@ -376,6 +376,27 @@ func TestAgentNeverGetsTheDownloadLink(t *testing.T) {
 	if strings.Contains(agent.Text, "/download/") {
 		t.Fatalf("agent got the download link:\n%s", agent.Text)
 	}
+	// The officer's summary is for the data subject; the agent's link is
+	// the agent's own and shows neither the summary nor a download.
+	if !strings.Contains(subj.Text, "Your data as CSV.") || strings.Contains(agent.Text+agent.HTML, "Your data as CSV.") {
+		t.Fatalf("summary: subject mail\n%s\nagent mail\n%s", subj.Text, agent.Text)
+	}
+	subjLink, agentLink := apitest.LinkWith(t, subj, "/status/"), apitest.LinkWith(t, agent, "/status/")
+	if subjLink == agentLink {
+		t.Fatal("agent and subject share a status link")
+	}
+	r, page := get(t, d, agentLink)
+	if r.StatusCode != 200 || !strings.Contains(page, "authorized agent") || !strings.Contains(page, "Request completed.") ||
+		strings.Contains(page, "/download/") || strings.Contains(page, "Your data as CSV.") {
+		t.Fatalf("agent status page %d:\n%s", r.StatusCode, page)
+	}
+	// Links of the closed request end with the grace period.
+	var late int
+	_ = d.Pool.QueryRow(context.Background(), `SELECT count(*) FROM tokens t JOIN requests r ON r.id = t.request_id
+		WHERE r.id = $1 AND t.purpose = 'status' AND t.expires_at > r.closed_at + interval '30 days'`, rc.ID).Scan(&late)
+	if late != 0 {
+		t.Fatalf("%d status links outlive close + 30 days", late)
+	}
 }
 
 func TestConsoleQueueAndRequestPage(t *testing.T) {

@@ -34,9 +34,20 @@ type gpcInput struct {
 	DeviceID string `json:"device_id"`
 }
 
+// gpcRecorded is the one answer to a GPC opt-out, new or repeated: it
+// carries no id, reference, time or link, so it cannot tell anyone whether
+// an email or device had already opted out, nor hand out a link that could
+// withdraw the opt-out.
+type gpcRecorded struct {
+	Status   string `json:"status"`
+	Regime   string `json:"regime"`
+	OptOutOf string `json:"opt_out_of"`
+}
+
 // apiGPC records a GPC opt-out: POST /api/v1/gpc with Sec-GPC: 1 and
-// {"email", "device_id"} (at least one). 201 new, 200 already recorded,
-// 422 without the signal or an identifier.
+// {"email", "device_id"} (at least one). 202 {"status": "recorded", …},
+// the same bytes for a new and a repeated signal; 422 without the signal
+// or an identifier.
 func (s *Server) apiGPC(c echo.Context) error {
 	if !hasGPC(c) {
 		return &dsr.Error{Code: dsr.EINVALID, Message: "No Global Privacy Control signal.", Fields: map[string]string{"Sec-GPC": "send the header Sec-GPC: 1"}}
@@ -54,20 +65,16 @@ func (s *Server) apiGPC(c echo.Context) error {
 	if len(in.DeviceID) > 200 {
 		return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"device_id": "must be at most 200 characters"}}
 	}
-	rc, err := s.engine.SubmitGPC(c.Request().Context(), in.Email, in.DeviceID)
-	if err != nil {
+	if _, err := s.engine.SubmitGPC(c.Request().Context(), in.Email, in.DeviceID); err != nil {
 		return err
 	}
-	code := http.StatusCreated
-	if rc.Existing {
-		code = http.StatusOK
-	}
-	return c.JSON(code, rc)
+	return c.JSON(http.StatusAccepted, gpcRecorded{Status: "recorded", Regime: "ccpa", OptOutOf: dsr.GPCOptOut})
 }
 
 // gpcForm records the signal from the form page (POST /gpc): the browser
 // is identified by a random cookie, plus the email if the visitor gives
-// one.
+// one. The confirmation is the same whether or not the browser or email
+// had opted out before.
 func (s *Server) gpcForm(c echo.Context) error {
 	d := s.page()
 	d.GPC = hasGPC(c)
@@ -79,14 +86,10 @@ func (s *Server) gpcForm(c echo.Context) error {
 	if email != "" && !dsr.ValidEmail(email) {
 		return s.renderForm(c, http.StatusUnprocessableEntity, map[string]string{"gpc_email": "Enter an email address like name@example.com."})
 	}
-	rc, err := s.engine.SubmitGPC(c.Request().Context(), email, s.deviceID(c))
-	if err != nil {
+	if _, err := s.engine.SubmitGPC(c.Request().Context(), email, s.deviceID(c)); err != nil {
 		return err
 	}
-	d.GPCRef = rc.Ref
-	d.Receipt = &rc.Receipt
-	d.DueLong = rc.DueAt.Long()
-	return c.Render(http.StatusCreated, "gpc_recorded.html", d)
+	return c.Render(http.StatusOK, "gpc_recorded.html", d)
 }
 
 // deviceID returns the browser's random id cookie, setting one if absent.

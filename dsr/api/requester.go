@@ -62,8 +62,8 @@ func (s *Server) withdrawPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if !v.CanWithdraw() {
-		return dsr.Errorf(dsr.ECONFLICT, "This request is already closed.")
+	if err := v.CheckWithdraw(); err != nil {
+		return err // a link from before confirmation, an unverified opt-out, or closed
 	}
 	noStore(c)
 	d := s.page()
