@@ -87,12 +87,13 @@ func RequestMessages(ctx context.Context, q Querier, requestID string) ([]*Messa
 }
 
 // RecordAttempt stores the outcome of one delivery attempt. status is
-// MessageSent, MessageQueued (will retry) or MessageFailed; sent and
-// failed wipe the sealed live bodies, which nothing needs any more.
+// MessageSent, MessageQueued (will retry) or MessageFailed. Sent wipes
+// the sealed live bodies, which nothing needs any more; failed keeps them,
+// so an officer's retry from the outbox still sends working links.
 func RecordAttempt(ctx context.Context, q Querier, id, status, lastError string, at time.Time) error {
 	_, err := q.Exec(ctx, `UPDATE messages SET status = $2, last_error = $3, attempts = attempts + 1,
 		sent_at = CASE WHEN $2 = 'sent' THEN $4 ELSE sent_at END,
-		sealed = CASE WHEN $2 IN ('sent', 'failed') THEN NULL ELSE sealed END WHERE id = $1`, id, status, lastError, at)
+		sealed = CASE WHEN $2 = 'sent' THEN NULL ELSE sealed END WHERE id = $1`, id, status, lastError, at)
 	return wrap("record attempt", err)
 }
 

@@ -275,6 +275,16 @@ func (e *Engine) RetryMessage(ctx context.Context, messageID string) error {
 		if _, err := tx.Exec(ctx, `UPDATE messages SET status = 'queued', last_error = '' WHERE id = $1`, m.ID); err != nil {
 			return err
 		}
-		return e.enqueue(ctx, tx, DeliverArgs{MessageID: m.ID}, nil)
+		// The failed attempt's job may still be finishing (River marks it
+		// cancelled just after the message is marked failed); deliveries are
+		// unique per message, so a retry then would be dropped silently.
+		res, err := e.river.InsertTx(ctx, tx, DeliverArgs{MessageID: m.ID}, nil)
+		if err != nil {
+			return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("insert deliver job: %w", err)}
+		}
+		if res.UniqueSkippedAsDuplicate {
+			return &dsr.Error{Code: dsr.ECONFLICT, Message: "The last delivery attempt is still finishing. Try again in a moment.", Rule: "outbox retry"}
+		}
+		return nil
 	})
 }

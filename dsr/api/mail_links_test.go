@@ -2,11 +2,13 @@ package api_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/dsrdesk/dsrdesk/dsr"
 	"github.com/dsrdesk/dsrdesk/dsr/api/apitest"
 	"github.com/dsrdesk/dsrdesk/workflow"
 )
@@ -70,7 +72,7 @@ func TestStoredMailHoldsNoWorkingLink(t *testing.T) {
 
 // Mail sealed under another key (a restart with a new DSR_SECRET_KEY)
 // cannot get its links back: delivery marks it failed with a clear error
-// and wipes the sealed copy, instead of sending dead links or panicking.
+// instead of sending dead links or panicking.
 func TestMailSealedUnderAnotherKeyFailsClearly(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
@@ -94,10 +96,51 @@ func TestMailSealedUnderAnotherKeyFailsClearly(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if status != "failed" || !strings.Contains(lastError, "DSR_SECRET_KEY") || sealed {
+	if status != "failed" || !strings.Contains(lastError, "DSR_SECRET_KEY") || !sealed {
 		t.Fatalf("status %s, last_error %q, sealed kept %v", status, lastError, sealed)
 	}
 	if n := len(d.SMTP.Messages()); n != 0 {
 		t.Fatalf("%d messages sent", n)
+	}
+}
+
+// A message the relay refused for good keeps its sealed live copy, so an
+// officer's retry from the outbox delivers working links, not [link].
+func TestRetriedFailedMailStillHasWorkingLinks(t *testing.T) {
+	t.Parallel()
+	d := apitest.Start(t, apitest.Options{})
+	d.SMTP.FailNext(1, 550, "mailbox unavailable")
+	resp, b := postJSON(t, d, `{"kind": "access", "subject": {"email": "retry@example.com", "country": "NL"}}`, nil)
+	rc := mustReceipt(t, resp, b)
+	waitMessages(t, d, rc.ID)
+	ctx := context.Background()
+	var id, status string
+	if err := d.Pool.QueryRow(ctx, `SELECT id, status FROM messages WHERE request_id = $1 AND event = 'received'`, rc.ID).Scan(&id, &status); err != nil {
+		t.Fatal(err)
+	}
+	if status != "failed" {
+		t.Fatalf("status %s after a 550, want failed", status)
+	}
+	// Right after the failure the failed attempt's job may still be
+	// finishing: the retry then says so (409) instead of vanishing.
+	for {
+		err := d.Engine.RetryMessage(ctx, id)
+		if err == nil {
+			break
+		}
+		var de *dsr.Error
+		if !errors.As(err, &de) || de.Code != dsr.ECONFLICT {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	waitMessages(t, d, rc.ID)
+	m := d.MailTo(t, "retry@example.com", 1)[0]
+	verify := apitest.LinkWith(t, m, "/verify/")
+	if strings.Contains(verify, "[link]") {
+		t.Fatalf("retried mail carries a redacted link: %s", verify)
+	}
+	if r := post(t, d, verify, nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("retried verify link: %d", r.StatusCode)
 	}
 }
