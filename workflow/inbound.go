@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/emersion/go-message"
@@ -515,7 +516,7 @@ func parseInbound(raw []byte) *inboundMail {
 	defer mr.Close()
 	h := mr.Header
 	if from, err := h.AddressList("From"); err == nil && len(from) > 0 {
-		p.from, p.fromName = cleanText(from[0].Address), cleanText(from[0].Name)
+		p.from, p.fromName = cleanText(from[0].Address), cleanName(from[0].Name)
 		if i := strings.LastIndexByte(p.from, '@'); i >= 0 {
 			p.fromDomain = strings.ToLower(p.from[i+1:])
 		}
@@ -611,6 +612,20 @@ func readText(r io.Reader) string {
 // cleanText makes s storable in PostgreSQL text: valid UTF-8, no NUL.
 func cleanText(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+}
+
+// cleanName makes a From: display name fit to be a requester's name: the
+// encoded-word form lets a sender put line breaks and other control
+// characters in it, which would make every mail to them undeliverable, so
+// each becomes a space.
+func cleanName(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, cleanText(s))
+	return strings.Join(strings.Fields(s), " ")
 }
 
 var (

@@ -102,6 +102,9 @@ type queueView struct {
 
 // queueFilter reads the queue filters shared by the console and the API.
 func (s *Server) queueFilter(c echo.Context, u *db.User) (db.QueueFilter, error) {
+	if err := checkQueryTexts(c); err != nil {
+		return db.QueueFilter{}, err
+	}
 	f := db.QueueFilter{Kind: c.QueryParam("kind"), Regime: c.QueryParam("regime"), Search: c.QueryParam("q"),
 		Overdue: c.QueryParam("overdue") != "", HasAgent: c.QueryParam("agent") != "",
 		Today: dsr.DateIn(time.Now(), s.org.Location())}
@@ -502,6 +505,9 @@ func readExport(fh *multipart.FileHeader) (*dsr.File, error) {
 func (s *Server) runAction(ctx context.Context, id, action string, u *db.User, in actionInput) (string, error) {
 	if !isUUID(id) {
 		return "", dsr.Errorf(dsr.ENOTFOUND, "request not found")
+	}
+	if err := in.check(); err != nil {
+		return "", err
 	}
 	e, actor := s.engine, workflow.Actor(u.ID)
 	switch action {

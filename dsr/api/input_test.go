@@ -1,0 +1,154 @@
+package api_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dsrdesk/dsrdesk/db"
+	"github.com/dsrdesk/dsrdesk/dsr/api/apitest"
+)
+
+// TestUnstorableInputIsRefused sends NUL bytes, broken UTF-8 and non-UUID
+// ids through every door that stores or filters text: each answers 4xx
+// (422 with the field where there is one), never 500, and nothing of it is
+// stored.
+func TestUnstorableInputIsRefused(t *testing.T) {
+	t.Parallel()
+	d := apitest.Start(t, apitest.Options{})
+	_, tok := staff(t, d, "nul@testorg.example", db.RoleOfficer)
+
+	// JSON intake: NUL (JSON's \u0000) in each kind of field.
+	jsonCases := []struct{ name, body, field string }{
+		{"name", `{"kind": "access", "subject": {"email": "a@example.com", "name": "A\u0000B", "country": "NL"}}`, "subject.name"},
+		{"details", `{"kind": "access", "details": "x\u0000y", "subject": {"email": "a@example.com", "country": "NL"}}`, "details"},
+		{"kind field", `{"kind": "rectification", "fields": {"inaccurate": "a\u0000", "correction": "b"}, "subject": {"email": "a@example.com", "country": "NL"}}`, "fields.inaccurate"},
+		{"country", `{"kind": "access", "subject": {"email": "a@example.com", "country": "N\u0000"}}`, "subject.country"},
+		{"email", `{"kind": "access", "subject": {"email": "a\u0000@example.com", "country": "NL"}}`, "subject.email"},
+		{"kind", `{"kind": "acc\u0000ess", "subject": {"email": "a@example.com", "country": "NL"}}`, "kind"},
+		{"regime", `{"kind": "access", "regime": "gd\u0000pr", "subject": {"email": "a@example.com", "country": "NL"}}`, "regime"},
+	}
+	for _, tc := range jsonCases {
+		resp, b := postJSON(t, d, tc.body, nil)
+		var eb errorBody
+		_ = json.Unmarshal(b, &eb)
+		if resp.StatusCode != http.StatusUnprocessableEntity || eb.Error.Fields[tc.field] == "" {
+			t.Errorf("JSON %s: %d %s, want 422 with %s", tc.name, resp.StatusCode, b, tc.field)
+		}
+	}
+
+	// The form: NUL and broken UTF-8 (a raw 0xFF byte).
+	for name, v := range map[string]string{"nul": "A\x00B", "utf8": "A\xffB"} {
+		form := url.Values{"kind": {"access"}, "email": {"a@example.com"}, "country": {"NL"}, "name": {v}, "details": {v}}
+		resp := post(t, d, d.URL+"/requests", form)
+		if resp.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("form %s: %d, want 422", name, resp.StatusCode)
+		}
+	}
+	var n int
+	_ = d.Pool.QueryRow(context.Background(), `SELECT count(*) FROM requests`).Scan(&n)
+	if n != 0 {
+		t.Fatalf("%d requests stored from unstorable input", n)
+	}
+
+	// Admin API filters and actions.
+	for _, q := range []string{"q=%00", "status=%00", "kind=%00", "regime=%00", "assignee=%00", "assignee=not-a-uuid", "q=%FF", "cursor=%00"} {
+		code, out := adminCall(t, d, tok, "GET", "/api/v1/admin/requests?"+q, nil)
+		if code != http.StatusBadRequest && code != http.StatusUnprocessableEntity {
+			t.Errorf("GET admin queue ?%s: %d %v, want 400/422", q, code, out)
+		}
+	}
+	rc := newRequest(t, d, "access", "nul-subject@example.com", "NL", "")
+	walkVerification(t, d, "nul-subject@example.com")
+	for _, a := range []struct {
+		action string
+		body   map[string]string
+	}{
+		{"note", map[string]string{"note": "a\x00b"}},
+		{"assign", map[string]string{"assignee": "not-a-uuid"}},
+		{"assign", map[string]string{"assignee": "\x00"}},
+		{"request-info", map[string]string{"note": "which\x00account"}},
+		{"extend", map[string]string{"reason": "\x00"}},
+		{"deny", map[string]string{"reason": "manifestly_unfounded", "explanation": "no\x00"}},
+		{"verify", map[string]string{"method": "phone\x00", "note": "x"}},
+	} {
+		code, out := adminCall(t, d, tok, "POST", "/api/v1/admin/requests/"+rc.ID+"/"+a.action, a.body)
+		if code != http.StatusBadRequest && code != http.StatusUnprocessableEntity && code != http.StatusConflict {
+			t.Errorf("admin %s %q: %d %v, want 4xx", a.action, a.body, code, out)
+		}
+	}
+
+	// Console: filters and a note.
+	br := login(t, d, "nul@testorg.example")
+	for _, q := range []string{"q=%00", "assignee=not-a-uuid", "status=%00"} {
+		if resp, _ := br.get("/console?" + q); resp.StatusCode != http.StatusBadRequest && resp.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("console ?%s: %d, want 400/422", q, resp.StatusCode)
+		}
+	}
+	br.get("/console/requests/" + rc.ID)
+	if resp, body := br.post("/console/requests/"+rc.ID+"/note", url.Values{"note": {"a\x00b"}}); resp.StatusCode != http.StatusUnprocessableEntity && resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("console note: %d %s", resp.StatusCode, body)
+	}
+
+	// The status-page answer.
+	if code, out := adminCall(t, d, tok, "POST", "/api/v1/admin/requests/"+rc.ID+"/request-info", map[string]string{"note": "Which account?"}); code != 200 {
+		t.Fatalf("request-info: %d %v", code, out)
+	}
+	m := d.MailWithSubject(t, "nul-subject@example.com", "more information")
+	status := apitest.LinkWith(t, m, "/status/")
+	br2 := &browser{t: t, d: d, c: d.Client}
+	br2.get(strings.TrimPrefix(status, d.URL))
+	if resp, body := br2.post(strings.TrimPrefix(status, d.URL)+"/answer", url.Values{"answer": {"my\x00account"}}); resp.StatusCode != http.StatusUnprocessableEntity && resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("status answer: %d %s", resp.StatusCode, body)
+	}
+	var notes int
+	_ = d.Pool.QueryRow(context.Background(), `SELECT count(*) FROM notes WHERE request_id = $1`, rc.ID).Scan(&notes)
+	if notes != 0 {
+		t.Errorf("%d notes stored from unstorable input", notes)
+	}
+}
+
+// TestNamesWithControlCharactersAreRefused: a subject or agent name with
+// CR/LF (which would break every mail header to that person) or over 200
+// characters is refused with a field error in the JSON API, the form and
+// officer entry; nothing is stored.
+func TestNamesWithControlCharactersAreRefused(t *testing.T) {
+	t.Parallel()
+	d := apitest.Start(t, apitest.Options{})
+	_, tok := staff(t, d, "names@testorg.example", db.RoleOfficer)
+	perm := base64.StdEncoding.EncodeToString(minimalPDF)
+	for _, tc := range []struct{ name, body, field string }{
+		{"subject CRLF", `{"kind": "access", "subject": {"email": "a@example.com", "name": "Ann\r\nBcc: x@example.com", "country": "US", "state": "CA"}}`, "subject.name"},
+		{"subject too long", `{"kind": "access", "subject": {"email": "a@example.com", "name": "` + strings.Repeat("a", 201) + `", "country": "NL"}}`, "subject.name"},
+		{"agent LF", `{"kind": "access", "subject": {"email": "a@example.com", "country": "US", "state": "CA"},
+			"agent": {"name": "Agent\nCo", "email": "agent@example.org", "permission": {"filename": "p.pdf", "content_base64": "` + perm + `"}}}`, "agent.name"},
+		{"agent control", `{"kind": "access", "subject": {"email": "a@example.com", "country": "US", "state": "CA"},
+			"agent": {"name": "Agent\u001bCo", "email": "agent@example.org", "permission": {"filename": "p.pdf", "content_base64": "` + perm + `"}}}`, "agent.name"},
+	} {
+		resp, b := postJSON(t, d, tc.body, nil)
+		var eb errorBody
+		_ = json.Unmarshal(b, &eb)
+		if resp.StatusCode != http.StatusUnprocessableEntity || eb.Error.Fields[tc.field] == "" {
+			t.Errorf("JSON %s: %d %s, want 422 with %s", tc.name, resp.StatusCode, b, tc.field)
+		}
+	}
+	form := url.Values{"kind": {"access"}, "email": {"a@example.com"}, "country": {"NL"}, "name": {"Ann\r\nB"}}
+	if resp := post(t, d, d.URL+"/requests", form); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("form: %d, want 422", resp.StatusCode)
+	}
+	body := map[string]any{"kind": "access", "received_at": d.Clock.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
+		"subject": map[string]any{"email": "letter@example.com", "name": "Lou\r\nX", "country": "US", "state": "CA"}}
+	if code, out := adminCall(t, d, tok, "POST", "/api/v1/admin/requests", body); code != http.StatusUnprocessableEntity || !strings.Contains(mustJSON(out), "subject.name") {
+		t.Errorf("officer entry: %d %v, want 422 subject.name", code, out)
+	}
+	var n int
+	_ = d.Pool.QueryRow(context.Background(), `SELECT count(*) FROM requests`).Scan(&n)
+	if n != 0 {
+		t.Fatalf("%d requests stored", n)
+	}
+}
