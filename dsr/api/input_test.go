@@ -152,3 +152,31 @@ func TestNamesWithControlCharactersAreRefused(t *testing.T) {
 		t.Fatalf("%d requests stored", n)
 	}
 }
+
+// TestAgentNameStaysOutOfSubjectsAndLinks: the agent's name is text the
+// filer chose, mailed to an address the filer chose. It never reaches the
+// Subject, a URL in it never becomes a link in the HTML part, and the body
+// quotes it visibly, cut to a short length.
+func TestAgentNameStaysOutOfSubjectsAndLinks(t *testing.T) {
+	t.Parallel()
+	d := apitest.Start(t, apitest.Options{})
+	perm := base64.StdEncoding.EncodeToString(minimalPDF)
+	name := "Prize team - claim at https://evil.example/claim now " + strings.Repeat("x", 140)
+	resp, b := postJSON(t, d, `{"kind": "access", "subject": {"email": "victim@example.com", "country": "US", "state": "CA"},
+		"agent": {"name": "`+name+`", "email": "agent@example.org", "permission": {"filename": "p.pdf", "content_base64": "`+perm+`"}}}`, nil)
+	mustReceipt(t, resp, b)
+	m := d.MailTo(t, "victim@example.com", 1)[0]
+	if strings.Contains(m.Subject, "evil") || strings.Contains(m.Subject, "Prize") {
+		t.Fatalf("agent name in the subject: %q", m.Subject)
+	}
+	if !strings.Contains(m.Text, `The name given was: "Prize team - claim at https://evil.example/claim now xxx`) ||
+		!strings.Contains(m.Text, `x…"`) || strings.Contains(m.Text, strings.Repeat("x", 100)) {
+		t.Fatalf("text does not quote the name, cut short:\n%s", m.Text)
+	}
+	if strings.Contains(m.HTML, `href="https://evil.example`) || !strings.Contains(m.HTML, "https://evil.example/claim") {
+		t.Fatalf("HTML links the agent's URL:\n%s", m.HTML)
+	}
+	if verify := apitest.LinkWith(t, m, "/verify/"); !strings.Contains(m.HTML, `href="`+verify+`"`) {
+		t.Fatalf("our own link is no longer a link:\n%s", m.HTML)
+	}
+}
