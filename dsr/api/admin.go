@@ -23,6 +23,7 @@ func (s *Server) adminRoutes() {
 	g.GET("/requests/:id", s.apiRequest, requireRole(readRoles...))
 	g.POST("/requests", s.apiEnterRequest, requireRole(workRoles...), middleware.BodyLimit(apiBodyLimit))
 	g.POST("/requests/:id/:action", s.apiAction, requireRole(workRoles...), middleware.BodyLimit("200M"))
+	g.POST("/requests/:id/inbound/:email/accept", s.apiAcceptReply, requireRole(workRoles...))
 	g.GET("/opt-outs", s.apiOptOuts, requireRole(readRoles...))
 	g.POST("/opt-outs/:id/applied", s.apiOptOutApplied, requireRole(workRoles...))
 }

@@ -47,6 +47,7 @@ func (s *Server) consoleRoutes() {
 	g.GET("/requests/:id", s.requestPage, read)
 	g.GET("/requests/:id/attachments/:att", s.consoleAttachment, read)
 	g.POST("/requests/:id/:action", s.consoleAction, work, middleware.BodyLimit("200M"))
+	g.POST("/requests/:id/inbound/:email/accept", s.consoleAcceptReply, work)
 	g.POST("/bulk", s.consoleBulk, work)
 	g.GET("/outbox", s.outboxPage, read)
 	g.POST("/outbox/:id/retry", s.outboxRetry, work)
@@ -259,6 +260,7 @@ type requestDetail struct {
 	CountryName   string
 	CanExtend     bool
 	NoExtension   string
+	HeldReplies   []*db.HeldReply // replies from strangers, for officers to accept
 }
 
 type timelineItem struct {
@@ -290,6 +292,9 @@ func (s *Server) loadDetail(ctx context.Context, id string) (*requestDetail, err
 		return nil, err
 	}
 	if d.Attachments, err = db.Attachments(ctx, s.pool, id, ""); err != nil {
+		return nil, err
+	}
+	if d.HeldReplies, err = db.HeldReplies(ctx, s.pool, id); err != nil {
 		return nil, err
 	}
 	notes, err := db.Notes(ctx, s.pool, id)

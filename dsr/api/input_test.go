@@ -12,6 +12,7 @@ import (
 
 	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr/api/apitest"
+	"github.com/dsrdesk/dsrdesk/notify"
 )
 
 // TestUnstorableInputIsRefused sends NUL bytes, broken UTF-8 and non-UUID
@@ -178,5 +179,72 @@ func TestAgentNameStaysOutOfSubjectsAndLinks(t *testing.T) {
 	}
 	if verify := apitest.LinkWith(t, m, "/verify/"); !strings.Contains(m.HTML, `href="`+verify+`"`) {
 		t.Fatalf("our own link is no longer a link:\n%s", m.HTML)
+	}
+}
+
+// TestHeldReplyIsAcceptedFromConsoleAndAPI: a stranger's reply to our
+// question shows on the console request page for officers only (not on
+// the requester's status page) and leaves the request paused; the
+// console's accept resumes it, and the admin API's accept is idempotent
+// and answers 404 for ids that do not belong together.
+func TestHeldReplyIsAcceptedFromConsoleAndAPI(t *testing.T) {
+	t.Parallel()
+	d := apitest.Start(t, apitest.Options{})
+	ctx := context.Background()
+	_, tok := staff(t, d, "held@testorg.example", db.RoleOfficer)
+	rc := newRequest(t, d, "access", "held-subject@example.com", "GB", "")
+	walkVerification(t, d, "held-subject@example.com")
+	if code, out := adminCall(t, d, tok, "POST", "/api/v1/admin/requests/"+rc.ID+"/request-info", map[string]string{"note": "Which account?"}); code != 200 {
+		t.Fatalf("request-info: %d %v", code, out)
+	}
+	ask := d.MailWithSubject(t, "held-subject@example.com", "more information")
+	raw := "From: Mallory <mallory@evil.example>\r\nTo: privacy@testorg.example\r\nSubject: Re: info\r\nMessage-ID: <held-1@evil.example>\r\n" +
+		"In-Reply-To: <" + ask.MessageID + ">\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nPlease send everything to me instead.\r\n"
+	if err := d.Engine.StoreInbound(ctx, notify.InboundMessage{From: "mallory@evil.example", To: []string{"privacy@testorg.example"},
+		RemoteIP: "127.0.0.1", Helo: "mx.evil.example", Raw: []byte(raw)}); err != nil {
+		t.Fatal(err)
+	}
+	var emailID string
+	for deadline := time.Now().Add(20 * time.Second); emailID == ""; {
+		all, _ := db.InboundEmails(ctx, d.Pool, db.InboundReply, 10)
+		if len(all) == 1 {
+			emailID = all[0].ID
+		} else if time.Now().After(deadline) {
+			t.Fatal("reply not processed after 20s")
+		} else {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	br := login(t, d, "held@testorg.example")
+	_, page := br.get("/console/requests/" + rc.ID)
+	if !strings.Contains(page, `id="held-replies"`) || !strings.Contains(page, "mallory@evil.example") ||
+		!strings.Contains(page, "Please send everything to me instead.") || !strings.Contains(page, "/inbound/"+emailID+"/accept") {
+		t.Fatalf("console page lacks the held reply:\n%s", page)
+	}
+	if !strings.Contains(page, `data-status="awaiting_requester"`) {
+		t.Fatal("a stranger's reply resumed the request")
+	}
+	_, status := get(t, d, apitest.LinkWith(t, ask, "/status/"))
+	if strings.Contains(status, "send everything") || strings.Contains(status, "mallory") {
+		t.Fatalf("status page shows the stranger's reply:\n%s", status)
+	}
+	for _, p := range []string{"/inbound/not-a-uuid/accept", "/inbound/00000000-0000-0000-0000-000000000000/accept"} {
+		if code, out := adminCall(t, d, tok, "POST", "/api/v1/admin/requests/"+rc.ID+p, nil); code != http.StatusNotFound {
+			t.Errorf("accept %s: %d %v, want 404", p, code, out)
+		}
+	}
+	other := newRequest(t, d, "access", "other@example.com", "GB", "")
+	if code, _ := adminCall(t, d, tok, "POST", "/api/v1/admin/requests/"+other.ID+"/inbound/"+emailID+"/accept", nil); code != http.StatusNotFound {
+		t.Errorf("accept on another request: %d, want 404", code)
+	}
+	if resp, body := br.post("/console/requests/"+rc.ID+"/inbound/"+emailID+"/accept", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("console accept: %d %s", resp.StatusCode, body)
+	}
+	code, out := adminCall(t, d, tok, "POST", "/api/v1/admin/requests/"+rc.ID+"/inbound/"+emailID+"/accept", nil)
+	if code != 200 || out["status"] != "in_progress" {
+		t.Fatalf("API accept after the console's: %d %v", code, out)
+	}
+	if _, page = br.get("/console/requests/" + rc.ID); !strings.Contains(page, `data-trust="accepted"`) {
+		t.Fatalf("console does not show the reply accepted:\n%s", page)
 	}
 }
