@@ -77,13 +77,15 @@ func ensureDatabase(ctx context.Context, cfg *pgx.ConnConfig) error {
 }
 
 // InvalidInput reports whether err is PostgreSQL refusing a value as
-// input: a NUL byte or broken UTF-8 in text (SQLSTATE 22021) or text that
-// is no valid value of its type, such as a non-UUID id (22P02). Callers
+// input, any "data exception" (SQLSTATE class 22): a NUL byte or broken
+// UTF-8 in text (22021), text that is no valid value of its type such as a
+// non-UUID id (22P02) or a bad date (22007), a value out of range. Callers
 // validate first; this is the safety net that keeps such input a client
-// error rather than an internal one.
+// error rather than an internal one — and out of the logs, since
+// PostgreSQL's messages for these quote the value.
 func InvalidInput(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "22021" || pgErr.Code == "22P02")
+	return errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22")
 }
 
 // errInvalidInput is what wrap makes of an InvalidInput error. Its cause

@@ -71,7 +71,7 @@ func classify(err error) (int, apiError) {
 	}
 	if db.InvalidInput(err) {
 		// The safety net behind validation: PostgreSQL refused a value
-		// (a NUL byte, broken UTF-8, a non-UUID id). Not our fault: 400,
+		// (a NUL byte, broken UTF-8, a non-UUID id: SQLSTATE class 22). 400,
 		// and the message quotes nothing of the input.
 		return http.StatusBadRequest, apiError{Code: dsr.EINVALID, Message: "Some input is not valid text or not a valid id."}
 	}

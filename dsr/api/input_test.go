@@ -104,8 +104,11 @@ func TestUnstorableInputIsRefused(t *testing.T) {
 	status := apitest.LinkWith(t, m, "/status/")
 	br2 := &browser{t: t, d: d, c: d.Client}
 	br2.get(strings.TrimPrefix(status, d.URL))
-	if resp, body := br2.post(strings.TrimPrefix(status, d.URL)+"/answer", url.Values{"answer": {"my\x00account"}}); resp.StatusCode != http.StatusUnprocessableEntity && resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("status answer: %d %s", resp.StatusCode, body)
+	for _, answer := range []string{"my\x00account", "my\xffaccount"} {
+		if resp, body := br2.post(strings.TrimPrefix(status, d.URL)+"/answer", url.Values{"answer": {answer}}); resp.StatusCode != http.StatusUnprocessableEntity ||
+			!strings.Contains(body, "Your answer must") {
+			t.Errorf("status answer %q: %d %s", answer, resp.StatusCode, body)
+		}
 	}
 	var notes int
 	_ = d.Pool.QueryRow(context.Background(), `SELECT count(*) FROM notes WHERE request_id = $1`, rc.ID).Scan(&notes)
