@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	netmail "net/mail"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -98,7 +99,8 @@ type inboundBackend struct {
 // InboundLimits are the inbound server's rate limits.
 type InboundLimits struct {
 	// PerMinute is the most messages a minute accepted from one client IP
-	// address, and separately from one sender domain (the MAIL FROM
+	// address (an IPv6 client: its /64), and separately from one sender
+	// domain (the MAIL FROM
 	// domain, and the domain of the From: header when it differs), each
 	// with a burst of as many. Over it, MAIL FROM (or DATA, for the From:
 	// header) is answered 451 4.7.1 and nothing is stored. 0 means
@@ -141,6 +143,21 @@ func (b *inboundBackend) setLimits(l InboundLimits) {
 // rate; the null sender and an unknown domain are limited by address only.
 func (b *inboundBackend) allowDomain(domain string) bool {
 	return b.byDomain == nil || domain == "" || b.byDomain.allow(domain, b.now())
+}
+
+// clientKey is what the per-client limit counts by: the IPv4 address, or
+// the /64 network of an IPv6 address (one host usually holds a whole /64,
+// so counting single IPv6 addresses would limit nothing).
+func clientKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || a.Is4() || a.Is4In6() {
+		return ip
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
 }
 
 // addressDomain is the lower-cased domain of an address, or "".
@@ -228,7 +245,7 @@ func (s *inboundSession) Logout() error { return nil }
 // sender's domain, each within its rate, else 451 4.7.1.
 func (s *inboundSession) Mail(from string, _ *smtp.MailOptions) error {
 	s.from, s.to = "", nil
-	if s.be.byIP != nil && !s.be.byIP.allow(s.remoteIP, s.be.now()) {
+	if s.be.byIP != nil && !s.be.byIP.allow(clientKey(s.remoteIP), s.be.now()) {
 		return ErrRateLimited
 	}
 	if !s.be.allowDomain(addressDomain(from)) {
