@@ -112,9 +112,13 @@ var kindFields = map[Kind]map[string]fieldSpec{
 func KindFieldValues(k Kind, field string) []string { return kindFields[k][field].values }
 
 // Validate checks s against the organisation's config and returns the
-// regime that applies. Errors: EINVALID with Fields keyed like the JSON API
-// ("subject.email", "fields.format", "agent.permission"); EUNAVAILABLE when
-// the organisation offers no rights where the subject lives.
+// regime that applies. Text that cannot be stored (a NUL byte, broken
+// UTF-8) in any field is refused first; names (subject and agent) must
+// also be free of line breaks and other control characters, which no mail
+// header to that person could carry, and at most MaxNameRunes long.
+// Errors: EINVALID with Fields keyed like the JSON API ("subject.email",
+// "fields.format", "agent.permission"); EUNAVAILABLE when the
+// organisation offers no rights where the subject lives.
 func (s *Submission) Validate(cfg *Config) (*Regime, error) {
 	fe := FieldErrors{}
 	s.checkStorable(fe)

@@ -67,8 +67,7 @@ var errNoMailbox = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5,
 // MaxInboundBytes per message (552), MaxInboundRecipients (452),
 // InboundTimeout per read and write, DefaultInboundRate messages a minute
 // per client address and per sender domain (451 4.7.1; change it with
-// LimitInbound). domain is the name the server
-// greets with. It offers no AUTH and no TLS: put it behind the MX or a
+// LimitInbound). domain is the name the server greets with. It offers no AUTH and no TLS: put it behind the MX or a
 // TLS-terminating proxy. Stop it with Shutdown (waits for sessions) or
 // Close.
 func NewInboundServer(addr, domain string, accept func(rcpt string) bool, store InboundStore) *smtp.Server {
@@ -100,9 +99,8 @@ type inboundBackend struct {
 type InboundLimits struct {
 	// PerMinute is the most messages a minute accepted from one client IP
 	// address (an IPv6 client: its /64), and separately from one sender
-	// domain (the MAIL FROM
-	// domain, and the domain of the From: header when it differs), each
-	// with a burst of as many. Over it, MAIL FROM (or DATA, for the From:
+	// domain (the MAIL FROM domain, and the domain of the From: header
+	// when it differs), each with a burst of as many. Over it, MAIL FROM (or DATA, for the From:
 	// header) is answered 451 4.7.1 and nothing is stored. 0 means
 	// DefaultInboundRate; a negative value turns the limits off.
 	PerMinute int
