@@ -213,19 +213,6 @@ func (e *Engine) acknowledgeAtIntake(ctx context.Context, tx pgx.Tx, req *dsr.Re
 	return event(ctx, tx, req, dsr.ActorSystem, "acknowledgment_sent", false, data, now)
 }
 
-// ackUndeliverable says why the receipt email to req's data subject cannot
-// count as an acknowledgment, or "" when it can. The reason quotes nothing
-// of the requester's data.
-func ackUndeliverable(req *dsr.Request) string {
-	if req.Subject.Email == "" {
-		return "the requester gave no email address, so no acknowledgment could be sent; acknowledge by another way"
-	}
-	if err := notify.CheckRecipient(notify.Address{Name: req.Subject.Name, Email: req.Subject.Email}); err != nil {
-		return "the requester's name or address cannot be written in a mail header, so the acknowledgment cannot be delivered; acknowledge by another way"
-	}
-	return ""
-}
-
 // mailVerification sends the subject a fresh confirmation link (event
 // received or verify_reminder; agent_confirm when an agent filed) and the
 // agent a copy of the news.
@@ -352,4 +339,17 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 		return nil, err
 	}
 	return cipher.NewGCM(block)
+}
+
+// ackUndeliverable says why the receipt email to req's data subject cannot
+// count as an acknowledgment, or "" when it can. The reason quotes nothing
+// of the requester's data.
+func ackUndeliverable(req *dsr.Request) string {
+	if req.Subject.Email == "" {
+		return "the requester gave no email address, so no acknowledgment could be sent; acknowledge by another way"
+	}
+	if err := notify.CheckRecipient(notify.Address{Name: req.Subject.Name, Email: req.Subject.Email}); err != nil {
+		return "the requester's name or address cannot be written in a mail header, so the acknowledgment cannot be delivered; acknowledge by another way"
+	}
+	return ""
 }
