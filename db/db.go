@@ -19,6 +19,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/dsrdesk/dsrdesk/dsr"
 )
 
 //go:embed migrations/*.sql
@@ -73,6 +75,41 @@ func ensureDatabase(ctx context.Context, cfg *pgx.ConnConfig) error {
 	slog.Info("created database", "database", cfg.Database)
 	return nil
 }
+
+// InvalidInput reports whether err is PostgreSQL refusing a value as
+// input, any "data exception" (SQLSTATE class 22): a NUL byte or broken
+// UTF-8 in text (22021), text that is no valid value of its type such as a
+// non-UUID id (22P02) or a bad date (22007), a value out of range. Callers
+// validate first; this is the safety net that keeps such input a client
+// error rather than an internal one — and out of the logs, since
+// PostgreSQL's messages for these quote the value.
+func InvalidInput(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22")
+}
+
+// errInvalidInput is what wrap makes of an InvalidInput error. Its cause
+// is kept for errors.As, but the message quotes nothing: PostgreSQL's own
+// message for 22P02 quotes the offending value.
+func errInvalidInput(op string, err error) error {
+	return &dsr.Error{Code: dsr.EINVALID, Message: "Some input is not valid text or not a valid id.",
+		Err: &invalidInputError{op: op, err: err}}
+}
+
+type invalidInputError struct {
+	op  string
+	err error
+}
+
+func (e *invalidInputError) Error() string {
+	var pgErr *pgconn.PgError
+	if errors.As(e.err, &pgErr) {
+		return "db: " + e.op + ": invalid input (SQLSTATE " + pgErr.Code + ")"
+	}
+	return "db: " + e.op + ": invalid input"
+}
+
+func (e *invalidInputError) Unwrap() error { return e.err }
 
 func isDuplicateDatabase(err error) bool {
 	var pgErr *pgconn.PgError

@@ -4,11 +4,13 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/db/dbtest"
+	"github.com/dsrdesk/dsrdesk/dsr"
 )
 
 func TestOpenCreatesMissingDatabaseAndMigrates(t *testing.T) {
@@ -96,5 +98,28 @@ func TestQueueIndexIsUsed(t *testing.T) {
 		if !strings.Contains(plan.String(), tc.index) || strings.Contains(plan.String(), "Sort") {
 			t.Errorf("queue page WHERE %s does not read %s in order:\n%s", tc.where, tc.index, plan.String())
 		}
+	}
+}
+
+// TestInvalidInputIsAClientErrorWithoutTheValue: PostgreSQL refusing a
+// value (22P02 quotes it, 22021 for NUL) becomes EINVALID, and the error —
+// which the server would log — carries neither the value nor
+// PostgreSQL's message quoting it.
+func TestInvalidInputIsAClientErrorWithoutTheValue(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.NewPool(t)
+	_, err := db.GetRequest(ctx, pool, "not-a-uuid-secret-value", false)
+	if dsr.ErrorCode(err) != dsr.EINVALID || !db.InvalidInput(err) || strings.Contains(err.Error(), "secret") {
+		t.Fatalf("non-UUID id: %v", err)
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck
+	err = db.InsertNote(ctx, tx, "00000000-0000-0000-0000-000000000000", "subject", "secret\x00value", time.Now())
+	if dsr.ErrorCode(err) != dsr.EINVALID || !db.InvalidInput(err) || strings.Contains(err.Error(), "secret") {
+		t.Fatalf("NUL in text: %v", err)
 	}
 }

@@ -294,6 +294,9 @@ func wrap(op string, err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return err
 	}
+	if InvalidInput(err) {
+		return errInvalidInput(op, err)
+	}
 	if Unreachable(err) {
 		return &dsr.Error{Code: dsr.ETEMPORARY, Message: "The service is briefly unavailable. Please try again in a minute.", Err: fmt.Errorf("db: %s: %w", op, err)}
 	}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -68,7 +69,8 @@ const (
 	MaxPermissionBytes = 10 << 20
 	maxDetails         = 5000
 	maxField           = 2000
-	maxName            = 200
+	// MaxNameRunes is the longest subject or agent name accepted.
+	MaxNameRunes = 200
 )
 
 // kindFields lists the kind-specific fields: name → allowed values (nil
@@ -110,11 +112,21 @@ var kindFields = map[Kind]map[string]fieldSpec{
 func KindFieldValues(k Kind, field string) []string { return kindFields[k][field].values }
 
 // Validate checks s against the organisation's config and returns the
-// regime that applies. Errors: EINVALID with Fields keyed like the JSON API
-// ("subject.email", "fields.format", "agent.permission"); EUNAVAILABLE when
-// the organisation offers no rights where the subject lives.
+// regime that applies. Text that cannot be stored (a NUL byte, broken
+// UTF-8) in any field is refused first; names (subject and agent) must
+// also be free of line breaks and other control characters, which no mail
+// header to that person could carry, and at most MaxNameRunes long.
+// Errors: EINVALID with Fields keyed like the JSON API ("subject.email",
+// "fields.format", "agent.permission"); EUNAVAILABLE when the
+// organisation offers no rights where the subject lives.
 func (s *Submission) Validate(cfg *Config) (*Regime, error) {
 	fe := FieldErrors{}
+	s.checkStorable(fe)
+	if len(fe) > 0 {
+		// Text PostgreSQL cannot store (NUL, broken UTF-8) is refused
+		// before anything else looks at it, so no later message quotes it.
+		return nil, fe.Err()
+	}
 	s.normalize()
 	s.validateKind(cfg, fe)
 	s.validateSubject(fe)
@@ -146,6 +158,32 @@ func (s *Submission) Validate(cfg *Config) (*Regime, error) {
 		return nil, err
 	}
 	return r, fe.Err()
+}
+
+// checkStorable adds a field error for every text of s that cannot be
+// stored: a NUL byte or invalid UTF-8.
+func (s *Submission) checkStorable(fe FieldErrors) {
+	texts := map[string]string{"kind": string(s.Kind), "regime": s.Regime, "details": s.Details,
+		"subject.email": s.Subject.Email, "subject.name": s.Subject.Name,
+		"subject.country": s.Subject.Country, "subject.state": s.Subject.State}
+	for k, v := range s.Fields {
+		if msg := TextProblem(k); msg != "" {
+			fe.Add("fields", "a field name "+msg)
+			continue
+		}
+		texts["fields."+k] = v
+	}
+	if s.Agent != nil {
+		texts["agent.name"], texts["agent.email"] = s.Agent.Name, s.Agent.Email
+		if s.Agent.Permission != nil {
+			texts["agent.permission.filename"] = s.Agent.Permission.Filename
+		}
+	}
+	for k, v := range texts {
+		if msg := TextProblem(v); msg != "" {
+			fe.Add(k, msg)
+		}
+	}
 }
 
 func (s *Submission) normalize() {
@@ -188,8 +226,8 @@ func (s *Submission) validateSubject(fe FieldErrors) {
 	} else if !ValidEmail(s.Subject.Email) {
 		fe.Add("subject.email", "Enter an email address like name@example.com.")
 	}
-	if utf8.RuneCountInString(s.Subject.Name) > maxName {
-		fe.Add("subject.name", "must be at most 200 characters")
+	if msg := NameProblem(s.Subject.Name); msg != "" {
+		fe.Add("subject.name", msg)
 	}
 	if s.Subject.Country == "" {
 		if s.Regime == "" {
@@ -260,6 +298,8 @@ func (s *Submission) validateAgent(fe FieldErrors) {
 	a := s.Agent
 	if a.Name == "" {
 		fe.Add("agent.name", "Enter the agent's name.")
+	} else if msg := NameProblem(a.Name); msg != "" {
+		fe.Add("agent.name", msg)
 	}
 	if !ValidEmail(a.Email) {
 		fe.Add("agent.email", "Enter the agent's email address.")
@@ -269,6 +309,52 @@ func (s *Submission) validateAgent(fe FieldErrors) {
 	if err := CheckPermissionFile(a.Permission); err != nil {
 		fe.Add("agent.permission", ErrorMessage(err))
 	}
+}
+
+// TextProblem says why s cannot be stored as text, or "" when it can:
+// PostgreSQL text holds no NUL byte and only valid UTF-8. The message never
+// quotes s.
+func TextProblem(s string) string {
+	switch {
+	case strings.IndexByte(s, 0) >= 0:
+		return "must not contain NUL bytes"
+	case !utf8.ValidString(s):
+		return "must be valid UTF-8 text"
+	}
+	return ""
+}
+
+// NameProblem says why s cannot be a person's name, or "": besides what
+// TextProblem refuses, a name goes into mail headers and subjects, so it
+// may hold no line break or other control character, and at most
+// MaxNameRunes characters.
+func NameProblem(s string) string {
+	if msg := TextProblem(s); msg != "" {
+		return msg
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return "must not contain line breaks or control characters"
+		}
+	}
+	if utf8.RuneCountInString(s) > MaxNameRunes {
+		return "must be at most 200 characters"
+	}
+	return ""
+}
+
+// CheckTexts refuses, with one field error per bad value, every value of
+// fields (field name → text) that TextProblem refuses. Errors: EINVALID
+// with Fields. Handlers run it over free text and filters before they reach
+// the database.
+func CheckTexts(fields map[string]string) error {
+	fe := FieldErrors{}
+	for k, v := range fields {
+		if msg := TextProblem(v); msg != "" {
+			fe.Add(k, msg)
+		}
+	}
+	return fe.Err()
 }
 
 // CheckPermissionFile accepts a signed permission document: PDF, PNG or

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -196,5 +197,121 @@ func TestInboundStoreFailureIs451ThenRetrySucceeds(t *testing.T) {
 	}
 	if n := len(s.messages()); n != 1 {
 		t.Fatalf("%d messages stored after the retry", n)
+	}
+}
+
+// frozenClock is a limiter clock that moves only when told.
+type frozenClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *frozenClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *frozenClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// deliverFrom is deliver from the loopback source address ip (127.0.0.x),
+// so one test can be several clients.
+func deliverFrom(t *testing.T, ip, addr, from string, raw []byte) error {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 10 * time.Second}
+	conn, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := smtp.NewClient(conn)
+	defer c.Close()
+	if err := c.Hello("mx.sender.example"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail(from, nil); err != nil {
+		return err
+	}
+	if err := c.Rcpt("privacy@testorg.example", nil); err != nil {
+		return err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(raw); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return c.Quit()
+}
+
+func rawFrom(from string, i int) []byte {
+	return []byte(fmt.Sprintf("From: %s\r\nTo: privacy@testorg.example\r\nSubject: Data\r\nMessage-ID: <%d.%s>\r\n\r\nPlease delete my data.\r\n", from, i, from))
+}
+
+func wantRateLimited(t *testing.T, what string, err error) {
+	t.Helper()
+	if code, ec := smtpCode(err); code != 451 || ec != (smtp.EnhancedCode{4, 7, 1}) {
+		t.Fatalf("%s: %v, want 451 4.7.1", what, err)
+	}
+}
+
+// TestInboundRateLimitPerClientAddress: the default 20 messages a minute
+// from one IP, whatever the sender domain; the 21st is 451 4.7.1 (the MTA
+// retries) and not stored, and the next minute mail flows again.
+func TestInboundRateLimitPerClientAddress(t *testing.T) {
+	t.Parallel()
+	clock := &frozenClock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	s := startInbound(t, func(srv *smtp.Server) {
+		if err := notify.LimitInbound(srv, notify.InboundLimits{Now: clock.Now}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	for i := 0; i < notify.DefaultInboundRate; i++ {
+		from := fmt.Sprintf("sender%d@domain%d.example", i, i) // every domain its own
+		if err := deliver(t, s.addr, from, []string{"privacy@testorg.example"}, rawFrom(from, i)); err != nil {
+			t.Fatalf("message %d: %v", i+1, err)
+		}
+	}
+	err := deliver(t, s.addr, "late@other.example", []string{"privacy@testorg.example"}, rawFrom("late@other.example", 99))
+	wantRateLimited(t, "21st message from one address", err)
+	if n := len(s.messages()); n != notify.DefaultInboundRate {
+		t.Fatalf("%d messages stored, want %d", n, notify.DefaultInboundRate)
+	}
+	clock.Advance(time.Minute)
+	if err := deliver(t, s.addr, "late@other.example", []string{"privacy@testorg.example"}, rawFrom("late@other.example", 99)); err != nil {
+		t.Fatalf("a minute later: %v", err)
+	}
+}
+
+// TestInboundRateLimitPerSenderDomain: one sender domain is limited across
+// client addresses, by MAIL FROM and by the From: header.
+func TestInboundRateLimitPerSenderDomain(t *testing.T) {
+	t.Parallel()
+	clock := &frozenClock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	s := startInbound(t, func(srv *smtp.Server) {
+		if err := notify.LimitInbound(srv, notify.InboundLimits{PerMinute: 3, Now: clock.Now}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// MAIL FROM @flood.example from four addresses: the fourth is refused.
+	for i := 0; i < 3; i++ {
+		if err := deliverFrom(t, fmt.Sprintf("127.0.0.%d", 10+i), s.addr, "x@flood.example", rawFrom("x@flood.example", i)); err != nil {
+			t.Fatalf("flood %d: %v", i+1, err)
+		}
+	}
+	wantRateLimited(t, "4th MAIL FROM flood.example", deliverFrom(t, "127.0.0.13", s.addr, "X@Flood.Example", rawFrom("x@flood.example", 3)))
+	// Envelope senders vary, the From: header stays spoof.example.
+	for i := 0; i < 3; i++ {
+		env := fmt.Sprintf("bounce@relay%d.example", i)
+		if err := deliverFrom(t, fmt.Sprintf("127.0.0.%d", 20+i), s.addr, env, rawFrom("ceo@spoof.example", 10+i)); err != nil {
+			t.Fatalf("spoof %d: %v", i+1, err)
+		}
+	}
+	wantRateLimited(t, "4th From: spoof.example", deliverFrom(t, "127.0.0.23", s.addr, "bounce@relay9.example", rawFrom("ceo@spoof.example", 13)))
+	if n := len(s.messages()); n != 6 {
+		t.Fatalf("%d messages stored, want 6", n)
+	}
+	// Other domains from the same addresses are not affected.
+	if err := deliverFrom(t, "127.0.0.13", s.addr, "ann@example.com", rawFrom("ann@example.com", 20)); err != nil {
+		t.Fatalf("another domain: %v", err)
 	}
 }

@@ -121,6 +121,12 @@ func (m Message) validate() error {
 	return checkExtraHeaders(m.Headers)
 }
 
+// CheckRecipient reports whether a can be written as a recipient header:
+// nil when BuildMIME would accept it, otherwise an error that quotes
+// neither the name nor the address. Callers check before they count a
+// message as sent (a name with a line break can never be delivered).
+func CheckRecipient(a Address) error { return checkAddress("To", a) }
+
 // checkAddress rejects an email that net/mail would not round-trip and a
 // display name with line breaks. field names the header for the error.
 func checkAddress(field string, a Address) error {

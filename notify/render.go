@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	texttemplate "text/template"
+	"unicode/utf8"
 )
 
 // MailData is everything a mail template may show. Strings are already
@@ -101,6 +102,11 @@ func (r *Renderer) Render(locale, event string, d MailData) (Rendered, error) {
 			return Rendered{}, fmt.Errorf("notify: no mail template for event %q", event)
 		}
 	}
+	// Names are what a requester or agent typed, and an agent chooses
+	// whose inbox they reach: keep them short in every mail.
+	d.SubjectName = truncateQuoted(d.SubjectName)
+	d.AgentName = truncateQuoted(d.AgentName)
+	d.RecipientName = truncateQuoted(d.RecipientName)
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, d); err != nil {
 		return Rendered{}, fmt.Errorf("notify: render %s: %w", event, err)
@@ -124,12 +130,31 @@ func tidy(s string) string {
 	return blankLines.ReplaceAllString(strings.TrimSpace(s), "\n\n") + "\n"
 }
 
+// MaxQuotedRunes is how much of a name typed by a requester or agent a
+// mail shows; longer names are cut with an ellipsis.
+const MaxQuotedRunes = 80
+
+func truncateQuoted(s string) string {
+	if utf8.RuneCountInString(s) <= MaxQuotedRunes {
+		return s
+	}
+	return string([]rune(s)[:MaxQuotedRunes-1]) + "…"
+}
+
 var urlPattern = regexp.MustCompile(`https?://[^\s<>"]+`)
 
 func (r *Renderer) html(subject, text string, d MailData) (string, error) {
+	// Only the links we made become links: a URL inside text that someone
+	// typed (an agent's "name") stays plain text.
+	own := map[string]bool{}
+	for _, u := range []string{d.ActionURL, d.StatusURL, d.DownloadURL, d.ConsoleURL} {
+		if u != "" {
+			own[u] = true
+		}
+	}
 	var paras []htmltemplate.HTML
 	for _, p := range strings.Split(strings.TrimSpace(text), "\n\n") {
-		paras = append(paras, paragraphHTML(p))
+		paras = append(paras, paragraphHTML(p, own))
 	}
 	label := d.ActionLabel
 	if label == "" {
@@ -148,11 +173,20 @@ func (r *Renderer) html(subject, text string, d MailData) (string, error) {
 }
 
 // paragraphHTML escapes one text paragraph, keeps its line breaks and
-// turns URLs into links.
-func paragraphHTML(p string) htmltemplate.HTML {
+// turns the URLs in own (ours, exactly) into links; any other URL stays
+// text.
+func paragraphHTML(p string, own map[string]bool) htmltemplate.HTML {
 	var b strings.Builder
 	last := 0
 	for _, m := range urlPattern.FindAllStringIndex(p, -1) {
+		end := m[1]
+		for end > m[0] && !own[p[m[0]:end]] && strings.ContainsRune(".,;:!?)'", rune(p[end-1])) {
+			end-- // "…/status/abc." ends a sentence
+		}
+		if !own[p[m[0]:end]] {
+			continue
+		}
+		m[1] = end
 		b.WriteString(htmltemplate.HTMLEscapeString(p[last:m[0]]))
 		u := htmltemplate.HTMLEscapeString(p[m[0]:m[1]])
 		fmt.Fprintf(&b, `<a href="%s" style="color:#1d4ed8;">%s</a>`, u, u)

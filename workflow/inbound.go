@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/emersion/go-message"
@@ -346,7 +347,10 @@ func (e *Engine) attachReply(ctx context.Context, tx pgx.Tx, in *db.InboundEmail
 	if err != nil {
 		return err
 	}
-	holder := m.RecipientRole // subject or agent: who we wrote to
+	holder, trusted := replyAuthor(req, p, m)
+	if !trusted {
+		return e.holdReply(ctx, tx, in, p, m, req, holder)
+	}
 	now := e.now()
 	text := truncateRunes(stripQuoted(p.text), maxInboundNote)
 	resume := req.Status == dsr.StatusAwaitingRequester
@@ -373,6 +377,94 @@ func (e *Engine) attachReply(ctx context.Context, tx pgx.Tx, in *db.InboundEmail
 		return nil
 	}
 	return db.InsertNote(ctx, tx, req.ID, holder, text, now)
+}
+
+// replyAuthor says who wrote reply p to our message m: the data subject or
+// the agent when From: is their address (and DKIM did not fail), trusted;
+// otherwise whom m went to, untrusted. An address in From: can be forged
+// too, but a stranger's own address never passes as the requester's.
+func replyAuthor(req *dsr.Request, p *inboundMail, m *db.Message) (holder string, trusted bool) {
+	if p.dkim != "fail" {
+		if req.Subject.Email != "" && strings.EqualFold(p.from, req.Subject.Email) {
+			return db.HolderSubject, true
+		}
+		if req.Agent != nil && strings.EqualFold(p.from, req.Agent.Email) {
+			return db.HolderAgent, true
+		}
+	}
+	return m.RecipientRole, false
+}
+
+// holdReply keeps a reply from a stranger for officers: its text on the
+// inbound email, its files stored as unverified attachments (no answer
+// documents), an internal email_reply_unverified event. The request does
+// not move (a paused one stays paused) until an officer accepts the reply
+// (AcceptReply).
+func (e *Engine) holdReply(ctx context.Context, tx pgx.Tx, in *db.InboundEmail, p *inboundMail, m *db.Message, req *dsr.Request, heldFor string) error {
+	now := e.now()
+	text := truncateRunes(stripQuoted(p.text), maxInboundNote)
+	stored, err := insertFiles(ctx, tx, req.ID, db.AttachmentUnverified, p.files)
+	if err != nil {
+		return err
+	}
+	if err := db.HoldReply(ctx, tx, in.ID, heldFor, text, stored); err != nil {
+		return err
+	}
+	data := map[string]string{"inbound_email": in.ID, "held_for": heldFor, "in_reply_to": m.Event,
+		"dkim": p.dkim, "dkim_domain": p.dkimDomain, "length": fmt.Sprint(len(text))}
+	p.fileData(data, stored)
+	return event(ctx, tx, req, dsr.ActorSystem, "email_reply_unverified", false, data, now)
+}
+
+// AcceptReply is an officer's verdict that a reply held because of its
+// sender (holdReply) is the requester's after all: it is applied exactly
+// as a reply from their address would have been — a request waiting for
+// the requester resumes with the text and the files as the answer,
+// otherwise the text becomes their note — and its attachments become
+// answer documents. It writes an internal email_reply_accepted event, all
+// in one transaction. Accepting twice is not an error. Errors: ENOTFOUND
+// (no such email on that request), ECONFLICT (the email is not a held
+// reply).
+func (e *Engine) AcceptReply(ctx context.Context, requestID, inboundID, actor string) error {
+	return e.inTx(ctx, func(tx pgx.Tx) error {
+		h, err := db.LockHeldReply(ctx, tx, inboundID)
+		if err != nil {
+			return err
+		}
+		if h.RequestID != requestID {
+			return dsr.Errorf(dsr.ENOTFOUND, "inbound email not found")
+		}
+		switch h.Trust {
+		case db.TrustAccepted:
+			return nil
+		case db.TrustUnverified:
+		default:
+			return &dsr.Error{Code: dsr.ECONFLICT, Message: "This email is not a reply held for review.", Rule: "only unverified replies are accepted"}
+		}
+		req, err := db.GetRequest(ctx, tx, requestID, true)
+		if err != nil {
+			return err
+		}
+		now := e.now()
+		if err := db.AcceptHeldReply(ctx, tx, inboundID, actor, now); err != nil {
+			return err
+		}
+		resume := req.Status == dsr.StatusAwaitingRequester
+		data := map[string]string{"inbound_email": inboundID, "held_for": h.For, "resumed": fmt.Sprint(resume)}
+		if len(h.Attachments) > 0 {
+			data["attachments"] = strings.Join(h.Attachments, ",")
+		}
+		if err := event(ctx, tx, req, actor, "email_reply_accepted", false, data, now); err != nil {
+			return err
+		}
+		if resume {
+			return e.resume(ctx, tx, req, h.For, h.Text, nil)
+		}
+		if h.Text == "" {
+			return nil
+		}
+		return db.InsertNote(ctx, tx, req.ID, h.For, h.Text, now)
+	})
 }
 
 // MarkInboundNotARequest records an officer's verdict that an inbound
@@ -515,7 +607,7 @@ func parseInbound(raw []byte) *inboundMail {
 	defer mr.Close()
 	h := mr.Header
 	if from, err := h.AddressList("From"); err == nil && len(from) > 0 {
-		p.from, p.fromName = cleanText(from[0].Address), cleanText(from[0].Name)
+		p.from, p.fromName = cleanText(from[0].Address), cleanName(from[0].Name)
 		if i := strings.LastIndexByte(p.from, '@'); i >= 0 {
 			p.fromDomain = strings.ToLower(p.from[i+1:])
 		}
@@ -611,6 +703,20 @@ func readText(r io.Reader) string {
 // cleanText makes s storable in PostgreSQL text: valid UTF-8, no NUL.
 func cleanText(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+}
+
+// cleanName makes a From: display name fit to be a requester's name: the
+// encoded-word form lets a sender put line breaks and other control
+// characters in it, which would make every mail to them undeliverable, so
+// each becomes a space.
+func cleanName(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, cleanText(s))
+	return strings.Join(strings.Fields(s), " ")
 }
 
 var (

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
+	"github.com/dsrdesk/dsrdesk/notify"
 )
 
 // Receipt is the answer to a new request, as the API returns it.
@@ -190,15 +191,22 @@ func (e *Engine) recordIntake(ctx context.Context, tx pgx.Tx, req *dsr.Request, 
 
 // acknowledgeAtIntake records that the receipt email, sent in this same
 // transaction, satisfies a legal acknowledgment duty (CCPA: 10 business
-// days).
+// days) — but only when that email exists and can be delivered. When it
+// cannot (no address, or a name no mail header can carry), the duty stays
+// open: an internal acknowledgment_not_sent event tells officers why, and
+// ack_sent_at stays empty.
 func (e *Engine) acknowledgeAtIntake(ctx context.Context, tx pgx.Tx, req *dsr.Request, reg *dsr.Regime, now time.Time) error {
 	if req.AckDue.IsZero() {
 		return nil
 	}
+	data := map[string]string{"ack_due": req.AckDue.String(), "rule": reg.Ack.Rule}
+	if why := ackUndeliverable(req); why != "" {
+		data["reason"] = why
+		return event(ctx, tx, req, dsr.ActorSystem, "acknowledgment_not_sent", false, data, now)
+	}
 	if err := db.MarkAckSent(ctx, tx, req.ID, now); err != nil {
 		return err
 	}
-	data := map[string]string{"ack_due": req.AckDue.String(), "rule": reg.Ack.Rule}
 	if today := dsr.DateIn(now, e.org.Location()); today.After(req.AckDue) {
 		// Entered late (a letter found in the post): acknowledge at once,
 		// and say so.
@@ -333,4 +341,17 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 		return nil, err
 	}
 	return cipher.NewGCM(block)
+}
+
+// ackUndeliverable says why the receipt email to req's data subject cannot
+// count as an acknowledgment, or "" when it can. The reason quotes nothing
+// of the requester's data.
+func ackUndeliverable(req *dsr.Request) string {
+	if req.Subject.Email == "" {
+		return "the requester gave no email address, so no acknowledgment could be sent; acknowledge by another way"
+	}
+	if err := notify.CheckRecipient(notify.Address{Name: req.Subject.Name, Email: req.Subject.Email}); err != nil {
+		return "the requester's name or address cannot be written in a mail header, so the acknowledgment cannot be delivered; acknowledge by another way"
+	}
+	return ""
 }

@@ -146,7 +146,9 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 
 // listenInbound opens the inbound SMTP listener when DSR_SMTP_LISTEN is set
 // (e.g. ":2525"); it takes mail for the config's mail.privacy_addresses
-// only. It returns nils when the variable is unset.
+// only, at most DSR_SMTP_RATE messages a minute per client address and per
+// sender domain. It returns nils when DSR_SMTP_LISTEN is unset. Errors: no
+// privacy address, a bad DSR_SMTP_RATE, the address cannot be listened on.
 func listenInbound(cfg *dsr.Config, engine *workflow.Engine, logger *slog.Logger) (*smtp.Server, net.Listener, error) {
 	addr := getenv("DSR_SMTP_LISTEN", "")
 	if addr == "" {
@@ -157,6 +159,20 @@ func listenInbound(cfg *dsr.Config, engine *workflow.Engine, logger *slog.Logger
 	}
 	srv := notify.NewInboundServer(addr, engine.InboundDomain(), engine.AcceptsInbound, engine.StoreInbound)
 	srv.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
+	// DSR_SMTP_RATE: messages a minute per client address and per sender
+	// domain (default 20; 0 turns the limits off, e.g. behind a relay that
+	// limits already). Over it senders get 451 4.7.1 and retry later.
+	perMinute, err := strconv.Atoi(getenv("DSR_SMTP_RATE", strconv.Itoa(notify.DefaultInboundRate)))
+	if err != nil || perMinute < 0 {
+		return nil, nil, fmt.Errorf("DSR_SMTP_RATE must be a whole number of messages a minute (0 turns the limit off)")
+	}
+	if perMinute == 0 {
+		perMinute = -1
+		logger.Warn("DSR_SMTP_RATE=0: the inbound SMTP listener does not limit senders")
+	}
+	if err := notify.LimitInbound(srv, notify.InboundLimits{PerMinute: perMinute}); err != nil {
+		return nil, nil, err
+	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("DSR_SMTP_LISTEN: %w", err)

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ func (s *Server) adminRoutes() {
 	g.GET("/requests/:id", s.apiRequest, requireRole(readRoles...))
 	g.POST("/requests", s.apiEnterRequest, requireRole(workRoles...), middleware.BodyLimit(apiBodyLimit))
 	g.POST("/requests/:id/:action", s.apiAction, requireRole(workRoles...), middleware.BodyLimit("200M"))
+	g.POST("/requests/:id/inbound/:email/accept", s.apiAcceptReply, requireRole(workRoles...))
 	g.GET("/opt-outs", s.apiOptOuts, requireRole(readRoles...))
 	g.POST("/opt-outs/:id/applied", s.apiOptOutApplied, requireRole(workRoles...))
 }
@@ -201,4 +203,36 @@ func (s *Server) apiEnterRequest(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusCreated, rc)
+}
+
+// check refuses action input that cannot be stored (a NUL byte, broken
+// UTF-8) and an assignee that is not a user id, before any of it reaches
+// the engine. Errors: EINVALID with the fields.
+func (in actionInput) check() error {
+	texts := map[string]string{"assignee": in.Assignee, "method": in.Method, "note": in.Note, "reason": in.Reason,
+		"explanation": in.Explanation, "summary": in.Summary, "systems": in.Systems, "kind": in.Kind, "regime": in.Regime}
+	for i, f := range in.Exports {
+		texts[fmt.Sprintf("exports.%d.filename", i)] = f.Filename
+	}
+	if err := dsr.CheckTexts(texts); err != nil {
+		return err
+	}
+	if in.Assignee != "" && !isUUID(in.Assignee) {
+		return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"assignee": "is not a user id"}}
+	}
+	return nil
+}
+
+// checkQueryTexts refuses query parameters that cannot be stored or
+// compared as text (a NUL byte, broken UTF-8): 400, naming the parameter
+// but not quoting it.
+func checkQueryTexts(c echo.Context) error {
+	for k, vs := range c.QueryParams() {
+		for _, v := range vs {
+			if msg := dsr.TextProblem(k + v); msg != "" {
+				return errBadRequest{"The query parameter " + strings.ToValidUTF8(strings.ReplaceAll(k, "\x00", ""), "") + " " + msg + "."}
+			}
+		}
+	}
+	return nil
 }

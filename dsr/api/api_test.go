@@ -198,7 +198,8 @@ func TestAgentRequestWaitsForSubjectConfirmation(t *testing.T) {
 	}
 	subj := d.MailTo(t, "carla@example.com", 1)[0]
 	agent := d.MailTo(t, "agent@example.org", 1)[0]
-	if !strings.Contains(subj.Subject, "Did you ask Agent Co") || !strings.Contains(agent.Text, "confirm directly") {
+	if !strings.Contains(subj.Subject, "did you ask an agent") || strings.Contains(subj.Subject, "Agent Co") ||
+		!strings.Contains(subj.Text, `The name given was: "Agent Co"`) || !strings.Contains(agent.Text, "confirm directly") {
 		t.Fatalf("subject mail %q / agent mail:\n%s", subj.Subject, agent.Text)
 	}
 	// Nothing proceeds before the subject confirms: no acknowledgment yet.

@@ -47,6 +47,7 @@ func (s *Server) consoleRoutes() {
 	g.GET("/requests/:id", s.requestPage, read)
 	g.GET("/requests/:id/attachments/:att", s.consoleAttachment, read)
 	g.POST("/requests/:id/:action", s.consoleAction, work, middleware.BodyLimit("200M"))
+	g.POST("/requests/:id/inbound/:email/accept", s.consoleAcceptReply, work)
 	g.POST("/bulk", s.consoleBulk, work)
 	g.GET("/outbox", s.outboxPage, read)
 	g.POST("/outbox/:id/retry", s.outboxRetry, work)
@@ -101,6 +102,9 @@ type queueView struct {
 
 // queueFilter reads the queue filters shared by the console and the API.
 func (s *Server) queueFilter(c echo.Context, u *db.User) (db.QueueFilter, error) {
+	if err := checkQueryTexts(c); err != nil {
+		return db.QueueFilter{}, err
+	}
 	f := db.QueueFilter{Kind: c.QueryParam("kind"), Regime: c.QueryParam("regime"), Search: c.QueryParam("q"),
 		Overdue: c.QueryParam("overdue") != "", HasAgent: c.QueryParam("agent") != "",
 		Today: dsr.DateIn(time.Now(), s.org.Location())}
@@ -255,6 +259,7 @@ type requestDetail struct {
 	CountryName   string
 	CanExtend     bool
 	NoExtension   string
+	HeldReplies   []*db.HeldReply // replies from strangers, for officers to accept
 }
 
 type timelineItem struct {
@@ -286,6 +291,9 @@ func (s *Server) loadDetail(ctx context.Context, id string) (*requestDetail, err
 		return nil, err
 	}
 	if d.Attachments, err = db.Attachments(ctx, s.pool, id, ""); err != nil {
+		return nil, err
+	}
+	if d.HeldReplies, err = db.HeldReplies(ctx, s.pool, id); err != nil {
 		return nil, err
 	}
 	notes, err := db.Notes(ctx, s.pool, id)
@@ -501,6 +509,9 @@ func readExport(fh *multipart.FileHeader) (*dsr.File, error) {
 func (s *Server) runAction(ctx context.Context, id, action string, u *db.User, in actionInput) (string, error) {
 	if !isUUID(id) {
 		return "", dsr.Errorf(dsr.ENOTFOUND, "request not found")
+	}
+	if err := in.check(); err != nil {
+		return "", err
 	}
 	e, actor := s.engine, workflow.Actor(u.ID)
 	switch action {

@@ -69,6 +69,12 @@ func classify(err error) (int, apiError) {
 		}
 		return he.Code, apiError{Code: code, Message: msg}
 	}
+	if db.InvalidInput(err) {
+		// The safety net behind validation: PostgreSQL refused a value
+		// (a NUL byte, broken UTF-8, a non-UUID id: SQLSTATE class 22). 400,
+		// and the message quotes nothing of the input.
+		return http.StatusBadRequest, apiError{Code: dsr.EINVALID, Message: "Some input is not valid text or not a valid id."}
+	}
 	var de *dsr.Error
 	if errors.As(err, &de) && de.Code != dsr.EINTERNAL {
 		return statusOf[de.Code], apiError{Code: de.Code, Message: de.Message, Fields: de.Fields, Rule: de.Rule}

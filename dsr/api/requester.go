@@ -96,6 +96,9 @@ func (s *Server) answerSubmit(c echo.Context) error {
 	if vs := form.Value["answer"]; len(vs) > 0 {
 		text = vs[0]
 	}
+	if msg := dsr.TextProblem(text); msg != "" {
+		return s.renderStatus(c, http.StatusUnprocessableEntity, map[string]string{"answer": "Your answer " + msg + "."})
+	}
 	err = s.engine.Answer(c.Request().Context(), token, text, file)
 	var de *dsr.Error
 	if errors.As(err, &de) && de.Code == dsr.EINVALID {
