@@ -46,7 +46,7 @@ func (s *Server) consoleRoutes() {
 	g.GET("", s.queuePage, read)
 	g.GET("/requests/:id", s.requestPage, read)
 	g.GET("/requests/:id/attachments/:att", s.consoleAttachment, read)
-	g.POST("/requests/:id/:action", s.consoleAction, work, middleware.BodyLimit("200M"))
+	g.POST("/requests/:id/:action", s.consoleAction, work)
 	g.POST("/bulk", s.consoleBulk, work)
 	g.GET("/outbox", s.outboxPage, read)
 	g.POST("/outbox/:id/retry", s.outboxRetry, work)

@@ -57,6 +57,12 @@ func classify(err error) (int, apiError) {
 	if errors.As(err, &br) {
 		return http.StatusBadRequest, apiError{Code: dsr.EINVALID, Message: br.msg}
 	}
+	// A body cut off at its route's limit (see bodyLimiter), wherever it
+	// was being read: 413, not the 400 of a malformed form.
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return http.StatusRequestEntityTooLarge, apiError{Code: dsr.ETOOLARGE, Message: "The request is too large."}
+	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		code, ok := codeOfStatus[he.Code]

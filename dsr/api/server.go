@@ -47,13 +47,6 @@ type Server struct {
 	counts *countCache
 }
 
-// Body limits: the JSON API carries a base64 permission of up to 10 MB;
-// the form carries it raw.
-const (
-	apiBodyLimit  = "15M"
-	formBodyLimit = "11M"
-)
-
 // New builds the server and its routes.
 func New(o Options) (*Server, error) {
 	p, err := newPages(templates.FS)
@@ -79,6 +72,9 @@ func New(o Options) (*Server, error) {
 		ReferrerPolicy:        "no-referrer", // links carry tokens
 	}))
 	e.Use(middleware.ContextTimeout(30 * time.Second))
+	// Before any group or route middleware (CSRF, session, rate limits)
+	// and before any handler reads the body.
+	e.Use(s.bodyLimiter())
 	s.routes(s.limiter(o))
 	return s, nil
 }
@@ -113,18 +109,18 @@ func (s *Server) routes(limit echo.MiddlewareFunc) {
 
 	e.GET("/", s.formPage)
 	e.GET("/requests/new", s.formPage)
-	e.POST("/requests", s.formSubmit, middleware.BodyLimit(formBodyLimit), limit)
+	e.POST("/requests", s.formSubmit, limit)
 	e.GET("/verify/:token", s.verifyPage)
 	e.POST("/verify/:token", s.verifySubmit, limit)
 	e.GET("/status/:token", s.statusPage)
 	e.GET("/status/:token/withdraw", s.withdrawPage)
 	e.POST("/status/:token/withdraw", s.withdrawSubmit, limit)
-	e.POST("/status/:token/answer", s.answerSubmit, middleware.BodyLimit(formBodyLimit), limit)
+	e.POST("/status/:token/answer", s.answerSubmit, limit)
 
-	e.POST("/api/v1/requests", s.apiCreateRequest, middleware.BodyLimit(apiBodyLimit), limit)
+	e.POST("/api/v1/requests", s.apiCreateRequest, limit)
 	e.GET("/.well-known/gpc.json", s.gpcWellKnown)
 	e.POST("/gpc", s.gpcForm, limit)
-	e.POST("/api/v1/gpc", s.apiGPC, middleware.BodyLimit("16K"), limit)
+	e.POST("/api/v1/gpc", s.apiGPC, limit)
 	e.GET("/download/:token", s.downloadPage)
 	e.GET("/download/:token/:file", s.downloadFile)
 
