@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
-	"golang.org/x/time/rate"
 
 	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
@@ -24,23 +22,13 @@ import (
 // consoleRoutes registers the officer console: session cookies, CSRF on
 // every form, a role on every route.
 func (s *Server) consoleRoutes() {
-	csrf := middleware.CSRFWithConfig(middleware.CSRFConfig{
-		TokenLookup: "form:_csrf", CookieName: "_csrf", CookiePath: "/console", CookieHTTPOnly: true,
-		CookieSecure: s.secure, CookieSameSite: http.SameSiteStrictMode,
-	})
-	loginLimit := middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
-		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-			Rate: rate.Limit(5.0 / 60), Burst: 5, ExpiresIn: 15 * time.Minute}),
-		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
-		DenyHandler: func(c echo.Context, _ string, _ error) error {
-			return dsr.Errorf(dsr.ERATELIMIT, "Too many sign-in attempts. Wait a few minutes.")
-		},
-	})
-	open := s.e.Group("/console", csrf)
+	// Bodies are already bounded (bodyLimiter). The session is checked
+	// before the CSRF token, which is the session's own.
+	open := s.e.Group("/console", s.anonCSRF)
 	open.GET("/login", s.loginPage)
-	open.POST("/login", s.login, loginLimit)
+	open.POST("/login", s.login)
 
-	g := s.e.Group("/console", csrf, s.sessionAuth)
+	g := s.e.Group("/console", s.sessionAuth, s.sessionCSRF)
 	read, work, admin := requireRole(readRoles...), requireRole(workRoles...), requireRole(adminRoles...)
 	g.POST("/logout", s.logout, read)
 	g.GET("", s.queuePage, read)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -86,8 +87,9 @@ func classify(err error) (int, apiError) {
 }
 
 // handleError is Echo's single error handler: JSON for /api/, an HTML page
-// for everything else. Internal errors are logged (without personal data:
-// our errors never carry request content) and shown generically.
+// for everything else. Internal errors are logged by kind (code, SQLSTATE,
+// type: never the error text, which can quote request content) and shown
+// generically.
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
@@ -97,8 +99,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 		c.Response().Header().Set("Retry-After", "30")
 	}
 	if status >= 500 {
-		s.log.Error("internal error", "route", c.Path(), "error", err.Error(),
-			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+		// The kind of error only: its text can quote what the client sent.
+		attrs := append([]slog.Attr{slog.String("route", c.Path()),
+			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID))}, errorKind(err)...)
+		s.log.LogAttrs(c.Request().Context(), slog.LevelError, "internal error", attrs...)
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)

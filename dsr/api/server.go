@@ -8,7 +8,9 @@ import (
 	"context"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -33,6 +35,11 @@ type Options struct {
 	// (default 10).
 	PublicRate  float64
 	PublicBurst int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Real-IP headers name the client (see ParseTrustedProxies); empty
+	// (the default) means the peer address is the client and those headers
+	// are ignored.
+	TrustedProxies []*net.IPNet
 }
 
 // Server is the Echo application.
@@ -45,6 +52,10 @@ type Server struct {
 	pages  *pages
 	secure bool // cookies only over HTTPS (DSR_BASE_URL is https)
 	counts *countCache
+	// loginLimit counts failed sign-ins per address and per account.
+	loginLimit *loginLimiter
+	// passwordChecks counts argon2id verifications (for tests).
+	passwordChecks atomic.Int64
 }
 
 // New builds the server and its routes.
@@ -54,13 +65,13 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{e: echo.New(), engine: o.Engine, org: o.Engine.Org(), pool: o.Pool, log: o.Logger, pages: p,
-		secure: o.Secure, counts: &countCache{}}
+		secure: o.Secure, counts: &countCache{}, loginLimit: newLoginLimiter()}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	e := s.e
 	e.HideBanner, e.HidePort = true, true
-	e.IPExtractor = echo.ExtractIPDirect()
+	e.IPExtractor = clientIPExtractor(o.TrustedProxies)
 	e.Renderer = p
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.Recover())
@@ -71,6 +82,9 @@ func New(o Options) (*Server, error) {
 		ContentSecurityPolicy: "default-src 'self'; style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
 		ReferrerPolicy:        "no-referrer", // links carry tokens
 	}))
+	if s.secure {
+		e.Use(hsts)
+	}
 	e.Use(middleware.ContextTimeout(30 * time.Second))
 	// Before any group or route middleware (CSRF, session, rate limits)
 	// and before any handler reads the body.
@@ -161,7 +175,8 @@ func (s *Server) readyz(c echo.Context) error {
 }
 
 // requestLog logs method, route (never the raw path: it may hold a
-// token), status and latency.
+// token), status, latency and client address; for a 5xx the kind of
+// error, never its text.
 func (s *Server) requestLog() echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogMethod: true, LogRoutePath: true, LogLatency: true, LogRequestID: true, LogError: true,
@@ -172,12 +187,26 @@ func (s *Server) requestLog() echo.MiddlewareFunc {
 				level = slog.LevelError
 			}
 			attrs := []slog.Attr{slog.String("method", v.Method), slog.String("route", v.RoutePath),
-				slog.Int("status", v.Status), slog.Duration("latency", v.Latency), slog.String("request_id", v.RequestID)}
+				slog.Int("status", v.Status), slog.Duration("latency", v.Latency), slog.String("request_id", v.RequestID),
+				slog.String("ip", c.RealIP())}
 			if v.Error != nil && v.Status >= 500 {
-				attrs = append(attrs, slog.String("error", v.Error.Error()))
+				// Never err.Error(): a database or parse error can quote
+				// what the client sent.
+				attrs = append(attrs, errorKind(v.Error)...)
 			}
 			s.log.LogAttrs(c.Request().Context(), level, "http", attrs...)
 			return nil
 		},
 	})
+}
+
+// hsts tells browsers to use https only, for a year, subdomains included.
+// It is set only when the public URL is https (Options.Secure); browsers
+// ignore it on plain http, so it is sent whether or not the TLS proxy in
+// front says X-Forwarded-Proto.
+func hsts(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set(echo.HeaderStrictTransportSecurity, "max-age=31536000; includeSubDomains")
+		return next(c)
+	}
 }

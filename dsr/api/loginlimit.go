@@ -1,0 +1,110 @@
+package api
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Sign-in limits. Only failed attempts are counted: an office behind one
+// address signs in all day without being limited, while guessing is.
+const (
+	// loginIPBurst failures from one client address, then one more every
+	// loginIPEvery.
+	loginIPBurst = 5
+	loginIPEvery = 12 * time.Second
+	// loginAccountBurst failures for one account (from any addresses) per
+	// loginAccountWindow, refilled evenly over the window.
+	loginAccountBurst  = 10
+	loginAccountWindow = 15 * time.Minute
+	// loginIdle is when a key's bucket is forgotten (it is full again by then).
+	loginIdle = 15 * time.Minute
+	// loginMaxKeys bounds the memory of the limiter: past it, idle keys are
+	// swept first, then (under a flood of invented addresses or emails)
+	// the oldest.
+	loginMaxKeys = 100_000
+)
+
+// loginLimiter counts failed sign-ins per client address and per account
+// (the email as typed, lowercased: unknown emails get buckets too, so the
+// answer does not tell whether an account exists).
+type loginLimiter struct {
+	mu      sync.Mutex
+	ip      map[string]*bucket
+	account map[string]*bucket
+}
+
+type bucket struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+func newLoginLimiter() *loginLimiter {
+	return &loginLimiter{ip: map[string]*bucket{}, account: map[string]*bucket{}}
+}
+
+func accountKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// allowed reports whether an attempt from ip for email may be checked at
+// all, and which limit refuses it ("ip" or "account") when not.
+func (l *loginLimiter) allowed(ip, email string, now time.Time) (bool, string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b := l.ip[ip]; b != nil && b.lim.TokensAt(now) < 1 {
+		return false, "ip"
+	}
+	if b := l.account[accountKey(email)]; b != nil && b.lim.TokensAt(now) < 1 {
+		return false, "account"
+	}
+	return true, ""
+}
+
+// failed records a failed attempt against both the address and the account.
+func (l *loginLimiter) failed(ip, email string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	take(l.ip, ip, rate.Every(loginIPEvery), loginIPBurst, now)
+	take(l.account, accountKey(email), rate.Every(loginAccountWindow/loginAccountBurst), loginAccountBurst, now)
+}
+
+func take(m map[string]*bucket, key string, r rate.Limit, burst int, now time.Time) {
+	b := m[key]
+	if b == nil {
+		if len(m) >= loginMaxKeys {
+			sweep(m, now)
+		}
+		b = &bucket{lim: rate.NewLimiter(r, burst)}
+		m[key] = b
+	}
+	b.seen = now
+	b.lim.AllowN(now, 1)
+}
+
+// sweep drops idle buckets; if none are idle, it drops the oldest half.
+func sweep(m map[string]*bucket, now time.Time) {
+	for k, b := range m {
+		if now.Sub(b.seen) > loginIdle {
+			delete(m, k)
+		}
+	}
+	if len(m) < loginMaxKeys {
+		return
+	}
+	var cut time.Time
+	n := 0
+	for _, b := range m {
+		if n == 0 || b.seen.Before(cut) {
+			cut = b.seen
+		}
+		n++
+	}
+	// Drop everything not newer than the midpoint of oldest … now.
+	mid := cut.Add(now.Sub(cut) / 2)
+	for k, b := range m {
+		if !b.seen.After(mid) {
+			delete(m, k)
+		}
+	}
+}
