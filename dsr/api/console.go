@@ -6,7 +6,6 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -347,7 +346,7 @@ func timeline(evs []dsr.Event, msgs []*db.Message, notes []db.Note, names map[st
 }
 
 func (s *Server) requestPage(c echo.Context) error {
-	return s.renderRequest(c, http.StatusOK, nil, c.QueryParam("flash"))
+	return s.renderRequest(c, http.StatusOK, nil, s.takeFlash(c))
 }
 
 func (s *Server) renderRequest(c echo.Context, code int, errs map[string]string, flash string) error {
@@ -414,7 +413,7 @@ func (s *Server) consoleAction(c echo.Context) error {
 		}
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/console/requests/"+c.Param("id")+"?flash="+url.QueryEscape(msg))
+	return s.redirectWithFlash(c, "/console/requests/"+c.Param("id"), msg)
 }
 
 func ruleSuffix(rule string) string {
@@ -585,7 +584,7 @@ func (s *Server) outboxPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d.Messages, d.Flash = msgs, c.QueryParam("flash")
+	d.Messages, d.Flash = msgs, s.takeFlash(c)
 	return c.Render(http.StatusOK, "console_outbox.html", d)
 }
 
@@ -596,7 +595,7 @@ func (s *Server) outboxRetry(c echo.Context) error {
 	if err := s.engine.RetryMessage(c.Request().Context(), c.Param("id")); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/console/outbox?flash="+url.QueryEscape("Message queued again."))
+	return s.redirectWithFlash(c, "/console/outbox", "Message queued again.")
 }
 
 func (s *Server) usersPage(c echo.Context) error {
@@ -605,7 +604,7 @@ func (s *Server) usersPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d.Users, d.Flash = users, c.QueryParam("flash")
+	d.Users, d.Flash = users, s.takeFlash(c)
 	return c.Render(http.StatusOK, "console_users.html", d)
 }
 
