@@ -26,10 +26,19 @@ const (
 	// exportBodyLimit fits an officer's completion with export files
 	// (workflow.MaxExportBytes each).
 	exportBodyLimit = 200 << 20
-	// multipartMemory is how much of a multipart form's files is kept in
-	// memory; the rest goes to temporary files, which the body limit
-	// bounds and net/http removes after the request.
-	multipartMemory = 1 << 20
+	// multipartTextBudget caps the memory a multipart form's non-file
+	// fields may take together (the longest field, details, is 5000
+	// characters).
+	multipartTextBudget = 1 << 20
+	// multipartMemory is the maxMemory passed to ParseMultipartForm. Go
+	// keeps up to maxMemory bytes of file data in memory and allows the
+	// other fields maxMemory + 10 MB; so a negative maxMemory of
+	// multipartTextBudget − 10 MB caps the fields at the budget and sends
+	// every file part to a temporary file (bounded by the body limit and
+	// removed by net/http after the request, or by the parser when the
+	// form is cut off). Without this, each upload in flight could hold 11
+	// MB of a cut-off text field in memory.
+	multipartMemory = multipartTextBudget - 10<<20
 )
 
 // bodyLimit is one route's allowance: Limit bytes for bodies whose media
@@ -62,9 +71,11 @@ var bodyLimits = map[string]bodyLimit{
 // Concurrent large bodies: a large body (over defaultBodyLimit, or of
 // unknown length) is read only while holding a slot, so a flood of
 // uploads is bounded in memory by slots × limit instead of by the number
-// of connections.
+// of connections. (A 15 MB JSON body costs about twice that while it is
+// read and decoded; two public slots keep a flood of them near 60 MB.)
+// Others wait for a slot, up to the request's 30 s context, then get 503.
 const (
-	publicUploadSlots = 4
+	publicUploadSlots = 2
 	staffUploadSlots  = 2
 )
 
@@ -104,8 +115,15 @@ func (s *Server) bodyLimiter() echo.MiddlewareFunc {
 			}
 			limit, isStaff := limitFor(c)
 			if req.ContentLength > limit {
-				// Not reading the body: tell net/http not to try to reuse
-				// the connection, so it does not drain gigabytes first.
+				// Refused unread. One byte is read through a MaxBytesReader
+				// of limit 0 so that net/http knows the body limit was hit:
+				// it then closes the connection without draining the rest,
+				// after a lingering close that lets the client read the 413
+				// while it is still sending. (Not when the client waits for
+				// 100 Continue: it then sends nothing and reads the 413.)
+				if req.Header.Get("Expect") == "" {
+					_, _ = http.MaxBytesReader(c.Response().Writer, req.Body, 0).Read(make([]byte, 1))
+				}
 				c.Response().Header().Set(echo.HeaderConnection, "close")
 				return tooLarge(limit)
 			}
