@@ -28,7 +28,8 @@ type Options struct {
 	Engine *workflow.Engine
 	Pool   *pgxpool.Pool
 	Logger *slog.Logger
-	// Secure marks cookies Secure (set when the public URL is https).
+	// Secure marks cookies Secure and sends HSTS (set when the public URL
+	// is https).
 	Secure bool
 	// PublicRate is the sustained number of public POSTs per second allowed
 	// per client IP (default 0.2, i.e. 12 a minute) with PublicBurst
