@@ -131,7 +131,8 @@ func (s *Server) login(c echo.Context) error {
 	email, pw := strings.TrimSpace(c.FormValue("email")), c.FormValue("password")
 	now := time.Now()
 	ip := c.RealIP()
-	if ok, which := s.loginLimit.allowed(ip, email, now); !ok {
+	try, which := s.loginLimit.begin(ip, email, now)
+	if try == nil {
 		s.securityLog(c, "login_limited", slog.String("limit", which))
 		return dsr.Errorf(dsr.ERATELIMIT, "Too many sign-in attempts. Wait a few minutes.")
 	}
@@ -148,7 +149,6 @@ func (s *Server) login(c echo.Context) error {
 	good := s.checkPassword(hash, pw)
 	ok := err == nil && good && u.DisabledAt == nil
 	if !ok {
-		s.loginLimit.failed(ip, email, now)
 		var attrs []slog.Attr
 		switch {
 		case err != nil:
@@ -169,6 +169,7 @@ func (s *Server) login(c echo.Context) error {
 	if err := db.InsertSession(c.Request().Context(), s.pool, u.ID, hashSecret(raw), now.Add(sessionTTL)); err != nil {
 		return err
 	}
+	try.succeeded(now)
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: raw, Path: "/", HttpOnly: true, Secure: s.secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(sessionTTL.Seconds())})
 	// The pre-sign-in CSRF token dies here; the session's own token

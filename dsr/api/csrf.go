@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -43,13 +44,34 @@ func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions || m == http.MethodTrace
 }
 
-// submittedCSRF is the token the request carries (header first, then the
-// form, which bodyLimiter has already parsed within its limit).
-func submittedCSRF(c echo.Context) string {
+// submittedCSRF is the token the request carries: the header, else the
+// form field. The form is parsed here with the console's own multipart
+// settings (parseForm: files to temporary files, fields capped), within
+// the body limit bodyLimiter set; other bodies (JSON) are left unread.
+func submittedCSRF(c echo.Context) (string, error) {
 	if t := c.Request().Header.Get(csrfHeader); t != "" {
-		return t
+		return t, nil
 	}
-	return c.FormValue(csrfField)
+	if err := parseForm(c.Request()); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return "", err // 413
+		}
+		return "", errBadRequest{"The form could not be read."}
+	}
+	return c.Request().PostFormValue(csrfField), nil
+}
+
+// checkCSRF is nil when the request carries token.
+func checkCSRF(c echo.Context, token string) error {
+	got, err := submittedCSRF(c)
+	if err != nil {
+		return err
+	}
+	if !sameToken(token, got) {
+		return errCSRF
+	}
+	return nil
 }
 
 func sameToken(a, b string) bool {
@@ -65,8 +87,10 @@ func (s *Server) anonCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 		if ck, err := c.Cookie(csrfCookie); err == nil && len(ck.Value) >= 32 && len(ck.Value) <= 64 {
 			token = ck.Value
 		}
-		if !safeMethod(c.Request().Method) && !sameToken(token, submittedCSRF(c)) {
-			return errCSRF
+		if !safeMethod(c.Request().Method) {
+			if err := checkCSRF(c, token); err != nil {
+				return err
+			}
 		}
 		if token == "" {
 			token = newSecret()
@@ -102,9 +126,13 @@ func (s *Server) sessionCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 			return errCSRF
 		}
 		token := sessionCSRFToken(ck.Value)
-		if !safeMethod(c.Request().Method) && !sameToken(token, submittedCSRF(c)) &&
-			!(strings.HasPrefix(c.Request().URL.Path, jobsAPIPrefix) && s.sameOrigin(c.Request())) {
-			return errCSRF
+		if !safeMethod(c.Request().Method) {
+			jobsAPI := strings.HasPrefix(c.Request().URL.Path, jobsAPIPrefix)
+			if !(jobsAPI && s.sameOrigin(c.Request())) {
+				if err := checkCSRF(c, token); err != nil {
+					return err
+				}
+			}
 		}
 		c.Set(csrfKey, token)
 		c.Response().Header().Add(echo.HeaderVary, echo.HeaderCookie)

@@ -47,29 +47,47 @@ func newLoginLimiter() *loginLimiter {
 
 func accountKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
-// allowed reports whether an attempt from ip for email may be checked at
-// all, and which limit refuses it ("ip" or "account") when not.
-func (l *loginLimiter) allowed(ip, email string, now time.Time) (bool, string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if b := l.ip[ip]; b != nil && b.lim.TokensAt(now) < 1 {
-		return false, "ip"
-	}
-	if b := l.account[accountKey(email)]; b != nil && b.lim.TokensAt(now) < 1 {
-		return false, "account"
-	}
-	return true, ""
+// attempt is one sign-in attempt that holds a token of the address's and
+// of the account's bucket from before the password is checked, so that
+// parallel guesses cannot all slip through before the first failure is
+// counted.
+type attempt struct {
+	l      *loginLimiter
+	ip, ac *rate.Reservation
 }
 
-// failed records a failed attempt against both the address and the account.
-func (l *loginLimiter) failed(ip, email string, now time.Time) {
+// begin starts an attempt from ip for email at now. When either bucket is
+// empty it returns nil and which limit refused ("ip" or "account").
+func (l *loginLimiter) begin(ip, email string, now time.Time) (*attempt, string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	take(l.ip, ip, rate.Every(loginIPEvery), loginIPBurst, now)
-	take(l.account, accountKey(email), rate.Every(loginAccountWindow/loginAccountBurst), loginAccountBurst, now)
+	a := &attempt{l: l}
+	a.ip = reserve(l.ip, ip, rate.Every(loginIPEvery), loginIPBurst, now)
+	if a.ip.DelayFrom(now) > 0 {
+		a.ip.CancelAt(now)
+		return nil, "ip"
+	}
+	a.ac = reserve(l.account, accountKey(email), rate.Every(loginAccountWindow/loginAccountBurst), loginAccountBurst, now)
+	if a.ac.DelayFrom(now) > 0 {
+		a.ip.CancelAt(now)
+		a.ac.CancelAt(now)
+		return nil, "account"
+	}
+	return a, ""
 }
 
-func take(m map[string]*bucket, key string, r rate.Limit, burst int, now time.Time) {
+// succeeded gives the attempt's tokens back: successful sign-ins count
+// against neither the address nor the account. A failed attempt simply
+// keeps them.
+func (a *attempt) succeeded(now time.Time) {
+	a.l.mu.Lock()
+	defer a.l.mu.Unlock()
+	a.ip.CancelAt(now)
+	a.ac.CancelAt(now)
+}
+
+// reserve takes a token from key's bucket (created full on first use).
+func reserve(m map[string]*bucket, key string, r rate.Limit, burst int, now time.Time) *rate.Reservation {
 	b := m[key]
 	if b == nil {
 		if len(m) >= loginMaxKeys {
@@ -79,7 +97,7 @@ func take(m map[string]*bucket, key string, r rate.Limit, burst int, now time.Ti
 		m[key] = b
 	}
 	b.seen = now
-	b.lim.AllowN(now, 1)
+	return b.lim.ReserveN(now, 1)
 }
 
 // sweep drops idle buckets; if none are idle, it drops the oldest half.

@@ -286,3 +286,45 @@ func TestHSTSOnlyForHTTPS(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestParallelGuessesCannotOutrunTheLimits(t *testing.T) {
+	t.Parallel()
+	d := apitest.Start(t, apitest.Options{Server: trustLoopback(t)})
+	staff(t, d, "rush@testorg.example", db.RoleOfficer)
+	// Each guess holds its tokens from before the (slow) password check, so
+	// 30 guesses in parallel get no more checks than 30 in a row.
+	count := func(ipOf func(i int) string) (tried, limited int) {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for i := 0; i < 30; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				code := signIn(t, d, ipOf(i), "rush@testorg.example", "guess")
+				mu.Lock()
+				defer mu.Unlock()
+				switch code {
+				case http.StatusUnauthorized:
+					tried++
+				case http.StatusTooManyRequests:
+					limited++
+				default:
+					t.Errorf("guess: %d", code)
+				}
+			}()
+		}
+		wg.Wait()
+		return tried, limited
+	}
+	// The buckets refill (one guess per 12 s per address, one per 90 s per
+	// account); a slow machine may earn a refill while the test runs.
+	start := time.Now()
+	tried, limited := count(func(int) string { return "203.0.113.77" })
+	if most := 5 + int(time.Since(start)/(12*time.Second)); tried < 5 || tried > most || tried+limited != 30 {
+		t.Errorf("30 parallel guesses from one address: %d checked, %d refused; want 5 (at most %d) checked", tried, limited, most)
+	}
+	tried, limited = count(func(i int) string { return "198.51.100." + itoa(i+1) })
+	if most := 5 + int(time.Since(start)/(90*time.Second)); tried < 5 || tried > most || tried+limited != 30 {
+		t.Errorf("30 parallel guesses from 30 addresses: %d checked, %d refused; want the account's remaining 5 (at most %d)", tried, limited, most)
+	}
+}
