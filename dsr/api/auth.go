@@ -138,6 +138,7 @@ func (s *Server) login(c echo.Context) error {
 	}
 	u, err := db.UserByEmail(c.Request().Context(), s.pool, email)
 	if err != nil && dsr.ErrorCode(err) != dsr.ENOTFOUND {
+		try.release(now)
 		return err
 	}
 	hash := dummyHash
@@ -166,10 +167,10 @@ func (s *Server) login(c echo.Context) error {
 		return c.Render(http.StatusUnauthorized, "console_login.html", d)
 	}
 	raw := newSecret()
+	try.release(now)
 	if err := db.InsertSession(c.Request().Context(), s.pool, u.ID, hashSecret(raw), now.Add(sessionTTL)); err != nil {
 		return err
 	}
-	try.succeeded(now)
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: raw, Path: "/", HttpOnly: true, Secure: s.secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(sessionTTL.Seconds())})
 	// The pre-sign-in CSRF token dies here; the session's own token

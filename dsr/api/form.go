@@ -109,8 +109,9 @@ func (s *Server) formSubmit(c echo.Context) error {
 	return c.Render(http.StatusCreated, "received.html", d)
 }
 
-// readForm reads a multipart or URL-encoded form. Files beyond
-// multipartMemory go to temporary files, bounded by the route's body limit.
+// readForm reads a multipart or URL-encoded form. File parts go to
+// temporary files and the other fields are capped (see multipartMemory);
+// the route's body limit bounds the whole.
 func readForm(c echo.Context) (*multipart.Form, error) {
 	err := c.Request().ParseMultipartForm(multipartMemory)
 	if err == nil {

@@ -76,10 +76,11 @@ func (l *loginLimiter) begin(ip, email string, now time.Time) (*attempt, string)
 	return a, ""
 }
 
-// succeeded gives the attempt's tokens back: successful sign-ins count
-// against neither the address nor the account. A failed attempt simply
-// keeps them.
-func (a *attempt) succeeded(now time.Time) {
+// release gives the attempt's tokens back, for a successful sign-in
+// (which counts against neither the address nor the account) or one that
+// got no answer (a database error). A failed attempt simply keeps them.
+// now must be the time the attempt began.
+func (a *attempt) release(now time.Time) {
 	a.l.mu.Lock()
 	defer a.l.mu.Unlock()
 	a.ip.CancelAt(now)
