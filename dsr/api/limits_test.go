@@ -56,8 +56,9 @@ func sendBig(t *testing.T, c *http.Client, u, contentType string, header http.He
 func TestOversizedBodiesAre413WithOrWithoutContentLength(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
-	staff(t, d, "olga@testorg.example", db.RoleOfficer)
+	_, token := staff(t, d, "olga@testorg.example", db.RoleOfficer)
 	officer := login(t, d, "olga@testorg.example")
+	bearer := http.Header{"Authorization": {"Bearer " + token}}
 	rc := newRequest(t, d, "access", "lim@example.com", "NL", "")
 	const boundary = "XbOuNdArY"
 	multipart := func(n int64) func() (io.Reader, int64) {
@@ -87,6 +88,9 @@ func TestOversizedBodiesAre413WithOrWithoutContentLength(t *testing.T) {
 		}},
 		{"gpc api", "/api/v1/gpc", "application/json", http.Header{"Sec-Gpc": {"1"}}, d.Client, func() (io.Reader, int64) {
 			return bigBody(`{"email": "`, 100<<10, `"}`)
+		}},
+		{"admin api entry", "/api/v1/admin/requests", "application/json", bearer, d.Client, func() (io.Reader, int64) {
+			return bigBody(`{"kind": "access", "details": "`, 16<<20, `"}`)
 		}},
 		{"console action", "/console/requests/" + rc.ID + "/note", "application/x-www-form-urlencoded", nil, officer.c, func() (io.Reader, int64) {
 			return bigBody("_csrf="+url.QueryEscape(officer.csrf)+"&note=", 100<<10, "")
