@@ -1,7 +1,10 @@
 package api_test
 
 import (
+	"bytes"
+	"context"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -61,7 +64,7 @@ func TestOversizedBodiesAre413WithOrWithoutContentLength(t *testing.T) {
 	bearer := http.Header{"Authorization": {"Bearer " + token}}
 	rc := newRequest(t, d, "access", "lim@example.com", "NL", "")
 	const boundary = "XbOuNdArY"
-	multipart := func(n int64) func() (io.Reader, int64) {
+	multipartOf := func(n int64) func() (io.Reader, int64) {
 		return func() (io.Reader, int64) {
 			return bigBody("--"+boundary+"\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\naccess\r\n--"+boundary+
 				"\r\nContent-Disposition: form-data; name=\"permission\"; filename=\"p.pdf\"\r\nContent-Type: application/pdf\r\n\r\n",
@@ -78,10 +81,10 @@ func TestOversizedBodiesAre413WithOrWithoutContentLength(t *testing.T) {
 		mk             func() (io.Reader, int64)
 	}{
 		{"login", "/console/login", "application/x-www-form-urlencoded", nil, d.Client, formOf("email", 100<<10)},
-		{"login multipart", "/console/login", "multipart/form-data; boundary=" + boundary, nil, d.Client, multipart(100 << 10)},
+		{"login multipart", "/console/login", "multipart/form-data; boundary=" + boundary, nil, d.Client, multipartOf(100 << 10)},
 		{"gpc", "/gpc", "application/x-www-form-urlencoded", http.Header{"Sec-Gpc": {"1"}}, d.Client, formOf("email", 100<<10)},
-		{"gpc multipart", "/gpc", "multipart/form-data; boundary=" + boundary, http.Header{"Sec-Gpc": {"1"}}, d.Client, multipart(100 << 10)},
-		{"form upload", "/requests", "multipart/form-data; boundary=" + boundary, nil, d.Client, multipart(12 << 20)},
+		{"gpc multipart", "/gpc", "multipart/form-data; boundary=" + boundary, http.Header{"Sec-Gpc": {"1"}}, d.Client, multipartOf(100 << 10)},
+		{"form upload", "/requests", "multipart/form-data; boundary=" + boundary, nil, d.Client, multipartOf(12 << 20)},
 		{"form without upload", "/requests", "application/x-www-form-urlencoded", nil, d.Client, formOf("details", 100<<10)},
 		{"json api", "/api/v1/requests", "application/json", nil, d.Client, func() (io.Reader, int64) {
 			return bigBody(`{"kind": "access", "details": "`, 16<<20, `"}`)
@@ -111,4 +114,26 @@ func TestOversizedBodiesAre413WithOrWithoutContentLength(t *testing.T) {
 	body := `{"kind": "access", "subject": {"email": "big@example.com", "country": "NL"}, "details": "` + strings.Repeat("d", 1000) + `"}`
 	resp, b := postJSON(t, d, body, nil)
 	mustReceipt(t, resp, b)
+	// A 5 MB permission through the form, sent chunked: it goes through a
+	// temporary file and is stored whole.
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range map[string]string{"kind": "access", "email": "upload@example.com", "country": "US", "state": "CA",
+		"by_agent": "1", "agent_name": "Agent Co", "agent_email": "agent@example.org"} {
+		_ = mw.WriteField(k, v)
+	}
+	perm := append(append([]byte{}, minimalPDF...), bytes.Repeat([]byte("%"), 5<<20)...)
+	fw, _ := mw.CreateFormFile("permission", "permission.pdf")
+	_, _ = fw.Write(perm)
+	_ = mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, d.URL+"/requests", io.NopCloser(&buf))
+	req.ContentLength = -1
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	if resp, b := do(t, d, req); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("form with a 5 MB permission: %d %.300s", resp.StatusCode, b)
+	}
+	var stored int
+	if err := d.Pool.QueryRow(context.Background(), `SELECT max(length(content)) FROM attachments`).Scan(&stored); err != nil || stored != len(perm) {
+		t.Fatalf("stored permission: %d bytes (%v), want %d", stored, err, len(perm))
+	}
 }
