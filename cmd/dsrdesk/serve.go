@@ -79,8 +79,15 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// DSR_TRUSTED_PROXIES: comma-separated CIDRs of the reverse proxies
+	// whose X-Forwarded-For / X-Real-IP name the client; default none.
+	// Secure (an https DSR_BASE_URL) also turns on HSTS.
+	proxies, err := api.ParseTrustedProxies(getenv("DSR_TRUSTED_PROXIES", ""))
+	if err != nil {
+		return fmt.Errorf("DSR_TRUSTED_PROXIES: %w", err)
+	}
 	srv, err := api.New(api.Options{Engine: engine, Pool: pool, Logger: logger, Secure: strings.HasPrefix(baseURL, "https://"),
-		PublicRate: rate, PublicBurst: burst})
+		PublicRate: rate, PublicBurst: burst, TrustedProxies: proxies})
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
@@ -21,8 +20,8 @@ func (s *Server) adminRoutes() {
 	g := s.e.Group("/api/v1/admin", s.bearerAuth)
 	g.GET("/requests", s.apiQueue, requireRole(readRoles...))
 	g.GET("/requests/:id", s.apiRequest, requireRole(readRoles...))
-	g.POST("/requests", s.apiEnterRequest, requireRole(workRoles...), middleware.BodyLimit(apiBodyLimit))
-	g.POST("/requests/:id/:action", s.apiAction, requireRole(workRoles...), middleware.BodyLimit("200M"))
+	g.POST("/requests", s.apiEnterRequest, requireRole(workRoles...))
+	g.POST("/requests/:id/:action", s.apiAction, requireRole(workRoles...))
 	g.POST("/requests/:id/inbound/:email/accept", s.apiAcceptReply, requireRole(workRoles...))
 	g.GET("/opt-outs", s.apiOptOuts, requireRole(readRoles...))
 	g.POST("/opt-outs/:id/applied", s.apiOptOutApplied, requireRole(workRoles...))

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -79,6 +80,7 @@ func (s *Server) bearerAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		u, err := s.engine.APITokenUser(c.Request().Context(), hashSecret(strings.TrimSpace(raw)))
 		if dsr.ErrorCode(err) == dsr.ENOTFOUND {
+			s.securityLog(c, "api_token_refused")
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="dsrdesk", error="invalid_token"`)
 			return dsr.Errorf(dsr.EUNAUTHORIZED, "The API token is not valid.")
 		}
@@ -86,6 +88,7 @@ func (s *Server) bearerAuth(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		c.Set(userKey, u)
+		s.securityLog(c, "api_token_used")
 		return next(c)
 	}
 }
@@ -119,17 +122,44 @@ func (s *Server) loginPage(c echo.Context) error {
 }
 
 // login checks email and password (argon2id) and starts a session.
+// Every attempt that gets as far as the check costs one argon2id
+// verification, whether the account exists, is disabled or is active, so
+// the answer time does not tell them apart. Failures count against the
+// client address and the account (loginLimiter); successes count against
+// neither. 429 when either limit is used up.
 func (s *Server) login(c echo.Context) error {
 	email, pw := strings.TrimSpace(c.FormValue("email")), c.FormValue("password")
+	now := time.Now()
+	ip := c.RealIP()
+	try, which := s.loginLimit.begin(ip, email, now)
+	if try == nil {
+		s.securityLog(c, "login_limited", slog.String("limit", which))
+		return dsr.Errorf(dsr.ERATELIMIT, "Too many sign-in attempts. Wait a few minutes.")
+	}
 	u, err := db.UserByEmail(c.Request().Context(), s.pool, email)
-	ok := err == nil && u.DisabledAt == nil && dsr.CheckPassword(u.PasswordHash, pw)
 	if err != nil && dsr.ErrorCode(err) != dsr.ENOTFOUND {
+		try.release(now)
 		return err
 	}
+	hash := dummyHash
+	if err == nil {
+		hash = u.PasswordHash
+	}
+	// Verify first, then look at the account's state: a disabled account
+	// must cost what an active one does.
+	good := s.checkPassword(hash, pw)
+	ok := err == nil && good && u.DisabledAt == nil
 	if !ok {
-		if err != nil { // spend the same time as a real check
-			dsr.CheckPassword(dummyHash, pw)
+		var attrs []slog.Attr
+		switch {
+		case err != nil:
+			attrs = append(attrs, slog.String("reason", "unknown_account"))
+		case u.DisabledAt != nil:
+			attrs = append(attrs, slog.String("reason", "disabled"), slog.String("user_id", u.ID))
+		default:
+			attrs = append(attrs, slog.String("reason", "wrong_password"), slog.String("user_id", u.ID))
 		}
+		s.securityLog(c, "login_failed", attrs...)
 		d := s.page()
 		d.V["email"], d.V["next"] = email, safeNext(c.FormValue("next"))
 		d.CSRF = csrfToken(c)
@@ -137,12 +167,24 @@ func (s *Server) login(c echo.Context) error {
 		return c.Render(http.StatusUnauthorized, "console_login.html", d)
 	}
 	raw := newSecret()
+	try.release(now)
 	if err := s.engine.StartSession(c.Request().Context(), u.ID, hashSecret(raw), sessionTTL); err != nil {
 		return err
 	}
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: raw, Path: "/", HttpOnly: true, Secure: s.secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(sessionTTL.Seconds())})
+	// The pre-sign-in CSRF token dies here; the session's own token
+	// (derived from the new session) is used from now on.
+	s.clearAnonCSRF(c)
+	s.securityLog(c, "login_succeeded", slog.String("user_id", u.ID))
 	return c.Redirect(http.StatusSeeOther, safeNext(c.FormValue("next")))
+}
+
+// checkPassword verifies pw against an argon2id hash, counting the
+// verification (the count shows in tests that every path pays for one).
+func (s *Server) checkPassword(hash, pw string) bool {
+	s.passwordChecks.Add(1)
+	return dsr.CheckPassword(hash, pw)
 }
 
 func (s *Server) logout(c echo.Context) error {
@@ -167,5 +209,6 @@ func csrfToken(c echo.Context) string {
 }
 
 // dummyHash is checked when the email is unknown, so timing does not tell
-// which emails have accounts.
+// which emails have accounts. It is made with the same parameters as real
+// hashes (dsr.HashPassword), so it costs the same to verify.
 var dummyHash, _ = dsr.HashPassword("not-a-real-password-for-timing")

@@ -4,17 +4,15 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
-	"net/url"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
-	"golang.org/x/time/rate"
 
 	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
@@ -24,29 +22,19 @@ import (
 // consoleRoutes registers the officer console: session cookies, CSRF on
 // every form, a role on every route.
 func (s *Server) consoleRoutes() {
-	csrf := middleware.CSRFWithConfig(middleware.CSRFConfig{
-		TokenLookup: "form:_csrf", CookieName: "_csrf", CookiePath: "/console", CookieHTTPOnly: true,
-		CookieSecure: s.secure, CookieSameSite: http.SameSiteStrictMode,
-	})
-	loginLimit := middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
-		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-			Rate: rate.Limit(5.0 / 60), Burst: 5, ExpiresIn: 15 * time.Minute}),
-		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
-		DenyHandler: func(c echo.Context, _ string, _ error) error {
-			return dsr.Errorf(dsr.ERATELIMIT, "Too many sign-in attempts. Wait a few minutes.")
-		},
-	})
-	open := s.e.Group("/console", csrf)
+	// Bodies are already bounded (bodyLimiter). The session is checked
+	// before the CSRF token, which is the session's own.
+	open := s.e.Group("/console", s.anonCSRF)
 	open.GET("/login", s.loginPage)
-	open.POST("/login", s.login, loginLimit)
+	open.POST("/login", s.login)
 
-	g := s.e.Group("/console", csrf, s.sessionAuth)
+	g := s.e.Group("/console", s.sessionAuth, s.sessionCSRF)
 	read, work, admin := requireRole(readRoles...), requireRole(workRoles...), requireRole(adminRoles...)
 	g.POST("/logout", s.logout, read)
 	g.GET("", s.queuePage, read)
 	g.GET("/requests/:id", s.requestPage, read)
 	g.GET("/requests/:id/attachments/:att", s.consoleAttachment, read)
-	g.POST("/requests/:id/:action", s.consoleAction, work, middleware.BodyLimit("200M"))
+	g.POST("/requests/:id/:action", s.consoleAction, work)
 	g.POST("/requests/:id/inbound/:email/accept", s.consoleAcceptReply, work)
 	g.POST("/bulk", s.consoleBulk, work)
 	g.GET("/outbox", s.outboxPage, read)
@@ -366,7 +354,7 @@ func timeline(evs []dsr.Event, msgs []*db.Message, notes []db.Note, names map[st
 }
 
 func (s *Server) requestPage(c echo.Context) error {
-	return s.renderRequest(c, http.StatusOK, nil, c.QueryParam("flash"))
+	return s.renderRequest(c, http.StatusOK, nil, s.takeFlash(c))
 }
 
 func (s *Server) renderRequest(c echo.Context, code int, errs map[string]string, flash string) error {
@@ -398,6 +386,7 @@ func (s *Server) consoleAttachment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.securityLog(c, "download", slog.String("dsr_request_id", c.Param("id")), slog.String("attachment_id", c.Param("att")))
 	return sendFile(c, f, f.ContentType == "application/pdf" || strings.HasPrefix(f.ContentType, "image/"))
 }
 
@@ -433,7 +422,7 @@ func (s *Server) consoleAction(c echo.Context) error {
 		}
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/console/requests/"+c.Param("id")+"?flash="+url.QueryEscape(msg))
+	return s.redirectWithFlash(c, "/console/requests/"+c.Param("id"), msg)
 }
 
 func ruleSuffix(rule string) string {
@@ -607,7 +596,7 @@ func (s *Server) outboxPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d.Messages, d.Flash = msgs, c.QueryParam("flash")
+	d.Messages, d.Flash = msgs, s.takeFlash(c)
 	return c.Render(http.StatusOK, "console_outbox.html", d)
 }
 
@@ -618,5 +607,5 @@ func (s *Server) outboxRetry(c echo.Context) error {
 	if err := s.engine.RetryMessage(c.Request().Context(), c.Param("id")); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/console/outbox?flash="+url.QueryEscape("Message queued again."))
+	return s.redirectWithFlash(c, "/console/outbox", "Message queued again.")
 }

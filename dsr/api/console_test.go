@@ -60,6 +60,9 @@ func login(t *testing.T, d *apitest.Desk, email string) *browser {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console" {
 		t.Fatalf("login %s: %d %s", email, resp.StatusCode, resp.Header.Get("Location"))
 	}
+	// Follow the redirect, as a browser does: the page carries the
+	// session's CSRF token (the login form's one died at sign-in).
+	b.get("/console")
 	return b
 }
 

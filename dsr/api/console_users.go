@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -139,6 +140,7 @@ func (s *Server) userAction(c echo.Context) error {
 		}
 	} else {
 		p.Flash = p.Email(id) + " " + done + "."
+		s.securityLog(c, "account_"+c.Param("action"), slog.String("target_user_id", id))
 	}
 	return c.Render(status, "console_users.html", p)
 }
@@ -216,6 +218,7 @@ func (s *Server) revokeToken(c echo.Context) error {
 	if err := s.engine.RevokeAPIToken(c.Request().Context(), currentUser(c), id); err != nil {
 		return err
 	}
+	s.securityLog(c, "api_token_revoked", slog.String("token_id", id))
 	p, err := s.accounts(c, true)
 	if err != nil {
 		return err

@@ -25,5 +25,7 @@ func (s *Server) downloadFile(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// The requester has no user id: the log line carries the address only.
+	s.securityLog(c, "export_downloaded")
 	return sendFile(c, f, false)
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -57,6 +58,12 @@ func classify(err error) (int, apiError) {
 	if errors.As(err, &br) {
 		return http.StatusBadRequest, apiError{Code: dsr.EINVALID, Message: br.msg}
 	}
+	// A body cut off at its route's limit (see bodyLimiter), wherever it
+	// was being read: 413, not the 400 of a malformed form.
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return http.StatusRequestEntityTooLarge, apiError{Code: dsr.ETOOLARGE, Message: "The request is too large."}
+	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		code, ok := codeOfStatus[he.Code]
@@ -86,8 +93,9 @@ func classify(err error) (int, apiError) {
 }
 
 // handleError is Echo's single error handler: JSON for /api/, an HTML page
-// for everything else. Internal errors are logged (without personal data:
-// our errors never carry request content) and shown generically.
+// for everything else. Internal errors are logged by kind (code, SQLSTATE,
+// type: never the error text, which can quote request content) and shown
+// generically.
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
@@ -97,8 +105,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 		c.Response().Header().Set("Retry-After", "30")
 	}
 	if status >= 500 {
-		s.log.Error("internal error", "route", c.Path(), "error", err.Error(),
-			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+		// The kind of error only: its text can quote what the client sent.
+		attrs := append([]slog.Attr{slog.String("route", c.Path()),
+			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID))}, errorKind(err)...)
+		s.log.LogAttrs(c.Request().Context(), slog.LevelError, "internal error", attrs...)
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)

@@ -109,11 +109,13 @@ func (s *Server) formSubmit(c echo.Context) error {
 	return c.Render(http.StatusCreated, "received.html", d)
 }
 
-// readForm reads a multipart or URL-encoded form.
+// readForm reads a multipart or URL-encoded form. File parts go to
+// temporary files and the other fields are capped (see multipartMemory);
+// the route's body limit bounds the whole.
 func readForm(c echo.Context) (*multipart.Form, error) {
-	form, err := c.MultipartForm()
+	err := c.Request().ParseMultipartForm(multipartMemory)
 	if err == nil {
-		return form, nil
+		return c.Request().MultipartForm, nil
 	}
 	if !errors.Is(err, http.ErrNotMultipart) {
 		return nil, formReadError(err)

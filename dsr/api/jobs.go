@@ -10,7 +10,10 @@ import (
 
 // mountJobs mounts River UI at /console/jobs for admins. The UI has no
 // auth of its own: the console group's session and the admin role guard
-// it. Job arguments hold only IDs, and are hidden by default anyway.
+// it, and sessionCSRF its JSON actions (cancel, retry, delete), which the
+// UI's frontend sends without a token: they pass on same-origin proof
+// (Sec-Fetch-Site or Origin) or an X-CSRF-Token header. Job arguments
+// hold only IDs, and are hidden by default anyway.
 func (s *Server) mountJobs(g *echo.Group, admin echo.MiddlewareFunc) {
 	h, err := riverui.NewHandler(&riverui.HandlerOpts{
 		Endpoints:                riverui.NewEndpoints(s.engine.River(), nil),

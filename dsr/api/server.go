@@ -8,7 +8,9 @@ import (
 	"context"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -26,13 +28,19 @@ type Options struct {
 	Engine *workflow.Engine
 	Pool   *pgxpool.Pool
 	Logger *slog.Logger
-	// Secure marks cookies Secure (set when the public URL is https).
+	// Secure marks cookies Secure and sends HSTS (set when the public URL
+	// is https).
 	Secure bool
 	// PublicRate is the sustained number of public POSTs per second allowed
 	// per client IP (default 0.2, i.e. 12 a minute) with PublicBurst
 	// (default 10).
 	PublicRate  float64
 	PublicBurst int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Real-IP headers name the client (see ParseTrustedProxies); empty
+	// (the default) means the peer address is the client and those headers
+	// are ignored.
+	TrustedProxies []*net.IPNet
 }
 
 // Server is the Echo application.
@@ -45,14 +53,11 @@ type Server struct {
 	pages  *pages
 	secure bool // cookies only over HTTPS (DSR_BASE_URL is https)
 	counts *countCache
+	// loginLimit counts failed sign-ins per address and per account.
+	loginLimit *loginLimiter
+	// passwordChecks counts argon2id verifications (for tests).
+	passwordChecks atomic.Int64
 }
-
-// Body limits: the JSON API carries a base64 permission of up to 10 MB;
-// the form carries it raw.
-const (
-	apiBodyLimit  = "15M"
-	formBodyLimit = "11M"
-)
 
 // New builds the server and its routes.
 func New(o Options) (*Server, error) {
@@ -61,13 +66,13 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{e: echo.New(), engine: o.Engine, org: o.Engine.Org(), pool: o.Pool, log: o.Logger, pages: p,
-		secure: o.Secure, counts: &countCache{}}
+		secure: o.Secure, counts: &countCache{}, loginLimit: newLoginLimiter()}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	e := s.e
 	e.HideBanner, e.HidePort = true, true
-	e.IPExtractor = echo.ExtractIPDirect()
+	e.IPExtractor = clientIPExtractor(o.TrustedProxies)
 	e.Renderer = p
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.Recover())
@@ -78,7 +83,13 @@ func New(o Options) (*Server, error) {
 		ContentSecurityPolicy: "default-src 'self'; style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
 		ReferrerPolicy:        "no-referrer", // links carry tokens
 	}))
+	if s.secure {
+		e.Use(hsts)
+	}
 	e.Use(middleware.ContextTimeout(30 * time.Second))
+	// Before any group or route middleware (CSRF, session, rate limits)
+	// and before any handler reads the body.
+	e.Use(s.bodyLimiter())
 	s.routes(s.limiter(o))
 	return s, nil
 }
@@ -113,18 +124,18 @@ func (s *Server) routes(limit echo.MiddlewareFunc) {
 
 	e.GET("/", s.formPage)
 	e.GET("/requests/new", s.formPage)
-	e.POST("/requests", s.formSubmit, middleware.BodyLimit(formBodyLimit), limit)
+	e.POST("/requests", s.formSubmit, limit)
 	e.GET("/verify/:token", s.verifyPage)
 	e.POST("/verify/:token", s.verifySubmit, limit)
 	e.GET("/status/:token", s.statusPage)
 	e.GET("/status/:token/withdraw", s.withdrawPage)
 	e.POST("/status/:token/withdraw", s.withdrawSubmit, limit)
-	e.POST("/status/:token/answer", s.answerSubmit, middleware.BodyLimit(formBodyLimit), limit)
+	e.POST("/status/:token/answer", s.answerSubmit, limit)
 
-	e.POST("/api/v1/requests", s.apiCreateRequest, middleware.BodyLimit(apiBodyLimit), limit)
+	e.POST("/api/v1/requests", s.apiCreateRequest, limit)
 	e.GET("/.well-known/gpc.json", s.gpcWellKnown)
 	e.POST("/gpc", s.gpcForm, limit)
-	e.POST("/api/v1/gpc", s.apiGPC, middleware.BodyLimit("16K"), limit)
+	e.POST("/api/v1/gpc", s.apiGPC, limit)
 	e.GET("/download/:token", s.downloadPage)
 	e.GET("/download/:token/:file", s.downloadFile)
 
@@ -165,7 +176,8 @@ func (s *Server) readyz(c echo.Context) error {
 }
 
 // requestLog logs method, route (never the raw path: it may hold a
-// token), status and latency.
+// token), status, latency and client address; for a 5xx the kind of
+// error, never its text.
 func (s *Server) requestLog() echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogMethod: true, LogRoutePath: true, LogLatency: true, LogRequestID: true, LogError: true,
@@ -176,12 +188,26 @@ func (s *Server) requestLog() echo.MiddlewareFunc {
 				level = slog.LevelError
 			}
 			attrs := []slog.Attr{slog.String("method", v.Method), slog.String("route", v.RoutePath),
-				slog.Int("status", v.Status), slog.Duration("latency", v.Latency), slog.String("request_id", v.RequestID)}
+				slog.Int("status", v.Status), slog.Duration("latency", v.Latency), slog.String("request_id", v.RequestID),
+				slog.String("ip", c.RealIP())}
 			if v.Error != nil && v.Status >= 500 {
-				attrs = append(attrs, slog.String("error", v.Error.Error()))
+				// Never err.Error(): a database or parse error can quote
+				// what the client sent.
+				attrs = append(attrs, errorKind(v.Error)...)
 			}
 			s.log.LogAttrs(c.Request().Context(), level, "http", attrs...)
 			return nil
 		},
 	})
+}
+
+// hsts tells browsers to use https only, for a year, subdomains included.
+// It is set only when the public URL is https (Options.Secure); browsers
+// ignore it on plain http, so it is sent whether or not the TLS proxy in
+// front says X-Forwarded-Proto.
+func hsts(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set(echo.HeaderStrictTransportSecurity, "max-age=31536000; includeSubDomains")
+		return next(c)
+	}
 }

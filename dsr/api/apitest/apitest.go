@@ -81,6 +81,9 @@ type Options struct {
 	PublicBurst int
 	// Observe, when set, sees every HTTP request before the server does.
 	Observe func(*http.Request)
+	// Server, when set, adjusts the server options (trusted proxies, a
+	// logger to inspect) before the server is built.
+	Server func(*api.Options)
 }
 
 // Start runs a desk for t; everything stops when t ends.
@@ -110,7 +113,11 @@ func Start(t testing.TB, o Options) *Desk {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := api.New(api.Options{Engine: engine, Pool: pool, PublicRate: o.PublicRate, PublicBurst: o.PublicBurst, Logger: quiet})
+	so := api.Options{Engine: engine, Pool: pool, PublicRate: o.PublicRate, PublicBurst: o.PublicBurst, Logger: quiet}
+	if o.Server != nil {
+		o.Server(&so)
+	}
+	srv, err := api.New(so)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,22 @@
+package api
+
+import (
+	"github.com/labstack/echo/v4"
+)
+
+// PasswordChecks is how many argon2id verifications s has run.
+func PasswordChecks(s *Server) int64 { return s.passwordChecks.Load() }
+
+// SessionCSRFToken is the CSRF token of the session with cookie value raw.
+func SessionCSRFToken(raw string) string { return sessionCSRFToken(raw) }
+
+// AddFailingQueryRoute adds POST /test/fail, which sends the submitted
+// "text" field to PostgreSQL as an integer: the query fails with a
+// PostgreSQL error (22P02) whose message quotes the text, the way a real
+// unhandled database error on user input would.
+func AddFailingQueryRoute(s *Server) {
+	s.e.POST("/test/fail", func(c echo.Context) error {
+		var n int
+		return s.pool.QueryRow(c.Request().Context(), "SELECT $1::text::int", c.FormValue("text")).Scan(&n)
+	})
+}
