@@ -11,12 +11,13 @@ func PasswordChecks(s *Server) int64 { return s.passwordChecks.Load() }
 func SessionCSRFToken(raw string) string { return sessionCSRFToken(raw) }
 
 // AddFailingQueryRoute adds POST /test/fail, which sends the submitted
-// "text" field to PostgreSQL as an integer: the query fails with a
-// PostgreSQL error (22P02) whose message quotes the text, the way a real
-// unhandled database error on user input would.
+// "text" field to PostgreSQL as a table name: the query fails with a
+// PostgreSQL error (42P01, not an invalid-input class 22 error, which is a
+// 400) whose message quotes the text, the way a real unhandled database
+// error on user input would.
 func AddFailingQueryRoute(s *Server) {
 	s.e.POST("/test/fail", func(c echo.Context) error {
-		var n int
-		return s.pool.QueryRow(c.Request().Context(), "SELECT $1::text::int", c.FormValue("text")).Scan(&n)
+		var n string
+		return s.pool.QueryRow(c.Request().Context(), "SELECT format('%I', $1::text)::regclass::text", c.FormValue("text")).Scan(&n)
 	})
 }

@@ -263,7 +263,7 @@ func TestErrorLogsDoNotQuoteTheInput(t *testing.T) {
 	if resp.StatusCode != http.StatusInternalServerError || strings.Contains(string(body), input) {
 		t.Fatalf("failing query: %d %s", resp.StatusCode, body)
 	}
-	if len(logs.lines("internal error", "sqlstate=22P02")) == 0 || len(logs.lines("status=500", "sqlstate=22P02")) == 0 {
+	if len(logs.lines("internal error", "sqlstate=42P01")) == 0 || len(logs.lines("status=500", "sqlstate=42P01")) == 0 {
 		t.Errorf("the 500 is not logged with its kind:\n%s", logs)
 	}
 	if strings.Contains(logs.String(), "Secret Lane") {
