@@ -40,6 +40,10 @@ type bench struct {
 	pgVersion string
 	rows      []row
 	peakRSS   int64
+	// secretKey is the DSR_SECRET_KEY of every serve this run starts: a
+	// restarted server (the kill -9 check) must open the mail its
+	// predecessor sealed.
+	secretKey string
 }
 
 // row is one line of the final table.
@@ -132,8 +136,15 @@ func (b *bench) startServer(ctx context.Context) error {
 		return err
 	}
 	b.baseURL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	if b.secretKey == "" {
+		k := make([]byte, 32)
+		if _, err := rand.Read(k); err != nil {
+			return err
+		}
+		b.secretKey = hex.EncodeToString(k)
+	}
 	b.child = exec.Command(bin, "serve")
-	b.child.Env = append(os.Environ(), "DATABASE_URL="+b.dbURL, "DSR_CONFIG="+cfgPath,
+	b.child.Env = append(os.Environ(), "DATABASE_URL="+b.dbURL, "DSR_CONFIG="+cfgPath, "DSR_SECRET_KEY="+b.secretKey,
 		fmt.Sprintf("DSR_ADDR=127.0.0.1:%d", port), "DSR_BASE_URL="+b.baseURL, "DSR_SMTP_URL=smtp://"+b.sink.addr,
 		"DSR_PUBLIC_RATE=1000000", "DSR_PUBLIC_BURST=1000000", "DSR_MAIL_RETRY_BASE=1s", "DSR_RESCUE_STUCK_AFTER=20s")
 	logf, err := os.Create(filepath.Join(b.tmp, "serve.log"))
