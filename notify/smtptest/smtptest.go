@@ -53,6 +53,7 @@ type Server struct {
 	mu       sync.Mutex
 	msgs     []Received
 	attempts int
+	conns    int
 	changed  chan struct{} // closed and replaced whenever msgs grows
 	failN    int
 	failCode int
@@ -151,6 +152,13 @@ func (s *Server) Attempts() int {
 	return s.attempts
 }
 
+// Connections returns how many SMTP connections clients have opened.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns
+}
+
 // WaitFor blocks until at least n messages have been accepted and returns a
 // copy of them. It fails the test (t.Fatalf) after timeout.
 func (s *Server) WaitFor(t testing.TB, n int, timeout time.Duration) []Received {
@@ -202,6 +210,9 @@ func (s *Server) record(r Received) {
 }
 
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
+	s.mu.Lock()
+	s.conns++
+	s.mu.Unlock()
 	sess := &session{srv: s, conn: c}
 	if s.opts.Username != "" {
 		return &authSession{session: sess}, nil
