@@ -130,3 +130,47 @@ func TestSendManyCancelledContext(t *testing.T) {
 		t.Fatalf("%d connections with a cancelled context", n)
 	}
 }
+
+// A 421 ends the session: the message that got it fails temporarily and
+// the next one goes over a new connection.
+func TestSendManyReconnectsAfter421(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.Start(t)
+	s := newSender(t, srv.URL())
+	one := perSend(t, srv, s)
+	srv.FailRcpt("rcpt1@example.org", 421, "closing, too many messages")
+	before := srv.Connections()
+	errs := sendMany(t, s, envelopes(t, 3))
+	if errs[0] != nil || errs[2] != nil {
+		t.Fatalf("messages around the 421: %v, %v", errs[0], errs[2])
+	}
+	if notify.SMTPCode(errs[1]) != 421 || !notify.Temporary(errs[1]) {
+		t.Fatalf("message 1: %v, want a temporary 421", errs[1])
+	}
+	if got := srv.Connections() - before; got != 2*one {
+		t.Fatalf("%d connections, want %d (a second session after the 421)", got, 2*one)
+	}
+	if got := srv.WaitFor(t, 3, waitTimeout); got[2].To[0] != "rcpt2@example.org" {
+		t.Fatalf("last delivered to %v", got[2].To)
+	}
+}
+
+// A 5xx at RCPT fails only that message; the session goes on after RSET.
+func TestSendManyRcptRefusalResetsTheTransaction(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.Start(t)
+	s := newSender(t, srv.URL())
+	one := perSend(t, srv, s)
+	srv.FailRcpt("rcpt0@example.org", 550, "no such user")
+	before := srv.Connections()
+	errs := sendMany(t, s, envelopes(t, 2))
+	if notify.SMTPCode(errs[0]) != 550 || notify.Temporary(errs[0]) || errs[1] != nil {
+		t.Fatalf("errors %v, %v; want 550 then nil", errs[0], errs[1])
+	}
+	if got := srv.Connections() - before; got != one {
+		t.Fatalf("%d connections, want %d", got, one)
+	}
+	if got := srv.WaitFor(t, 2, waitTimeout); len(got[1].To) != 1 || got[1].To[0] != "rcpt1@example.org" {
+		t.Fatalf("delivered to %v", got[1].To)
+	}
+}

@@ -58,6 +58,7 @@ type Server struct {
 	failN    int
 	failCode int
 	failMsg  string
+	rcptFail map[string]error // by recipient, see FailRcpt
 }
 
 // Received is one message accepted by the server, parsed with
@@ -135,6 +136,23 @@ func (s *Server) FailNext(n int, code int, msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failN, s.failCode, s.failMsg = n, code, msg
+}
+
+// FailRcpt makes RCPT TO for addr answer with code (e.g. 421 or 550) and
+// msg, every time, until FailRcpt(addr, 0, "") clears it. (With 421 a
+// real relay would also close the connection; this one leaves that to
+// the client, which must not use the session after a 421.)
+func (s *Server) FailRcpt(addr string, code int, msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rcptFail == nil {
+		s.rcptFail = map[string]error{}
+	}
+	if code == 0 {
+		delete(s.rcptFail, addr)
+		return
+	}
+	s.rcptFail[addr] = &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{code / 100, 0, 0}, Message: msg}
 }
 
 // Messages returns a copy of the accepted messages so far, in order.
@@ -238,6 +256,12 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	ss.srv.mu.Lock()
+	err := ss.srv.rcptFail[to]
+	ss.srv.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	ss.to = append(ss.to, to)
 	return nil
 }
