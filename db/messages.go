@@ -86,17 +86,6 @@ func RequestMessages(ctx context.Context, q Querier, requestID string) ([]*Messa
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*Message, error) { return scanMessage(row) })
 }
 
-// RecordAttempt stores the outcome of one delivery attempt. status is
-// MessageSent, MessageQueued (will retry) or MessageFailed. Sent wipes
-// the sealed live bodies, which nothing needs any more; failed keeps them,
-// so an officer's retry from the outbox still sends working links.
-func RecordAttempt(ctx context.Context, q Querier, id, status, lastError string, at time.Time) error {
-	_, err := q.Exec(ctx, `UPDATE messages SET status = $2, last_error = $3, attempts = attempts + 1,
-		sent_at = CASE WHEN $2 = 'sent' THEN $4 ELSE sent_at END,
-		sealed = CASE WHEN $2 = 'sent' THEN NULL ELSE sealed END WHERE id = $1`, id, status, lastError, at)
-	return wrap("record attempt", err)
-}
-
 // RecentMessages returns the newest messages first.
 func RecentMessages(ctx context.Context, q Querier, limit int) ([]*Message, error) {
 	rows, err := q.Query(ctx, `SELECT `+messageColumns+` FROM messages ORDER BY created_at DESC, id LIMIT $1`, limit)

@@ -51,7 +51,7 @@ const DefaultHelo = "localhost"
 // used for the EHLO inside TLS, which is the one relays evaluate.
 //
 // A Sender is immutable and safe for concurrent use; each Send opens its own
-// connection.
+// connection, and SendMany sends several messages over one.
 type Sender struct {
 	u           *url.URL // as given; only printed redacted
 	addr        string   // host:port
@@ -364,6 +364,19 @@ func (s *Sender) dial(ctx context.Context) (net.Conn, error) {
 // deliver runs EHLO, optional AUTH and one mail transaction on c. It returns
 // the failing stage for the error message.
 func (s *Sender) deliver(c *smtp.Client, secure bool, from string, to []string, raw []byte) (string, error) {
+	if stage, err := s.greet(c, secure); err != nil {
+		return stage, err
+	}
+	if stage, err := transact(c, from, to, raw); err != nil {
+		return stage, err
+	}
+	_ = c.Quit() // accepted already; see Send
+	return "", nil
+}
+
+// greet sends EHLO and, with credentials, AUTH. It returns the failing
+// stage for the error message.
+func (s *Sender) greet(c *smtp.Client, secure bool) (string, error) {
 	if err := c.Hello(s.helo); err != nil {
 		return "EHLO", err
 	}
@@ -372,6 +385,12 @@ func (s *Sender) deliver(c *smtp.Client, secure bool, from string, to []string, 
 			return "AUTH", err
 		}
 	}
+	return "", nil
+}
+
+// transact runs one mail transaction (MAIL FROM, RCPT TO, DATA) on a
+// greeted client. It returns the failing stage for the error message.
+func transact(c *smtp.Client, from string, to []string, raw []byte) (string, error) {
 	opts := &smtp.MailOptions{Size: int64(len(raw)), UTF8: !isASCII(from) || !allASCII(to)}
 	if err := c.Mail(from, opts); err != nil {
 		return "MAIL FROM", err
@@ -384,8 +403,111 @@ func (s *Sender) deliver(c *smtp.Client, secure bool, from string, to []string, 
 	if err := writeData(c, raw); err != nil {
 		return "DATA", err
 	}
-	_ = c.Quit() // accepted already; see Send
 	return "", nil
+}
+
+// Envelope is one message for SendMany: envelope sender (empty for the
+// null reverse-path), recipients and the raw RFC 5322 message.
+type Envelope struct {
+	From string
+	To   []string
+	Raw  []byte
+}
+
+// SendMany delivers msgs over one connection to the relay, one mail
+// transaction each, and returns one error per message, in order (nil:
+// the relay accepted it). A refusal of one message (4xx or 5xx) does not
+// abort the others: the transaction is reset (RSET) and the next message
+// goes on the same connection. When the connection breaks (a network
+// error, a timeout, or a 421 reply) the next message opens a new one, but
+// only if the broken one had delivered something: a relay that cannot be
+// reached fails every remaining message with the same error instead of
+// being dialled once per message. A malformed envelope fails only its own
+// message (see Send).
+//
+// ctx bounds the whole exchange as for Send; once it ends, the messages
+// not yet sent fail with its error. Errors are classified with Temporary
+// and SMTPCode, as Send's.
+func (s *Sender) SendMany(ctx context.Context, msgs []Envelope) []error {
+	errs := make([]error, len(msgs))
+	var (
+		c         *smtp.Client
+		connErr   error // why the connection could not be (re)opened
+		delivered bool  // the current connection delivered a message
+	)
+	closeConn := func() {
+		if c != nil {
+			c.Close()
+			c = nil
+		}
+	}
+	defer func() {
+		if c != nil {
+			_ = c.Quit() // every message was answered already; see Send
+		}
+		closeConn()
+	}()
+	for i, m := range msgs {
+		if err := checkEnvelope(m.From, m.To, m.Raw); err != nil {
+			errs[i] = err
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			errs[i] = fmt.Errorf("notify: smtp %s: not sending: %w", s.addr, err)
+			continue
+		}
+		if connErr != nil {
+			errs[i] = connErr
+			continue
+		}
+		if c == nil {
+			var stage string
+			var err error
+			if c, stage, err = s.session(ctx); err != nil {
+				connErr = s.fail(ctx, stage, err)
+				errs[i] = connErr
+				continue
+			}
+			delivered = false
+		}
+		stage, err := transact(c, m.From, m.To, m.Raw)
+		if err == nil {
+			delivered = true
+			continue
+		}
+		errs[i] = s.fail(ctx, stage, err)
+		// A refused transaction leaves the session usable once reset (a
+		// successful one needs no RSET: the next MAIL FROM starts anew).
+		if !sessionBroken(err) && c.Reset() == nil {
+			continue
+		}
+		closeConn()
+		if !delivered {
+			connErr = errs[i]
+		}
+	}
+	return errs
+}
+
+// session connects and greets the relay. It returns the failing stage.
+func (s *Sender) session(ctx context.Context) (*smtp.Client, string, error) {
+	c, secure, err := s.connect(ctx)
+	if err != nil {
+		return nil, "connect", err
+	}
+	if stage, err := s.greet(c, secure); err != nil {
+		c.Close()
+		return nil, stage, err
+	}
+	return c, "", nil
+}
+
+// sessionBroken reports whether err leaves no usable SMTP session: any
+// error that is not a relay reply (network, timeout, protocol), and 421,
+// with which a relay announces that it closes the connection.
+func sessionBroken(err error) bool {
+	var se *smtp.SMTPError
+	return !errors.As(err, &se) || se.Code == 421
 }
 
 func (s *Sender) auth(c *smtp.Client, secure bool) error {

@@ -52,21 +52,13 @@ func (w *digestWorker) Work(ctx context.Context, job *river.Job[DigestArgs]) err
 	return err
 }
 
-// digestItem is one line of a digest.
-type digestItem struct {
-	ref      int64
-	kind     dsr.Kind
-	due      time.Time
-	assignee *string
-}
-
 // SendDigests records one digest per active officer who has something due
 // within 7 days, overdue, or unassigned, and returns how many were sent.
 func (e *Engine) SendDigests(ctx context.Context) (int, error) {
 	sent := 0
 	today := dsr.DateIn(e.now(), e.org.Location())
 	err := e.inTx(ctx, func(tx pgx.Tx) error {
-		items, err := digestItems(ctx, tx, today.AddDays(7))
+		items, err := db.DigestItems(ctx, tx, today.AddDays(7))
 		if err != nil {
 			return err
 		}
@@ -92,27 +84,14 @@ func (e *Engine) SendDigests(ctx context.Context) (int, error) {
 	return sent, err
 }
 
-func digestItems(ctx context.Context, tx pgx.Tx, until dsr.Date) ([]digestItem, error) {
-	rows, err := tx.Query(ctx, `SELECT ref, kind, due_on, assignee_id::text FROM requests
-		WHERE status IN `+openStatuses+` AND due_on <= $1 ORDER BY due_on, ref`, until.Time())
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (digestItem, error) {
-		var it digestItem
-		err := row.Scan(&it.ref, &it.kind, &it.due, &it.assignee)
-		return it, err
-	})
-}
-
 // digestLines picks the officer's own items and the unassigned ones.
-func digestLines(items []digestItem, userID string, today dsr.Date) (lines []string, due, overdue int) {
+func digestLines(items []db.DigestItem, userID string, today dsr.Date) (lines []string, due, overdue int) {
 	for _, it := range items {
-		mine := it.assignee != nil && *it.assignee == userID
-		if !mine && it.assignee != nil {
+		mine := it.AssigneeID == userID
+		if !mine && it.AssigneeID != "" {
 			continue
 		}
-		d := dsr.DateOf(it.due)
+		d := it.DueOn
 		when := fmt.Sprintf("due %s", d.Human())
 		if d.Before(today) {
 			when = fmt.Sprintf("OVERDUE since %s", d.Human())
@@ -124,7 +103,7 @@ func digestLines(items []digestItem, userID string, today dsr.Date) (lines []str
 		if !mine {
 			owner = "unassigned"
 		}
-		lines = append(lines, fmt.Sprintf("- %s %s: %s (%s)", dsr.FormatRef(it.ref), it.kind.Short(), when, owner))
+		lines = append(lines, fmt.Sprintf("- %s %s: %s (%s)", dsr.FormatRef(it.Ref), it.Kind.Short(), when, owner))
 	}
 	return lines, due, overdue
 }

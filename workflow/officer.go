@@ -272,7 +272,7 @@ func (e *Engine) RetryMessage(ctx context.Context, messageID string) error {
 		if m.Status != db.MessageFailed {
 			return &dsr.Error{Code: dsr.ECONFLICT, Message: "Only failed messages can be retried.", Rule: "outbox retry"}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE messages SET status = 'queued', last_error = '' WHERE id = $1`, m.ID); err != nil {
+		if err := db.RequeueMessage(ctx, tx, m.ID); err != nil {
 			return err
 		}
 		// The failed attempt's job may still be finishing (River marks it

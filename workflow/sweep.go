@@ -56,13 +56,13 @@ func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
 func (e *Engine) Sweep(ctx context.Context) (SweepResult, error) {
 	var res SweepResult
 	var err error
-	if res.StaleRemoved, err = e.removeStaleReminders(ctx); err != nil {
+	if res.StaleRemoved, err = db.RemoveStaleReminders(ctx, e.pool); err != nil {
+		return res, fmt.Errorf("sweep: %w", err)
+	}
+	if res.RemindersScheduled, err = e.repairLoop(ctx, db.MissingReminder, e.repairReminders); err != nil {
 		return res, err
 	}
-	if res.RemindersScheduled, err = e.repairLoop(ctx, missingReminders, e.repairReminders); err != nil {
-		return res, err
-	}
-	if res.ExpiriesScheduled, err = e.repairLoop(ctx, missingExpiry, e.repairExpiries); err != nil {
+	if res.ExpiriesScheduled, err = e.repairLoop(ctx, db.MissingExpiry, e.repairExpiries); err != nil {
 		return res, err
 	}
 	if res != (SweepResult{}) {
@@ -74,46 +74,12 @@ func (e *Engine) Sweep(ctx context.Context) (SweepResult, error) {
 	return res, nil
 }
 
-// openStatuses is dsr.OpenStatuses as an SQL list, literally, matching the
-// partial queue indexes (migration 006).
-const openStatuses = `('pending_triage', 'pending_verification', 'open', 'in_progress', 'awaiting_requester')`
-
-// missingReminders: open requests without a live deadline job for their
-// current due date.
-const missingReminders = `r.status IN ` + openStatuses + `
-	  AND NOT EXISTS (SELECT 1 FROM river_job j
-		WHERE j.kind = 'deadline_reminder' AND j.state IN ('scheduled', 'available', 'running', 'retryable')
-		  AND j.args ->> 'request_id' = r.id::text AND j.args ->> 'due' = to_char(r.due_on, 'YYYY-MM-DD'))`
-
-// missingExpiry: unconfirmed requests without an expiry job.
-const missingExpiry = `r.status = 'pending_verification'
-	  AND NOT EXISTS (SELECT 1 FROM river_job j
-		WHERE j.kind = 'verify_expiry' AND j.state IN ('scheduled', 'available', 'running', 'retryable')
-		  AND j.args ->> 'request_id' = r.id::text)`
-
-// removeStaleReminders deletes scheduled deadline jobs whose request is
-// closed or whose due date moved (they would do nothing when they ran).
-func (e *Engine) removeStaleReminders(ctx context.Context) (int, error) {
-	tag, err := e.pool.Exec(ctx, `DELETE FROM river_job j
-		WHERE j.kind = 'deadline_reminder' AND j.state = 'scheduled'
-		  AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.id = (j.args ->> 'request_id')::uuid
-			AND to_char(r.due_on, 'YYYY-MM-DD') = j.args ->> 'due' AND r.status IN `+openStatuses+`)`)
-	if err != nil {
-		return 0, fmt.Errorf("sweep: remove stale: %w", err)
-	}
-	return int(tag.RowsAffected()), nil
-}
-
-// repairLoop finds every request matching cond with ONE anti-join over
+// repairLoop finds every request failing check with ONE anti-join over
 // the open requests, then repairs them in batches: each batch locks its
-// requests (skipping any locked by a running change), re-checks cond for
-// them, and repairs them in one transaction.
-func (e *Engine) repairLoop(ctx context.Context, cond string, repair func(context.Context, pgx.Tx, []*dsr.Request) error) (int, error) {
-	rows, err := e.pool.Query(ctx, `SELECT r.id FROM requests r WHERE `+cond)
-	if err != nil {
-		return 0, fmt.Errorf("sweep: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+// requests (skipping any locked by a running change), re-checks them, and
+// repairs them in one transaction.
+func (e *Engine) repairLoop(ctx context.Context, check db.SweepCheck, repair func(context.Context, pgx.Tx, []*dsr.Request) error) (int, error) {
+	ids, err := db.SweepCandidates(ctx, e.pool, check)
 	if err != nil {
 		return 0, fmt.Errorf("sweep: %w", err)
 	}
@@ -121,14 +87,12 @@ func (e *Engine) repairLoop(ctx context.Context, cond string, repair func(contex
 	for start := 0; start < len(ids); start += sweepBatch {
 		batch := ids[start:min(start+sweepBatch, len(ids))]
 		err := e.inTx(ctx, func(tx pgx.Tx) error {
-			// The batch is small: re-check it with index probes, not by
-			// hashing every live job as the planner likes to for NOT EXISTS.
-			if _, err := tx.Exec(ctx, "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off"); err != nil {
+			locked, err := db.LockSweepCandidates(ctx, tx, check, batch)
+			if err != nil || len(locked) == 0 {
 				return err
 			}
-			reqs, err := lockedRequests(ctx, tx, `SELECT r.id FROM unnest($1::uuid[]) AS x(id) JOIN requests r ON r.id = x.id WHERE `+cond+
-				` FOR UPDATE OF r SKIP LOCKED`, batch)
-			if err != nil || len(reqs) == 0 {
+			reqs, err := db.GetRequests(ctx, tx, locked)
+			if err != nil {
 				return err
 			}
 			total += len(reqs)
@@ -139,18 +103,6 @@ func (e *Engine) repairLoop(ctx context.Context, cond string, repair func(contex
 		}
 	}
 	return total, nil
-}
-
-func lockedRequests(ctx context.Context, tx pgx.Tx, query string, ids []string) ([]*dsr.Request, error) {
-	rows, err := tx.Query(ctx, query, ids)
-	if err != nil {
-		return nil, err
-	}
-	locked, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil || len(locked) == 0 {
-		return nil, err
-	}
-	return db.GetRequests(ctx, tx, locked)
 }
 
 func (e *Engine) repairReminders(ctx context.Context, tx pgx.Tx, reqs []*dsr.Request) error {

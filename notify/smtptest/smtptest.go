@@ -53,10 +53,12 @@ type Server struct {
 	mu       sync.Mutex
 	msgs     []Received
 	attempts int
+	conns    int
 	changed  chan struct{} // closed and replaced whenever msgs grows
 	failN    int
 	failCode int
 	failMsg  string
+	rcptFail map[string]error // by recipient, see FailRcpt
 }
 
 // Received is one message accepted by the server, parsed with
@@ -136,6 +138,23 @@ func (s *Server) FailNext(n int, code int, msg string) {
 	s.failN, s.failCode, s.failMsg = n, code, msg
 }
 
+// FailRcpt makes RCPT TO for addr answer with code (e.g. 421 or 550) and
+// msg, every time, until FailRcpt(addr, 0, "") clears it. (With 421 a
+// real relay would also close the connection; this one leaves that to
+// the client, which must not use the session after a 421.)
+func (s *Server) FailRcpt(addr string, code int, msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rcptFail == nil {
+		s.rcptFail = map[string]error{}
+	}
+	if code == 0 {
+		delete(s.rcptFail, addr)
+		return
+	}
+	s.rcptFail[addr] = &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{code / 100, 0, 0}, Message: msg}
+}
+
 // Messages returns a copy of the accepted messages so far, in order.
 func (s *Server) Messages() []Received {
 	s.mu.Lock()
@@ -149,6 +168,13 @@ func (s *Server) Attempts() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.attempts
+}
+
+// Connections returns how many SMTP connections clients have opened.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns
 }
 
 // WaitFor blocks until at least n messages have been accepted and returns a
@@ -202,6 +228,9 @@ func (s *Server) record(r Received) {
 }
 
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
+	s.mu.Lock()
+	s.conns++
+	s.mu.Unlock()
 	sess := &session{srv: s, conn: c}
 	if s.opts.Username != "" {
 		return &authSession{session: sess}, nil
@@ -227,6 +256,12 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	ss.srv.mu.Lock()
+	err := ss.srv.rcptFail[to]
+	ss.srv.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	ss.to = append(ss.to, to)
 	return nil
 }
