@@ -14,7 +14,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
 	"github.com/dsrdesk/dsrdesk/workflow"
 )
@@ -43,11 +42,14 @@ func (s *Server) consoleRoutes() {
 	s.mountJobs(g, admin)
 }
 
+// today is the engine clock's date in the organisation's time zone.
+func (s *Server) today() dsr.Date { return dsr.DateIn(s.engine.Now(), s.org.Location()) }
+
 // consolePage is the base data of every console page.
 func (s *Server) consolePage(c echo.Context) *pageData {
 	d := s.page()
 	d.User, d.CSRF = currentUser(c), csrfToken(c)
-	d.CanWork = d.User != nil && d.User.Role != db.RoleViewer
+	d.CanWork = d.User != nil && d.User.Role != workflow.RoleViewer
 	return d
 }
 
@@ -67,35 +69,36 @@ type countCache struct {
 
 const countTTL = 10 * time.Second
 
-func (cc *countCache) get(ctx context.Context, q db.Querier) (map[dsr.Status]int, error) {
+func (cc *countCache) get(ctx context.Context, e *workflow.Engine) (map[dsr.Status]int, error) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
-	if cc.counts != nil && time.Since(cc.at) < countTTL {
+	now := e.Now()
+	if cc.counts != nil && now.Sub(cc.at) < countTTL && !now.Before(cc.at) {
 		return cc.counts, nil
 	}
-	m, err := db.StatusCounts(ctx, q)
+	m, err := e.StatusCounts(ctx)
 	if err != nil {
 		return nil, err
 	}
-	cc.counts, cc.at = m, time.Now()
+	cc.counts, cc.at = m, now
 	return m, nil
 }
 
 type queueView struct {
-	db.QueueRow
+	workflow.QueueRow
 	Received, Due, DaysText, Assignee   string
 	KindLabel, RegimeLabel, StatusLabel string
 	Overdue                             bool
 }
 
 // queueFilter reads the queue filters shared by the console and the API.
-func (s *Server) queueFilter(c echo.Context, u *db.User) (db.QueueFilter, error) {
+func (s *Server) queueFilter(c echo.Context, u *workflow.User) (workflow.QueueFilter, error) {
 	if err := checkQueryTexts(c); err != nil {
-		return db.QueueFilter{}, err
+		return workflow.QueueFilter{}, err
 	}
-	f := db.QueueFilter{Kind: c.QueryParam("kind"), Regime: c.QueryParam("regime"), Search: c.QueryParam("q"),
+	f := workflow.QueueFilter{Kind: c.QueryParam("kind"), Regime: c.QueryParam("regime"), Search: c.QueryParam("q"),
 		Overdue: c.QueryParam("overdue") != "", HasAgent: c.QueryParam("agent") != "",
-		Today: dsr.DateIn(time.Now(), s.org.Location())}
+		Today: s.today()}
 	fe := dsr.FieldErrors{}
 	if st := c.QueryParam("status"); st != "" {
 		for _, one := range strings.Split(st, ",") {
@@ -126,7 +129,7 @@ func (s *Server) queueFilter(c echo.Context, u *db.User) (db.QueueFilter, error)
 		fe.Add("assignee", "use mine, unassigned or a user id")
 	}
 	if cur := c.QueryParam("cursor"); cur != "" {
-		after, err := db.ParseCursor(cur)
+		after, err := workflow.ParseQueueCursor(cur)
 		if err != nil {
 			fe.Add("cursor", "is not a cursor from a previous page")
 		}
@@ -166,11 +169,11 @@ func (s *Server) queuePage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rows, next, err := db.Queue(ctx, s.pool, f)
+	rows, next, err := s.engine.Queue(ctx, f)
 	if err != nil {
 		return err
 	}
-	counts, err := s.counts.get(ctx, s.pool)
+	counts, err := s.counts.get(ctx, s.engine)
 	if err != nil {
 		return err
 	}
@@ -189,7 +192,7 @@ func (s *Server) queuePage(c echo.Context) error {
 	return c.Render(http.StatusOK, "console_queue.html", d)
 }
 
-func (s *Server) queueRowView(r db.QueueRow, today dsr.Date) queueView {
+func (s *Server) queueRowView(r workflow.QueueRow, today dsr.Date) queueView {
 	v := queueView{QueueRow: r, Received: r.ReceivedOn.Human(), Due: r.DueOn.Human(), Assignee: r.AssigneeEmail,
 		KindLabel: kindName(r.Kind), RegimeLabel: regimeName(r.Regime), StatusLabel: r.Status.Label()}
 	v.DaysText, v.Overdue = daysText(today, r.DueOn)
@@ -225,7 +228,7 @@ func (s *Server) fillQueueOptions(ctx context.Context, d *pageData, counts map[d
 	}
 	d.AssigneeOptions = []choice{{Value: "mine", Label: "Mine", Checked: d.V["assignee"] == "mine"},
 		{Value: "unassigned", Label: "Unassigned", Checked: d.V["assignee"] == "unassigned"}}
-	users, _ := db.ActiveUsers(ctx, s.pool, db.RoleOfficer, db.RoleAdmin)
+	users, _ := s.engine.ActiveUsers(ctx, workflow.RoleOfficer, workflow.RoleAdmin)
 	for _, u := range users {
 		d.AssigneeOptions = append(d.AssigneeOptions, choice{Value: u.ID, Label: u.Email, Checked: d.V["assignee"] == u.ID})
 	}
@@ -237,8 +240,8 @@ type requestDetail struct {
 	AssigneeEmail string
 	Ledger        []dsr.LedgerEntry
 	Timeline      []timelineItem
-	Attachments   []db.AttachmentInfo
-	Messages      []*db.Message
+	Attachments   []workflow.Attachment
+	Messages      []*workflow.Message
 	Events        []dsr.Event
 	Overdue       bool
 	DaysText      string
@@ -247,7 +250,7 @@ type requestDetail struct {
 	CountryName   string
 	CanExtend     bool
 	NoExtension   string
-	HeldReplies   []*db.HeldReply // replies from strangers, for officers to accept
+	HeldReplies   []*workflow.HeldReply // replies from strangers, for officers to accept
 }
 
 type timelineItem struct {
@@ -259,42 +262,20 @@ func (s *Server) loadDetail(ctx context.Context, id string) (*requestDetail, err
 	if !isUUID(id) {
 		return nil, dsr.Errorf(dsr.ENOTFOUND, "request not found")
 	}
-	req, err := db.GetRequest(ctx, s.pool, id, false)
+	rd, err := s.engine.RequestDetail(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	d := &requestDetail{Request: req}
-	if req.AssigneeID != "" {
-		if u, err := db.UserByID(ctx, s.pool, req.AssigneeID); err == nil {
-			d.AssigneeEmail = u.Email
-		}
-	}
-	if d.Ledger, err = db.Ledger(ctx, s.pool, id); err != nil {
-		return nil, err
-	}
-	if d.Events, err = db.Events(ctx, s.pool, id, false); err != nil {
-		return nil, err
-	}
-	if d.Messages, err = db.RequestMessages(ctx, s.pool, id); err != nil {
-		return nil, err
-	}
-	if d.Attachments, err = db.Attachments(ctx, s.pool, id, ""); err != nil {
-		return nil, err
-	}
-	if d.HeldReplies, err = db.HeldReplies(ctx, s.pool, id); err != nil {
-		return nil, err
-	}
-	notes, err := db.Notes(ctx, s.pool, id)
-	if err != nil {
-		return nil, err
-	}
-	d.DaysText, d.Overdue = daysText(dsr.DateIn(time.Now(), s.org.Location()), req.DueOn)
+	req, today := rd.Request, s.today()
+	d := &requestDetail{Request: req, AssigneeEmail: rd.AssigneeEmail, Ledger: rd.Ledger, Events: rd.Events,
+		Messages: rd.Messages, Attachments: rd.Attachments, HeldReplies: rd.HeldReplies}
+	d.DaysText, d.Overdue = daysText(today, req.DueOn)
 	if req.Status.Closed() {
 		d.DaysText, d.Overdue = "closed", false
 	}
 	d.KindLabel, d.RegimeLabel, d.CountryName = kindName(req.Kind), regimeName(req.Regime), dsr.CountryName(req.Subject.Country)
 	if reg, err := dsr.LookupRegime(req.Regime); err == nil {
-		if err := dsr.CheckExtension(reg, req, dsr.DateIn(time.Now(), s.org.Location())); err != nil {
+		if err := dsr.CheckExtension(reg, req, today); err != nil {
 			d.NoExtension = dsr.ErrorMessage(err)
 		} else {
 			d.CanExtend = true
@@ -304,13 +285,13 @@ func (s *Server) loadDetail(ctx context.Context, id string) (*requestDetail, err
 	if err != nil {
 		return nil, err
 	}
-	d.Timeline = timeline(d.Events, d.Messages, notes, names)
+	d.Timeline = timeline(d.Events, d.Messages, rd.Notes, names)
 	return d, nil
 }
 
 // userNames maps event actors "user:<id>" to the user's email.
 func (s *Server) userNames(ctx context.Context) (map[string]string, error) {
-	users, err := db.ActiveUsers(ctx, s.pool, db.RoleAdmin, db.RoleOfficer, db.RoleViewer)
+	users, err := s.engine.ActiveUsers(ctx, workflow.RoleAdmin, workflow.RoleOfficer, workflow.RoleViewer)
 	if err != nil {
 		return nil, err
 	}
@@ -322,7 +303,7 @@ func (s *Server) userNames(ctx context.Context) (map[string]string, error) {
 }
 
 // timeline merges events, emails (with delivery status) and notes.
-func timeline(evs []dsr.Event, msgs []*db.Message, notes []db.Note, names map[string]string) []timelineItem {
+func timeline(evs []dsr.Event, msgs []*workflow.Message, notes []workflow.Note, names map[string]string) []timelineItem {
 	who := func(actor string) string {
 		if n, ok := names[actor]; ok {
 			return n
@@ -382,7 +363,7 @@ func (s *Server) consoleAttachment(c echo.Context) error {
 	if !isUUID(c.Param("id")) {
 		return dsr.Errorf(dsr.ENOTFOUND, "not found")
 	}
-	f, err := db.AttachmentContent(c.Request().Context(), s.pool, c.Param("id"), c.Param("att"), "")
+	f, err := s.engine.Attachment(c.Request().Context(), c.Param("id"), c.Param("att"))
 	if err != nil {
 		return err
 	}
@@ -495,7 +476,7 @@ func readExport(fh *multipart.FileHeader) (*dsr.File, error) {
 
 // runAction dispatches one officer action; it is shared by the console and
 // the admin API. It returns a message for the officer.
-func (s *Server) runAction(ctx context.Context, id, action string, u *db.User, in actionInput) (string, error) {
+func (s *Server) runAction(ctx context.Context, id, action string, u *workflow.User, in actionInput) (string, error) {
 	if !isUUID(id) {
 		return "", dsr.Errorf(dsr.ENOTFOUND, "request not found")
 	}
@@ -508,7 +489,7 @@ func (s *Server) runAction(ctx context.Context, id, action string, u *db.User, i
 		if err := e.Triage(ctx, id, actor, dsr.Kind(in.Kind), in.Regime); err != nil {
 			return "", err
 		}
-		req, err := db.GetRequest(ctx, s.pool, id, false)
+		req, err := e.Request(ctx, id)
 		if err != nil {
 			return "", err
 		}
@@ -592,7 +573,7 @@ func (s *Server) consoleBulk(c echo.Context) error {
 
 func (s *Server) outboxPage(c echo.Context) error {
 	d := s.consolePage(c)
-	msgs, err := db.RecentMessages(c.Request().Context(), s.pool, 200)
+	msgs, err := s.engine.Outbox(c.Request().Context(), 200)
 	if err != nil {
 		return err
 	}
