@@ -120,3 +120,7 @@ func (e *Engine) Outbox(ctx context.Context, limit int) ([]*Message, error) {
 func (e *Engine) OptOuts(ctx context.Context, since time.Time, system string, after *OptOutCursor, limit int) ([]OptOut, *OptOutCursor, error) {
 	return db.OptOuts(ctx, e.pool, since, system, after, limit)
 }
+
+// Ping reports whether the database answers (the readiness probe). Errors:
+// whatever the connection attempt returned.
+func (e *Engine) Ping(ctx context.Context) error { return e.pool.Ping(ctx) }

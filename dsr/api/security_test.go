@@ -255,7 +255,7 @@ func TestErrorLogsDoNotQuoteTheInput(t *testing.T) {
 	t.Parallel()
 	logs := &logBuffer{}
 	d := apitest.Start(t, apitest.Options{Server: func(o *api.Options) { o.Logger = slog.New(slog.NewTextHandler(logs, nil)) }})
-	api.AddFailingQueryRoute(d.Server)
+	api.AddFailingQueryRoute(d.Server, d.Pool)
 	const input = "Jane Doe, 12 Secret Lane"
 	req, _ := http.NewRequest(http.MethodPost, d.URL+"/test/fail", strings.NewReader(url.Values{"text": {input}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
