@@ -12,7 +12,8 @@ const module = "github.com/dsrdesk/dsrdesk"
 // non-test code of every package, as `go list` sees it: the HTTP layer
 // talks only to the engine, the domain imports nothing of ours, mail knows
 // nothing of the engine or the HTTP layer, and the database layer nothing
-// of the engine or the HTTP layer.
+// of the engine, mail or the HTTP layer. Test files are not checked: a
+// test may set up through db what no engine method offers.
 func TestLayering(t *testing.T) {
 	t.Parallel()
 	out, err := exec.Command("go", "list", "-deps=false", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", module+"/...").Output()
@@ -52,8 +53,12 @@ func TestLayering(t *testing.T) {
 	}{
 		{"dsr/api", []string{"dsr/api/apitest"}, func(p string) bool { return within(p, "db") },
 			"the HTTP layer talks only to the engine (workflow) and the domain (dsr)"},
+		{"dsr/api", []string{"dsr/api/apitest"}, func(p string) bool { return strings.HasPrefix(p, "github.com/jackc/pgx") },
+			"the HTTP layer reaches the database only through the engine"},
 		{"dsr", []string{"dsr/api"}, func(p string) bool { return ours(p) && !within(p, "dsr") },
 			"the domain imports nothing of ours"},
+		{"dsr", []string{"dsr/api"}, technology,
+			"the domain is pure Go: no echo, pgx, river or smtp"},
 		{"notify", nil, func(p string) bool { return within(p, "workflow") || within(p, "dsr/api") },
 			"mail knows nothing of the engine or the HTTP layer"},
 		{"db", nil, func(p string) bool { return within(p, "workflow") || within(p, "dsr/api") || within(p, "notify") },
@@ -76,6 +81,19 @@ func TestLayering(t *testing.T) {
 	if checked < 5 {
 		t.Fatalf("checked only %d packages", checked)
 	}
+}
+
+// technology reports whether path is one of the technologies the domain
+// must not know: the web framework, the database driver, the job queue,
+// mail transport.
+func technology(path string) bool {
+	for _, p := range []string{"github.com/labstack/", "github.com/jackc/", "github.com/riverqueue/", "riverqueue.com/",
+		"github.com/emersion/", "net/smtp"} {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // excepted reports whether path is one of the packages (or below one)
