@@ -21,7 +21,15 @@ func (e *Engine) Now() time.Time { return e.now() }
 // cursor of the next page (nil on the last page). Errors: ETEMPORARY when
 // the database is unreachable, EINTERNAL otherwise.
 func (e *Engine) Queue(ctx context.Context, f QueueFilter) ([]QueueRow, *QueueCursor, error) {
-	return db.Queue(ctx, e.pool, f)
+	rows, next, err := db.Queue(ctx, e.pool, f)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]QueueRow, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, queueRowOf(r))
+	}
+	return out, next, nil
 }
 
 // StatusCounts returns how many requests are in each status.
@@ -87,18 +95,23 @@ func (e *Engine) RequestDetail(ctx context.Context, id string) (*RequestDetail, 
 	if d.Events, err = db.Events(ctx, e.pool, id, false); err != nil {
 		return nil, err
 	}
-	if d.Messages, err = db.RequestMessages(ctx, e.pool, id); err != nil {
+	msgs, err := db.RequestMessages(ctx, e.pool, id)
+	if err != nil {
 		return nil, err
 	}
-	if d.Attachments, err = db.Attachments(ctx, e.pool, id, ""); err != nil {
+	atts, err := db.Attachments(ctx, e.pool, id, "")
+	if err != nil {
 		return nil, err
 	}
-	if d.HeldReplies, err = db.HeldReplies(ctx, e.pool, id); err != nil {
+	held, err := db.HeldReplies(ctx, e.pool, id)
+	if err != nil {
 		return nil, err
 	}
-	if d.Notes, err = db.Notes(ctx, e.pool, id); err != nil {
+	notes, err := db.Notes(ctx, e.pool, id)
+	if err != nil {
 		return nil, err
 	}
+	d.Messages, d.Attachments, d.HeldReplies, d.Notes = messagesOf(msgs), attachmentsOf(atts), heldRepliesOf(held), notesOf(notes)
 	return d, nil
 }
 
@@ -110,7 +123,11 @@ func (e *Engine) Attachment(ctx context.Context, requestID, attachmentID string)
 
 // Outbox returns the latest limit outgoing messages, newest first.
 func (e *Engine) Outbox(ctx context.Context, limit int) ([]*Message, error) {
-	return db.RecentMessages(ctx, e.pool, limit)
+	msgs, err := db.RecentMessages(ctx, e.pool, limit)
+	if err != nil {
+		return nil, err
+	}
+	return messagesOf(msgs), nil
 }
 
 // OptOuts lists the opt-outs received at or after since, oldest first,
@@ -118,7 +135,11 @@ func (e *Engine) Outbox(ctx context.Context, limit int) ([]*Message, error) {
 // system has not applied yet. It returns at most limit and the cursor of
 // the next page (nil on the last).
 func (e *Engine) OptOuts(ctx context.Context, since time.Time, system string, after *OptOutCursor, limit int) ([]OptOut, *OptOutCursor, error) {
-	return db.OptOuts(ctx, e.pool, since, system, after, limit)
+	list, next, err := db.OptOuts(ctx, e.pool, since, system, after, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	return optOutsOf(list), next, nil
 }
 
 // Ping reports whether the database answers (the readiness probe). Errors:

@@ -193,12 +193,9 @@ type apiApplication struct {
 
 func apiOptOutOf(o workflow.OptOut) apiOptOut {
 	out := apiOptOut{ID: o.ID, Ref: o.Ref, Channel: o.Channel, Regime: o.Regime, Status: o.Status, ReceivedAt: o.ReceivedAt,
-		DueOn: o.DueOn, Email: o.Email, DeviceID: o.DeviceID, OptOutOf: o.OptOutOf}
-	if o.Applied != nil {
-		// Kept non-nil when the row's list is: an opt-out no system
-		// applied yet answers "applied": [], not null.
-		out.Applied = make([]apiApplication, 0, len(o.Applied))
-	}
+		DueOn: o.DueOn, Email: o.Email, DeviceID: o.DeviceID, OptOutOf: o.OptOutOf,
+		// Never null: an opt-out no system applied yet answers "applied": [].
+		Applied: make([]apiApplication, 0, len(o.Applied))}
 	for _, a := range o.Applied {
 		out.Applied = append(out.Applied, apiApplication{System: a.System, AppliedAt: a.AppliedAt})
 	}
