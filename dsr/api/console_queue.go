@@ -35,6 +35,8 @@ const countTTL = 10 * time.Second
 func (cc *countCache) get(ctx context.Context, e *workflow.Engine) (map[dsr.Status]int, error) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
+	// The engine clock, as everywhere on the console; a clock set back
+	// (a test's) refreshes the counts rather than keeping them.
 	now := e.Now()
 	if cc.counts != nil && now.Sub(cc.at) < countTTL && !now.Before(cc.at) {
 		return cc.counts, nil
