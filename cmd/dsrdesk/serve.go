@@ -86,7 +86,7 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("DSR_TRUSTED_PROXIES: %w", err)
 	}
-	srv, err := api.New(api.Options{Engine: engine, Pool: pool, Logger: logger, Secure: strings.HasPrefix(baseURL, "https://"),
+	srv, err := api.New(api.Options{Engine: engine, Logger: logger, Secure: strings.HasPrefix(baseURL, "https://"),
 		PublicRate: rate, PublicBurst: burst, TrustedProxies: proxies})
 	if err != nil {
 		return err

@@ -10,7 +10,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
 	"github.com/dsrdesk/dsrdesk/workflow"
 )
@@ -35,18 +34,39 @@ func (s *Server) apiQueue(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rows, next, err := db.Queue(c.Request().Context(), s.pool, f)
+	rows, next, err := s.engine.Queue(c.Request().Context(), f)
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"data": rows, "next_cursor": nil}
-	if rows == nil {
-		out["data"] = []db.QueueRow{}
+	data := make([]apiQueueRow, 0, len(rows))
+	for _, r := range rows {
+		data = append(data, apiQueueRowOf(r))
 	}
+	out := map[string]any{"data": data, "next_cursor": nil}
 	if next != nil {
 		out["next_cursor"] = next.String()
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// apiQueueRow is one request in GET /api/v1/admin/requests.
+type apiQueueRow struct {
+	ID            string     `json:"id"`
+	Ref           string     `json:"ref"`
+	Kind          dsr.Kind   `json:"kind"`
+	Regime        string     `json:"regime"`
+	Status        dsr.Status `json:"status"`
+	Channel       string     `json:"channel"`
+	ReceivedOn    dsr.Date   `json:"received_on"`
+	DueOn         dsr.Date   `json:"due_on"`
+	HasAgent      bool       `json:"has_agent"`
+	AssigneeID    string     `json:"assignee_id,omitempty"`
+	AssigneeEmail string     `json:"assignee_email,omitempty"`
+}
+
+func apiQueueRowOf(r workflow.QueueRow) apiQueueRow {
+	return apiQueueRow{ID: r.ID, Ref: r.Ref, Kind: r.Kind, Regime: r.Regime, Status: r.Status, Channel: r.Channel,
+		ReceivedOn: r.ReceivedOn, DueOn: r.DueOn, HasAgent: r.HasAgent, AssigneeID: r.AssigneeID, AssigneeEmail: r.AssigneeEmail}
 }
 
 type apiRequestDetail struct {
@@ -157,7 +177,7 @@ func (s *Server) apiAction(c echo.Context) error {
 		}
 		return err
 	}
-	req, err := db.GetRequest(c.Request().Context(), s.pool, c.Param("id"), false)
+	req, err := s.engine.Request(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
 	}

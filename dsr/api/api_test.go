@@ -19,6 +19,7 @@ import (
 	"github.com/dsrdesk/dsrdesk/db/dbtest"
 	"github.com/dsrdesk/dsrdesk/dsr/api"
 	"github.com/dsrdesk/dsrdesk/dsr/api/apitest"
+	"github.com/dsrdesk/dsrdesk/workflow"
 )
 
 // minimalPDF is the start of a PDF: enough for content sniffing.
@@ -484,13 +485,17 @@ func TestHealthAndReadiness(t *testing.T) {
 			t.Fatalf("%s: %d", p, r.StatusCode)
 		}
 	}
-	// A server whose pool is gone reports it.
+	// A server whose engine's pool is gone reports it.
 	gone, err := pgxpool.New(context.Background(), dbtest.New(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	gone.Close()
-	srv, err := api.New(api.Options{Engine: d.Engine, Pool: gone})
+	engine, err := workflow.New(gone, workflow.Options{Org: d.Org})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := api.New(api.Options{Engine: engine})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,8 +13,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
+	"github.com/dsrdesk/dsrdesk/workflow"
 )
 
 const (
@@ -25,9 +25,9 @@ const (
 
 // Roles that may do each class of thing.
 var (
-	readRoles  = []string{db.RoleAdmin, db.RoleOfficer, db.RoleViewer}
-	workRoles  = []string{db.RoleAdmin, db.RoleOfficer}
-	adminRoles = []string{db.RoleAdmin}
+	readRoles  = []string{workflow.RoleAdmin, workflow.RoleOfficer, workflow.RoleViewer}
+	workRoles  = []string{workflow.RoleAdmin, workflow.RoleOfficer}
+	adminRoles = []string{workflow.RoleAdmin}
 )
 
 func hashSecret(raw string) []byte {
@@ -42,8 +42,8 @@ func newSecret() string {
 }
 
 // currentUser returns the authenticated user of the request, or nil.
-func currentUser(c echo.Context) *db.User {
-	u, _ := c.Get(userKey).(*db.User)
+func currentUser(c echo.Context) *workflow.User {
+	u, _ := c.Get(userKey).(*workflow.User)
 	return u
 }
 
@@ -115,7 +115,7 @@ func (s *Server) loginPage(c echo.Context) error {
 	d := s.page()
 	d.V["next"] = safeNext(c.QueryParam("next"))
 	d.CSRF = csrfToken(c)
-	if n, err := db.CountUsers(c.Request().Context(), s.pool); err == nil && n == 0 {
+	if n, err := s.engine.CountUsers(c.Request().Context()); err == nil && n == 0 {
 		d.Message = "No users yet. Create the first admin on the server: dsrdesk user add --email you@example.com --role admin"
 	}
 	return c.Render(http.StatusOK, "console_login.html", d)
@@ -136,7 +136,7 @@ func (s *Server) login(c echo.Context) error {
 		s.securityLog(c, "login_limited", slog.String("limit", which))
 		return dsr.Errorf(dsr.ERATELIMIT, "Too many sign-in attempts. Wait a few minutes.")
 	}
-	u, err := db.UserByEmail(c.Request().Context(), s.pool, email)
+	u, err := s.engine.UserByEmail(c.Request().Context(), email)
 	if err != nil && dsr.ErrorCode(err) != dsr.ENOTFOUND {
 		try.release(now)
 		return err
@@ -189,7 +189,7 @@ func (s *Server) checkPassword(hash, pw string) bool {
 
 func (s *Server) logout(c echo.Context) error {
 	if ck, err := c.Cookie(sessionCookie); err == nil {
-		_ = db.DeleteSession(context.WithoutCancel(c.Request().Context()), s.pool, hashSecret(ck.Value))
+		_ = s.engine.EndSession(context.WithoutCancel(c.Request().Context()), hashSecret(ck.Value))
 	}
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: s.secure, MaxAge: -1})
 	return c.Redirect(http.StatusSeeOther, "/console/login")

@@ -20,9 +20,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
 	"github.com/dsrdesk/dsrdesk/dsr/api/apitest"
+	"github.com/dsrdesk/dsrdesk/workflow"
 )
 
 // browserQueueRow is one row of the console queue as the browser shows it.
@@ -60,7 +60,7 @@ func browserQueueRefs(rows []browserQueueRow) []string {
 
 func TestBrowserOfficerConsole(t *testing.T) {
 	d := apitest.Start(t, apitest.Options{})
-	_, token := staff(t, d, "olga@testorg.example", db.RoleOfficer)
+	_, token := staff(t, d, "olga@testorg.example", workflow.RoleOfficer)
 
 	// Three requests through the public API; the access request is confirmed.
 	access := newRequest(t, d, "access", "anna@example.com", "NL", "")

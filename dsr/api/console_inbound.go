@@ -7,7 +7,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
 	"github.com/dsrdesk/dsrdesk/workflow"
 )
@@ -16,7 +15,7 @@ import (
 // sender; shared by the console and the admin API. Errors: ENOTFOUND for
 // ids that are not UUIDs or do not belong together, ECONFLICT when the
 // email is no held reply.
-func (s *Server) acceptReply(ctx context.Context, requestID, emailID string, u *db.User) error {
+func (s *Server) acceptReply(ctx context.Context, requestID, emailID string, u *workflow.User) error {
 	if !isUUID(requestID) || !isUUID(emailID) {
 		return dsr.Errorf(dsr.ENOTFOUND, "inbound email not found")
 	}
@@ -45,7 +44,7 @@ func (s *Server) apiAcceptReply(c echo.Context) error {
 	if err := s.acceptReply(c.Request().Context(), c.Param("id"), c.Param("email"), currentUser(c)); err != nil {
 		return err
 	}
-	req, err := db.GetRequest(c.Request().Context(), s.pool, c.Param("id"), false)
+	req, err := s.engine.Request(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
 	}

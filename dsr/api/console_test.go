@@ -18,19 +18,20 @@ import (
 	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
 	"github.com/dsrdesk/dsrdesk/dsr/api/apitest"
+	"github.com/dsrdesk/dsrdesk/workflow"
 )
 
 const testPassword = "correct horse battery staple"
 
 // staff creates a user and returns it with an API token.
-func staff(t *testing.T, d *apitest.Desk, email, role string) (*db.User, string) {
+func staff(t *testing.T, d *apitest.Desk, email, role string) (*workflow.User, string) {
 	t.Helper()
 	hash, err := dsr.HashPassword(testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &db.User{Email: email, Name: strings.Split(email, "@")[0], Role: role, PasswordHash: hash}
-	if err := db.InsertUser(context.Background(), d.Pool, u); err != nil {
+	u := &workflow.User{Email: email, Name: strings.Split(email, "@")[0], Role: role, PasswordHash: hash}
+	if err := d.Engine.AddUser(context.Background(), u); err != nil {
 		t.Fatal(err)
 	}
 	raw, h := db.NewAPIToken()
@@ -119,8 +120,8 @@ func concrete(path string) string {
 func TestEveryRouteIsPublicOrGuarded(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
-	_, viewerToken := staff(t, d, "vera@testorg.example", db.RoleViewer)
-	staff(t, d, "omar@testorg.example", db.RoleOfficer)
+	_, viewerToken := staff(t, d, "vera@testorg.example", workflow.RoleViewer)
+	staff(t, d, "omar@testorg.example", workflow.RoleOfficer)
 	officer := login(t, d, "omar@testorg.example")
 	viewer := login(t, d, "vera@testorg.example")
 	seen := 0
@@ -178,7 +179,7 @@ func TestEveryRouteIsPublicOrGuarded(t *testing.T) {
 func TestConsoleLoginCSRFAndRateLimit(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
-	staff(t, d, "otis@testorg.example", db.RoleOfficer)
+	staff(t, d, "otis@testorg.example", workflow.RoleOfficer)
 	b := login(t, d, "otis@testorg.example")
 	if resp, body := b.get("/console"); resp.StatusCode != 200 || !strings.Contains(body, "Open requests") {
 		t.Fatalf("queue: %d", resp.StatusCode)
@@ -258,8 +259,8 @@ func errorCode(out map[string]any) string {
 func TestAdminAPIActionsAndRefusals(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
-	officerUser, tok := staff(t, d, "odette@testorg.example", db.RoleOfficer)
-	_, viewerTok := staff(t, d, "vic@testorg.example", db.RoleViewer)
+	officerUser, tok := staff(t, d, "odette@testorg.example", workflow.RoleOfficer)
+	_, viewerTok := staff(t, d, "vic@testorg.example", workflow.RoleViewer)
 	a := newRequest(t, d, "access", "s1@example.com", "NL", "")
 	b := newRequest(t, d, "erasure", "s2@example.com", "GB", "")
 	c := newRequest(t, d, "opt_out", "s3@example.com", "US", "CA")
@@ -355,7 +356,7 @@ func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
 func TestAgentNeverGetsTheDownloadLink(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
-	_, tok := staff(t, d, "orla@testorg.example", db.RoleOfficer)
+	_, tok := staff(t, d, "orla@testorg.example", workflow.RoleOfficer)
 	perm := base64.StdEncoding.EncodeToString(minimalPDF)
 	resp, b := postJSON(t, d, `{"kind": "portability", "subject": {"email": "sub@example.com", "country": "NL"}, "fields": {"format": "csv"},
 		"agent": {"name": "Agency", "email": "agency@example.org", "permission": {"filename": "p.pdf", "content_base64": "`+perm+`"}}}`, nil)
@@ -405,7 +406,7 @@ func TestAgentNeverGetsTheDownloadLink(t *testing.T) {
 func TestConsoleQueueAndRequestPage(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
-	staff(t, d, "owen@testorg.example", db.RoleOfficer)
+	staff(t, d, "owen@testorg.example", workflow.RoleOfficer)
 	x := newRequest(t, d, "erasure", "q1@example.com", "NL", "")
 	y := newRequest(t, d, "access", "q2@example.com", "US", "CA")
 	b := login(t, d, "owen@testorg.example")

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
 	"github.com/dsrdesk/dsrdesk/workflow"
 )
@@ -30,7 +30,7 @@ func (s *Server) userRoutes(g *echo.Group, admin echo.MiddlewareFunc) {
 type accountsPage struct {
 	*pageData
 	Roles    []string
-	Tokens   []db.APIToken
+	Tokens   []workflow.APIToken
 	NewToken string // a token just created, shown once
 	Problem  string // why the last change was refused
 }
@@ -72,7 +72,7 @@ func (s *Server) usersPage(c echo.Context) error {
 // addUser creates a user with a generated password, shown once.
 func (s *Server) addUser(c echo.Context) error {
 	email, role := strings.TrimSpace(c.FormValue("email")), c.FormValue("role")
-	if !dsr.ValidEmail(email) || (role != db.RoleAdmin && role != db.RoleOfficer && role != db.RoleViewer) {
+	if !dsr.ValidEmail(email) || !slices.Contains(workflow.Roles, role) {
 		return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"email": "Enter an email and choose a role."}}
 	}
 	pw := dsr.GeneratePassword()
@@ -80,8 +80,8 @@ func (s *Server) addUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	u := &db.User{Email: email, Name: c.FormValue("name"), Role: role, PasswordHash: hash}
-	if err := db.InsertUser(c.Request().Context(), s.pool, u); err != nil {
+	u := &workflow.User{Email: email, Name: c.FormValue("name"), Role: role, PasswordHash: hash}
+	if err := s.engine.AddUser(c.Request().Context(), u); err != nil {
 		return err
 	}
 	// Rendered, not redirected: the password must not travel in a URL.

@@ -44,8 +44,8 @@ func bearerStatus(t *testing.T, d *apitest.Desk, token string) int {
 func TestConsoleAdminDisablesAndEnablesUser(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
-	admin, _ := staff(t, d, "ada@testorg.example", db.RoleAdmin)
-	officer, token := staff(t, d, "otto@testorg.example", db.RoleOfficer)
+	admin, _ := staff(t, d, "ada@testorg.example", workflow.RoleAdmin)
+	officer, token := staff(t, d, "otto@testorg.example", workflow.RoleOfficer)
 	a := login(t, d, admin.Email)
 	o := login(t, d, officer.Email)
 	if signedOut(o) || bearerStatus(t, d, token) != http.StatusOK {
@@ -110,8 +110,8 @@ func TestConsoleAdminDisablesAndEnablesUser(t *testing.T) {
 func TestConsoleAdminChangesRoleAndPassword(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
-	admin, _ := staff(t, d, "ada@testorg.example", db.RoleAdmin)
-	officer, _ := staff(t, d, "otto@testorg.example", db.RoleOfficer)
+	admin, _ := staff(t, d, "ada@testorg.example", workflow.RoleAdmin)
+	officer, _ := staff(t, d, "otto@testorg.example", workflow.RoleOfficer)
 	a := login(t, d, admin.Email)
 	o := login(t, d, officer.Email)
 	if resp, _ := o.get("/console/outbox"); resp.StatusCode != http.StatusOK {
@@ -185,8 +185,8 @@ var tokenInPage = regexp.MustCompile(`dsr_[A-Za-z0-9_-]{43}`)
 func TestConsoleAPITokens(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
-	admin, adminToken := staff(t, d, "ada@testorg.example", db.RoleAdmin)
-	officer, _ := staff(t, d, "otto@testorg.example", db.RoleOfficer)
+	admin, adminToken := staff(t, d, "ada@testorg.example", workflow.RoleAdmin)
+	officer, _ := staff(t, d, "otto@testorg.example", workflow.RoleOfficer)
 	a := login(t, d, admin.Email)
 	resp, body := a.get("/console/tokens")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, officer.Email) || tokenInPage.MatchString(body) {
@@ -256,9 +256,9 @@ func TestConsoleAPITokens(t *testing.T) {
 func TestConsoleAccountPagesAreForAdminsOnly(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
-	staff(t, d, "ada@testorg.example", db.RoleAdmin)
-	officer, token := staff(t, d, "otto@testorg.example", db.RoleOfficer)
-	staff(t, d, "vera@testorg.example", db.RoleViewer)
+	staff(t, d, "ada@testorg.example", workflow.RoleAdmin)
+	officer, token := staff(t, d, "otto@testorg.example", workflow.RoleOfficer)
+	staff(t, d, "vera@testorg.example", workflow.RoleViewer)
 	var tokenID string
 	if err := d.Pool.QueryRow(context.Background(), `SELECT id FROM api_tokens WHERE user_id = $1`, officer.ID).Scan(&tokenID); err != nil {
 		t.Fatal(err)
@@ -286,8 +286,8 @@ func TestConsoleAccountPagesAreForAdminsOnly(t *testing.T) {
 			}
 		}
 	}
-	u, err := db.UserByEmail(context.Background(), d.Pool, officer.Email)
-	if err != nil || u.Role != db.RoleOfficer || u.DisabledAt != nil || bearerStatus(t, d, token) != http.StatusOK {
+	u, err := d.Engine.UserByEmail(context.Background(), officer.Email)
+	if err != nil || u.Role != workflow.RoleOfficer || u.DisabledAt != nil || bearerStatus(t, d, token) != http.StatusOK {
 		t.Errorf("a refused POST changed the officer: %+v, %v", u, err)
 	}
 	var n int
@@ -305,7 +305,7 @@ func TestConsoleAccountPagesAreForAdminsOnly(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("disable without CSRF token: %d, want 403/400", resp.StatusCode)
 	}
-	if u, _ := db.UserByEmail(context.Background(), d.Pool, officer.Email); u.DisabledAt != nil {
+	if u, _ := d.Engine.UserByEmail(context.Background(), officer.Email); u.DisabledAt != nil {
 		t.Error("a POST without CSRF token disabled the user")
 	}
 }
@@ -313,7 +313,7 @@ func TestConsoleAccountPagesAreForAdminsOnly(t *testing.T) {
 func TestSessionIdleTimeout(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
-	staff(t, d, "otto@testorg.example", db.RoleOfficer)
+	staff(t, d, "otto@testorg.example", workflow.RoleOfficer)
 	idle := login(t, d, "otto@testorg.example")
 	busy := login(t, d, "otto@testorg.example")
 	if d.Engine.SessionIdleTimeout() != 30*time.Minute {
@@ -356,7 +356,7 @@ func TestSessionIdleTimeout(t *testing.T) {
 func TestSessionCleanupJobDeletesExpiredSessions(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
-	u, _ := staff(t, d, "otto@testorg.example", db.RoleOfficer)
+	u, _ := staff(t, d, "otto@testorg.example", workflow.RoleOfficer)
 	ctx := context.Background()
 	login(t, d, u.Email) // will go idle
 	busy := login(t, d, u.Email)

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr/api/apitest"
+	"github.com/dsrdesk/dsrdesk/workflow"
 )
 
 // postWithToken posts a note form with the given CSRF token.
@@ -32,8 +32,8 @@ func (b *browser) postWithToken(path, token string, form url.Values) int {
 func TestCSRFTokenIsRotatedAtSignInAndBoundToTheSession(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
-	staff(t, d, "ann@testorg.example", db.RoleOfficer)
-	staff(t, d, "bob@testorg.example", db.RoleOfficer)
+	staff(t, d, "ann@testorg.example", workflow.RoleOfficer)
+	staff(t, d, "bob@testorg.example", workflow.RoleOfficer)
 	rc := newRequest(t, d, "access", "csrf@example.com", "NL", "")
 	note := "/console/requests/" + rc.ID + "/note"
 
@@ -132,8 +132,8 @@ func (b *browser) riverUI(path, jobID string, header http.Header) (int, string) 
 func TestRiverUIActionsWorkForAdminsFromTheirOwnPages(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
-	staff(t, d, "root@testorg.example", db.RoleAdmin)
-	staff(t, d, "ops@testorg.example", db.RoleOfficer)
+	staff(t, d, "root@testorg.example", workflow.RoleAdmin)
+	staff(t, d, "ops@testorg.example", workflow.RoleOfficer)
 	newRequest(t, d, "access", "jobs1@example.com", "US", "CA")
 	ids := jobIDs(t, d, 2)
 	admin := login(t, d, "root@testorg.example")
@@ -185,8 +185,8 @@ func TestRiverUIActionsWorkForAdminsFromTheirOwnPages(t *testing.T) {
 func TestFlashTextFromTheURLIsNotShown(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
-	staff(t, d, "fay@testorg.example", db.RoleOfficer)
-	staff(t, d, "gil@testorg.example", db.RoleOfficer)
+	staff(t, d, "fay@testorg.example", workflow.RoleOfficer)
+	staff(t, d, "gil@testorg.example", workflow.RoleOfficer)
 	rc := newRequest(t, d, "access", "flash@example.com", "NL", "")
 	page := "/console/requests/" + rc.ID
 	fay := login(t, d, "fay@testorg.example")

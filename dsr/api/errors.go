@@ -8,8 +8,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
+	"github.com/dsrdesk/dsrdesk/workflow"
 )
 
 var statusOf = map[string]int{
@@ -76,7 +76,7 @@ func classify(err error) (int, apiError) {
 		}
 		return he.Code, apiError{Code: code, Message: msg}
 	}
-	if db.InvalidInput(err) {
+	if workflow.InvalidInput(err) {
 		// The safety net behind validation: PostgreSQL refused a value
 		// (a NUL byte, broken UTF-8, a non-UUID id: SQLSTATE class 22). 400,
 		// and the message quotes nothing of the input.
@@ -86,7 +86,7 @@ func classify(err error) (int, apiError) {
 	if errors.As(err, &de) && de.Code != dsr.EINTERNAL {
 		return statusOf[de.Code], apiError{Code: de.Code, Message: de.Message, Fields: de.Fields, Rule: de.Rule}
 	}
-	if db.Unreachable(err) {
+	if workflow.Unreachable(err) {
 		return http.StatusServiceUnavailable, apiError{Code: dsr.ETEMPORARY, Message: "The service is briefly unavailable. Please try again in a minute."}
 	}
 	return http.StatusInternalServerError, apiError{Code: dsr.EINTERNAL, Message: "Internal error. Please try again later."}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 )
 
@@ -14,10 +15,11 @@ func SessionCSRFToken(raw string) string { return sessionCSRFToken(raw) }
 // "text" field to PostgreSQL as a table name: the query fails with a
 // PostgreSQL error (42P01, not an invalid-input class 22 error, which is a
 // 400) whose message quotes the text, the way a real unhandled database
-// error on user input would.
-func AddFailingQueryRoute(s *Server) {
+// error on user input would. The server holds no pool (it reaches the
+// database only through the engine), so the test passes its own.
+func AddFailingQueryRoute(s *Server, pool *pgxpool.Pool) {
 	s.e.POST("/test/fail", func(c echo.Context) error {
 		var n string
-		return s.pool.QueryRow(c.Request().Context(), "SELECT format('%I', $1::text)::regclass::text", c.FormValue("text")).Scan(&n)
+		return pool.QueryRow(c.Request().Context(), "SELECT format('%I', $1::text)::regclass::text", c.FormValue("text")).Scan(&n)
 	})
 }

@@ -9,8 +9,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
+	"github.com/dsrdesk/dsrdesk/workflow"
 )
 
 // gpcLastUpdate is when this site's GPC support last changed, for
@@ -127,7 +127,7 @@ func (s *Server) apiOptOuts(c echo.Context) error {
 		}
 		limit = n
 	}
-	var after *db.OptOutCursor
+	var after *workflow.OptOutCursor
 	if v := c.QueryParam("cursor"); v != "" {
 		cur, err := parseOptOutCursor(v)
 		if err != nil {
@@ -138,21 +138,22 @@ func (s *Server) apiOptOuts(c echo.Context) error {
 	if err := fe.Err(); err != nil {
 		return err
 	}
-	list, next, err := db.OptOuts(c.Request().Context(), s.pool, since, c.QueryParam("system"), after, limit)
+	list, next, err := s.engine.OptOuts(c.Request().Context(), since, c.QueryParam("system"), after, limit)
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"data": list, "next_cursor": nil}
-	if list == nil {
-		out["data"] = []db.OptOut{}
+	data := make([]apiOptOut, 0, len(list))
+	for _, o := range list {
+		data = append(data, apiOptOutOf(o))
 	}
+	out := map[string]any{"data": data, "next_cursor": nil}
 	if next != nil {
 		out["next_cursor"] = base64.RawURLEncoding.EncodeToString([]byte(next.At.UTC().Format(time.RFC3339Nano) + "_" + strconv.FormatInt(next.Ref, 10)))
 	}
 	return c.JSON(http.StatusOK, out)
 }
 
-func parseOptOutCursor(v string) (*db.OptOutCursor, error) {
+func parseOptOutCursor(v string) (*workflow.OptOutCursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(v)
 	if err != nil {
 		return nil, err
@@ -166,7 +167,39 @@ func parseOptOutCursor(v string) (*db.OptOutCursor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &db.OptOutCursor{At: t, Ref: n}, nil
+	return &workflow.OptOutCursor{At: t, Ref: n}, nil
+}
+
+// apiOptOut is one opt-out in GET /api/v1/admin/opt-outs.
+type apiOptOut struct {
+	ID         string           `json:"id"`
+	Ref        string           `json:"ref"`
+	Channel    string           `json:"channel"`
+	Regime     string           `json:"regime"`
+	Status     dsr.Status       `json:"status"`
+	ReceivedAt time.Time        `json:"received_at"`
+	DueOn      dsr.Date         `json:"due_on"`
+	Email      string           `json:"email,omitempty"`
+	DeviceID   string           `json:"device_id,omitempty"`
+	OptOutOf   string           `json:"opt_out_of"`
+	Applied    []apiApplication `json:"applied"`
+}
+
+// apiApplication says that a system applied an opt-out, and when.
+type apiApplication struct {
+	System    string    `json:"system"`
+	AppliedAt time.Time `json:"applied_at"`
+}
+
+func apiOptOutOf(o workflow.OptOut) apiOptOut {
+	out := apiOptOut{ID: o.ID, Ref: o.Ref, Channel: o.Channel, Regime: o.Regime, Status: o.Status, ReceivedAt: o.ReceivedAt,
+		DueOn: o.DueOn, Email: o.Email, DeviceID: o.DeviceID, OptOutOf: o.OptOutOf,
+		// Never null: an opt-out no system applied yet answers "applied": [].
+		Applied: make([]apiApplication, 0, len(o.Applied))}
+	for _, a := range o.Applied {
+		out.Applied = append(out.Applied, apiApplication{System: a.System, AppliedAt: a.AppliedAt})
+	}
+	return out
 }
 
 // apiOptOutApplied: POST /api/v1/admin/opt-outs/{id}/applied {"system": "adtech"}.

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
 	"github.com/dsrdesk/dsrdesk/dsr/api/apitest"
+	"github.com/dsrdesk/dsrdesk/workflow"
 )
 
 func TestFormHonoursOnlyTheExactGPCSignal(t *testing.T) {
@@ -67,7 +67,7 @@ func TestGPCOptOutIsRecordedWithoutVerificationAndFed(t *testing.T) {
 	if err := d.Pool.QueryRow(ctx, `SELECT id FROM requests WHERE fields ->> 'device_id' = 'dev-123'`).Scan(&rc.ID); err != nil {
 		t.Fatal(err)
 	}
-	req, err := db.GetRequest(ctx, d.Pool, rc.ID, false)
+	req, err := d.Engine.Request(ctx, rc.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestGPCOptOutIsRecordedWithoutVerificationAndFed(t *testing.T) {
 	}
 	// A form opt-out lands in the same feed.
 	form := newRequest(t, d, "opt_out", "formy@example.com", "US", "CA")
-	_, tok := staff(t, d, "feed@testorg.example", db.RoleOfficer)
+	_, tok := staff(t, d, "feed@testorg.example", workflow.RoleOfficer)
 	code, out := adminCall(t, d, tok, "GET", "/api/v1/admin/opt-outs?since=2000-01-01", nil)
 	feed := mustJSON(out["data"])
 	if code != 200 || !strings.Contains(feed, rc.ID) || !strings.Contains(feed, form.ID) || !strings.Contains(feed, `"channel":"gpc"`) || !strings.Contains(feed, "dev-123") {

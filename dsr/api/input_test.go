@@ -13,6 +13,7 @@ import (
 	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr/api/apitest"
 	"github.com/dsrdesk/dsrdesk/notify"
+	"github.com/dsrdesk/dsrdesk/workflow"
 )
 
 // TestUnstorableInputIsRefused sends NUL bytes, broken UTF-8 and non-UUID
@@ -22,7 +23,7 @@ import (
 func TestUnstorableInputIsRefused(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
-	_, tok := staff(t, d, "nul@testorg.example", db.RoleOfficer)
+	_, tok := staff(t, d, "nul@testorg.example", workflow.RoleOfficer)
 
 	// JSON intake: NUL (JSON's \u0000) in each kind of field.
 	jsonCases := []struct{ name, body, field string }{
@@ -124,7 +125,7 @@ func TestUnstorableInputIsRefused(t *testing.T) {
 func TestNamesWithControlCharactersAreRefused(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
-	_, tok := staff(t, d, "names@testorg.example", db.RoleOfficer)
+	_, tok := staff(t, d, "names@testorg.example", workflow.RoleOfficer)
 	perm := base64.StdEncoding.EncodeToString(minimalPDF)
 	for _, tc := range []struct{ name, body, field string }{
 		{"subject CRLF", `{"kind": "access", "subject": {"email": "a@example.com", "name": "Ann\r\nBcc: x@example.com", "country": "US", "state": "CA"}}`, "subject.name"},
@@ -194,7 +195,7 @@ func TestHeldReplyIsAcceptedFromConsoleAndAPI(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
 	ctx := context.Background()
-	_, tok := staff(t, d, "held@testorg.example", db.RoleOfficer)
+	_, tok := staff(t, d, "held@testorg.example", workflow.RoleOfficer)
 	rc := newRequest(t, d, "access", "held-subject@example.com", "GB", "")
 	walkVerification(t, d, "held-subject@example.com")
 	if code, out := adminCall(t, d, tok, "POST", "/api/v1/admin/requests/"+rc.ID+"/request-info", map[string]string{"note": "Which account?"}); code != 200 {

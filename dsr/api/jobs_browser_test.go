@@ -9,8 +9,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr/api/apitest"
+	"github.com/dsrdesk/dsrdesk/workflow"
 )
 
 // TestBrowserRiverUICancelsAndRetriesJobs signs an admin in with headless
@@ -19,7 +19,7 @@ import (
 // CSRF token): cancel and retry must work.
 func TestBrowserRiverUICancelsAndRetriesJobs(t *testing.T) {
 	d := apitest.Start(t, apitest.Options{})
-	staff(t, d, "ada@testorg.example", db.RoleAdmin)
+	staff(t, d, "ada@testorg.example", workflow.RoleAdmin)
 	newRequest(t, d, "access", "riverui@example.com", "US", "CA")
 	id := jobIDs(t, d, 1)[0]
 

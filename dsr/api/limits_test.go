@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr/api/apitest"
+	"github.com/dsrdesk/dsrdesk/workflow"
 )
 
 // filler is an endless stream of 'a': bodies of any size without holding
@@ -59,7 +59,7 @@ func sendBig(t *testing.T, c *http.Client, u, contentType string, header http.He
 func TestOversizedBodiesAre413WithOrWithoutContentLength(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
-	_, token := staff(t, d, "olga@testorg.example", db.RoleOfficer)
+	_, token := staff(t, d, "olga@testorg.example", workflow.RoleOfficer)
 	officer := login(t, d, "olga@testorg.example")
 	bearer := http.Header{"Authorization": {"Bearer " + token}}
 	rc := newRequest(t, d, "access", "lim@example.com", "NL", "")

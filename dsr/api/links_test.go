@@ -118,7 +118,7 @@ func TestConfirmationRevokesEarlierLinks(t *testing.T) {
 func TestUnverifiedOptOutCannotBeWithdrawnByLink(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
-	u, _ := staff(t, d, "ola@testorg.example", db.RoleOfficer)
+	u, _ := staff(t, d, "ola@testorg.example", workflow.RoleOfficer)
 	rc := newRequest(t, d, "opt_out", "opt@example.com", "US", "CA")
 	if rc.Status != "open" {
 		t.Fatalf("opt-out status %s", rc.Status)

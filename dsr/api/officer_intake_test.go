@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
 	"github.com/dsrdesk/dsrdesk/dsr/api/apitest"
+	"github.com/dsrdesk/dsrdesk/workflow"
 )
 
 // A letter found in the post 20 days after it arrived: the dates count
@@ -17,7 +17,7 @@ import (
 func TestOfficerEntersALateRequest(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
-	_, tok := staff(t, d, "olly@testorg.example", db.RoleOfficer)
+	_, tok := staff(t, d, "olly@testorg.example", workflow.RoleOfficer)
 	received := d.Clock.Now().Add(-20 * 24 * time.Hour).UTC()
 	body := map[string]any{"kind": "access", "received_at": received.Format(time.RFC3339),
 		"subject": map[string]any{"email": "letter@example.com", "name": "Lou", "country": "US", "state": "CA"}}
@@ -26,7 +26,7 @@ func TestOfficerEntersALateRequest(t *testing.T) {
 		t.Fatalf("enter: %d %v", code, out)
 	}
 	id := out["id"].(string)
-	req, err := db.GetRequest(context.Background(), d.Pool, id, false)
+	req, err := d.Engine.Request(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestOfficerEntersALateRequest(t *testing.T) {
 	}
 	// The confirmation link counts from now, not from the letter's date.
 	d.RunDue(t, time.Minute)
-	if r, _ := db.GetRequest(context.Background(), d.Pool, id, false); r.Status != dsr.StatusPendingVerification {
+	if r, _ := d.Engine.Request(context.Background(), id); r.Status != dsr.StatusPendingVerification {
 		t.Fatalf("status right after entry: %s", r.Status)
 	}
 	for _, tc := range []struct {

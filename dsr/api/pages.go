@@ -11,7 +11,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
 	"github.com/dsrdesk/dsrdesk/workflow"
 )
@@ -74,7 +73,7 @@ type pageData struct {
 	GPCRef string
 
 	// Console.
-	User                                                       *db.User
+	User                                                       *workflow.User
 	CSRF                                                       string
 	CanWork                                                    bool
 	Counts                                                     []countItem
@@ -83,9 +82,9 @@ type pageData struct {
 	Rows                                                       []queueView
 	Next                                                       string
 	Detail                                                     *requestDetail
-	Messages                                                   []*db.Message
+	Messages                                                   []*workflow.Message
 	Download                                                   *workflow.Download
-	Users                                                      []db.User
+	Users                                                      []workflow.User
 }
 
 type choice struct {

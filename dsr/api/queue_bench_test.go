@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/db/dbtest"
 	"github.com/dsrdesk/dsrdesk/dsr"
 	"github.com/dsrdesk/dsrdesk/dsr/api/apitest"
+	"github.com/dsrdesk/dsrdesk/workflow"
 )
 
 // BenchmarkConsoleQueue renders the officer queue (full HTML over HTTP,
@@ -75,7 +75,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func benchLogin(b *testing.B, d *apitest.Desk) *http.Client {
 	hash, _ := dsr.HashPassword(testPassword)
-	if err := db.InsertUser(context.Background(), d.Pool, &db.User{Email: "bench@testorg.example", Role: db.RoleOfficer, PasswordHash: hash}); err != nil {
+	if err := d.Engine.AddUser(context.Background(), &workflow.User{Email: "bench@testorg.example", Role: workflow.RoleOfficer, PasswordHash: hash}); err != nil {
 		b.Fatal(err)
 	}
 	jar, _ := cookiejar.New(nil)

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr/api"
 	"github.com/dsrdesk/dsrdesk/dsr/api/apitest"
+	"github.com/dsrdesk/dsrdesk/workflow"
 )
 
 // logBuffer collects slog output from the server's goroutines.
@@ -142,8 +142,8 @@ func signIn(t *testing.T, d *apitest.Desk, ip, email, password string) int {
 func TestSignInIsLimitedPerAccountAcrossAddresses(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{Server: trustLoopback(t)})
-	staff(t, d, "target@testorg.example", db.RoleAdmin)
-	staff(t, d, "bystander@testorg.example", db.RoleOfficer)
+	staff(t, d, "target@testorg.example", workflow.RoleAdmin)
+	staff(t, d, "bystander@testorg.example", workflow.RoleOfficer)
 	for i := 0; i < 10; i++ {
 		if code := signIn(t, d, "198.51.100."+itoa(i+1), "target@testorg.example", "guess "+itoa(i)); code != http.StatusUnauthorized {
 			t.Fatalf("guess %d: %d, want 401", i, code)
@@ -166,7 +166,7 @@ func TestSignInIsLimitedPerAccountAcrossAddresses(t *testing.T) {
 func TestSuccessfulSignInsDoNotUseUpTheAddress(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
-	staff(t, d, "office@testorg.example", db.RoleOfficer)
+	staff(t, d, "office@testorg.example", workflow.RoleOfficer)
 	for i := 0; i < 20; i++ {
 		if code := signIn(t, d, "", "office@testorg.example", testPassword); code != http.StatusSeeOther {
 			t.Fatalf("sign-in %d from the shared address: %d, want 303", i+1, code)
@@ -185,8 +185,8 @@ func TestSuccessfulSignInsDoNotUseUpTheAddress(t *testing.T) {
 func TestEverySignInPaysOnePasswordVerification(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{PublicRate: 1000, PublicBurst: 1000, Server: trustLoopback(t)})
-	u, _ := staff(t, d, "gone@testorg.example", db.RoleOfficer)
-	staff(t, d, "here@testorg.example", db.RoleOfficer)
+	u, _ := staff(t, d, "gone@testorg.example", workflow.RoleOfficer)
+	staff(t, d, "here@testorg.example", workflow.RoleOfficer)
 	if _, err := d.Pool.Exec(context.Background(), `UPDATE users SET disabled_at = now() WHERE id = $1`, u.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestSecurityEventsAreLoggedWithoutSecrets(t *testing.T) {
 		trust(o)
 		o.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	}})
-	u, token := staff(t, d, "sec@testorg.example", db.RoleAdmin)
+	u, token := staff(t, d, "sec@testorg.example", workflow.RoleAdmin)
 	const secret = "Tr0ub4dor&3-not-for-logs"
 	if code := signIn(t, d, "203.0.113.50", "sec@testorg.example", secret); code != http.StatusUnauthorized {
 		t.Fatalf("wrong password: %d", code)
@@ -255,7 +255,7 @@ func TestErrorLogsDoNotQuoteTheInput(t *testing.T) {
 	t.Parallel()
 	logs := &logBuffer{}
 	d := apitest.Start(t, apitest.Options{Server: func(o *api.Options) { o.Logger = slog.New(slog.NewTextHandler(logs, nil)) }})
-	api.AddFailingQueryRoute(d.Server)
+	api.AddFailingQueryRoute(d.Server, d.Pool)
 	const input = "Jane Doe, 12 Secret Lane"
 	req, _ := http.NewRequest(http.MethodPost, d.URL+"/test/fail", strings.NewReader(url.Values{"text": {input}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -290,7 +290,7 @@ func itoa(i int) string { return strconv.Itoa(i) }
 func TestParallelGuessesCannotOutrunTheLimits(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{Server: trustLoopback(t)})
-	staff(t, d, "rush@testorg.example", db.RoleOfficer)
+	staff(t, d, "rush@testorg.example", workflow.RoleOfficer)
 	// Each guess holds its tokens from before the (slow) password check, so
 	// 30 guesses in parallel get no more checks than 30 in a row.
 	count := func(ipOf func(i int) string) (tried, limited int) {

@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"golang.org/x/time/rate"
@@ -26,7 +25,6 @@ import (
 // Options configure the server.
 type Options struct {
 	Engine *workflow.Engine
-	Pool   *pgxpool.Pool
 	Logger *slog.Logger
 	// Secure marks cookies Secure and sends HSTS (set when the public URL
 	// is https).
@@ -48,7 +46,6 @@ type Server struct {
 	e      *echo.Echo
 	engine *workflow.Engine
 	org    *dsr.Config
-	pool   *pgxpool.Pool
 	log    *slog.Logger
 	pages  *pages
 	secure bool // cookies only over HTTPS (DSR_BASE_URL is https)
@@ -65,7 +62,7 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{e: echo.New(), engine: o.Engine, org: o.Engine.Org(), pool: o.Pool, log: o.Logger, pages: p,
+	s := &Server{e: echo.New(), engine: o.Engine, org: o.Engine.Org(), log: o.Logger, pages: p,
 		secure: o.Secure, counts: &countCache{}, loginLimit: newLoginLimiter()}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -169,7 +166,7 @@ func (s *Server) healthz(c echo.Context) error {
 func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
-	if err := s.pool.Ping(ctx); err != nil {
+	if err := s.engine.Ping(ctx); err != nil {
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "database unreachable"})
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})

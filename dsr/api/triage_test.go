@@ -13,6 +13,7 @@ import (
 	"github.com/dsrdesk/dsrdesk/dsr"
 	"github.com/dsrdesk/dsrdesk/dsr/api/apitest"
 	"github.com/dsrdesk/dsrdesk/notify"
+	"github.com/dsrdesk/dsrdesk/workflow"
 )
 
 // emailed stores an email from sender as the inbound SMTP listener does,
@@ -52,7 +53,7 @@ func emailed(t *testing.T, d *apitest.Desk, sender, subject, body string) string
 func TestAdminAPITriageAndNotARequest(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
-	_, tok := staff(t, d, "tara@testorg.example", db.RoleOfficer)
+	_, tok := staff(t, d, "tara@testorg.example", workflow.RoleOfficer)
 	act := func(id, action string, body any, want int) map[string]any {
 		t.Helper()
 		code, out := adminCall(t, d, tok, "POST", "/api/v1/admin/requests/"+id+"/"+action, body)
@@ -111,7 +112,7 @@ func TestAdminAPITriageAndNotARequest(t *testing.T) {
 func TestConsoleTriageForm(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
-	staff(t, d, "tom@testorg.example", db.RoleOfficer)
+	staff(t, d, "tom@testorg.example", workflow.RoleOfficer)
 	id := emailed(t, d, "gus@example.com", "Question", "What data do you hold about me?")
 	b := login(t, d, "tom@testorg.example")
 	resp, page := b.get("/console/requests/" + id)

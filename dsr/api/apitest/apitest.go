@@ -113,7 +113,7 @@ func Start(t testing.TB, o Options) *Desk {
 	if err != nil {
 		t.Fatal(err)
 	}
-	so := api.Options{Engine: engine, Pool: pool, PublicRate: o.PublicRate, PublicBurst: o.PublicBurst, Logger: quiet}
+	so := api.Options{Engine: engine, PublicRate: o.PublicRate, PublicBurst: o.PublicBurst, Logger: quiet}
 	if o.Server != nil {
 		o.Server(&so)
 	}
