@@ -125,7 +125,7 @@ func TestRegimeFor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		c := configs[tt.config]
-		r, err := c.RegimeFor(tt.country, tt.state)
+		r, err := c.RegimeFor(tt.country, tt.state, dsr.NewDate(2026, 12, 1))
 		if tt.want != "" {
 			if err != nil {
 				t.Errorf("%s: RegimeFor(%q, %q): %v", tt.config, tt.country, tt.state, err)
@@ -168,7 +168,7 @@ func TestJurisdictionCountryAliases(t *testing.T) {
 			}
 			continue
 		}
-		r, err := c.RegimeFor("GB", "")
+		r, err := c.RegimeFor("GB", "", dsr.NewDate(2026, 12, 1))
 		if err != nil || r.ID != "uk_gdpr" {
 			t.Errorf("jurisdiction countries [%q] accepted, but RegimeFor(\"GB\") = %v, %v; want uk_gdpr", alias, r, err)
 		}

@@ -16,6 +16,9 @@ const (
 	LedgerDue               = "due"
 	LedgerExtendedDue       = "extended_due"
 	LedgerExtensionNoticeBy = "extension_notice_by"
+	LedgerAppealReceived    = "appeal_received"
+	LedgerAppealDue         = "appeal_due"
+	LedgerAppealExtendedDue = "appeal_extended_due"
 )
 
 // LedgerEntry is one date of a request with the rule that produced it, in
@@ -79,7 +82,14 @@ func ComputeDeadlines(in DeadlineInput) (Deadlines, error) {
 	}
 	d := Deadlines{Regime: r.ID, Kind: in.Kind, Calendar: c.Code, Received: in.Received}
 	counter := periodCounter{cal: c, monthRule: r.MonthRule, regime: r}
-	d.add(LedgerReceived, in.Received, fmt.Sprintf("request received on %s; the clock starts on the day of receipt", in.Received.Human()))
+	received := fmt.Sprintf("request received on %s; the clock starts on the day of receipt", in.Received.Human())
+	if r.ClockStart == ClockVerifiedReceipt {
+		// The engine has one clock start, receipt. Counting from receipt
+		// is never later than counting from verification, so the due
+		// dates are safe; the note says how to get the statutory date.
+		received += " (" + r.ClockStartNote + ")"
+	}
+	d.add(LedgerReceived, in.Received, received)
 
 	d.ack(counter, r.AckFor(in.Kind))
 
