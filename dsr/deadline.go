@@ -61,7 +61,8 @@ type Deadlines struct {
 
 // ComputeDeadlines works out every date of a request received on
 // in.Received. It is the only place where a due date is computed.
-// Errors: EINVALID for a missing regime, an uncovered kind or a zero date.
+// Errors: EINVALID for a missing regime, an uncovered kind, a zero date or
+// a receipt before the regime's effective date.
 func ComputeDeadlines(in DeadlineInput) (Deadlines, error) {
 	if in.Regime == nil {
 		return Deadlines{}, Errorf(EINVALID, "regime is required")
@@ -72,6 +73,11 @@ func ComputeDeadlines(in DeadlineInput) (Deadlines, error) {
 	}
 	if in.Received.IsZero() {
 		return Deadlines{}, Errorf(EINVALID, "received date is required")
+	}
+	if !r.InForce(in.Received) {
+		// A law gives no deadline before it applies; whoever chose the
+		// regime (intake, triage) must pick the one in force.
+		return Deadlines{}, r.NotInForceError(in.Received)
 	}
 	c := in.Calendar
 	if c == nil {

@@ -442,3 +442,17 @@ func TestExampleUSConfigMapsEveryStateLaw(t *testing.T) {
 		}
 	}
 }
+
+// The deadline engine refuses a receipt before the law applies, so no
+// caller (intake, triage, the CLI) can date a request under it.
+func TestComputeDeadlinesBeforeEffectiveDate(t *testing.T) {
+	t.Parallel()
+	r := regimeForTest(t, "ridtppa")
+	_, err := dsr.ComputeDeadlines(dsr.DeadlineInput{Regime: r, Kind: dsr.KindAccess, Received: dsr.NewDate(2025, 12, 31)})
+	if dsr.ErrorCode(err) != dsr.EINVALID || !strings.Contains(dsr.ErrorMessage(err), "2026-01-01") {
+		t.Errorf("ridtppa received 31 Dec 2025: %v; want EINVALID naming 2026-01-01", err)
+	}
+	if _, err := dsr.ComputeDeadlines(dsr.DeadlineInput{Regime: r, Kind: dsr.KindAccess, Received: dsr.NewDate(2026, 1, 1)}); err != nil {
+		t.Errorf("ridtppa received on its effective date: %v", err)
+	}
+}
