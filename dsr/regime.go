@@ -72,7 +72,9 @@ type Pause struct {
 }
 
 // Regime is one privacy law's rules for data-subject requests, loaded from
-// the embedded regimes.json (derived from shared/reference/regimes.json).
+// the embedded regimes.json (derived from shared/reference/regimes.json,
+// corrected by regimes-2026-update.md; figures marked UNVERIFIED there use
+// the shorter reading and say so in their rule and in Unverified).
 type Regime struct {
 	ID           string              `json:"id"`
 	SourceID     string              `json:"source_id"`
@@ -102,7 +104,7 @@ type Regime struct {
 	// Effective is the first day the law applies to requests; a request
 	// received earlier falls to another regime (see Config.RegimeFor).
 	Effective Date `json:"effective"`
-	// EffectiveNote says what else the dates are (phased duties,
+	// EffectiveNote gives the law's other dates (phased duties,
 	// amendments).
 	EffectiveNote string `json:"effective_note"`
 	// ClockStart is when the response period starts: ClockReceipt (the
