@@ -45,6 +45,7 @@ var calendarSources = map[string]struct {
 	"GB-ENG": {"England and Wales bank holidays", gb.Holidays},
 	"GB-WLS": {"England and Wales bank holidays", gb.Holidays},
 	"US":     {"US federal holidays", us.Holidays},
+	"US-CA":  {"California holidays (Gov. Code §6700) and US federal holidays", caHolidays()},
 	"EU":     {"TARGET2 closing days (ECB): the EU-wide common holidays", ecb.Holidays},
 	"NL":     {"Netherlands public holidays", nl.Holidays},
 	"DE":     {"Germany nationwide public holidays", de.Holidays},
@@ -73,6 +74,28 @@ var (
 	roEpiphany = &cal.Holiday{Name: "Epiphany", Type: cal.ObservancePublic, Month: time.January, Day: 6, StartYear: 2024, Func: cal.CalcDayOfMonth}
 	roStJohn   = &cal.Holiday{Name: "Synaxis of St John the Baptist", Type: cal.ObservancePublic, Month: time.January, Day: 7, StartYear: 2024, Func: cal.CalcDayOfMonth}
 )
+
+// California counts in its own holidays: Civ. Code §§7, 9 make every day
+// not a Gov. Code §6700 holiday a business day, and §6700 lists, besides
+// the federal holidays, Lincoln Day (12 February), Cesar Chavez Day (31
+// March), Admission Day (9 September) and Native American Day (fourth
+// Friday in September). §6701 moves the fixed ones from a Sunday to the
+// Monday; a Saturday is not moved. The federal holidays stay in with
+// their federal observed days, so US-CA skips every day either calendar
+// skips. Not in: Good Friday (only 12-3 pm under §6700), the day after
+// Thanksgiving (a state-employee day under §19853, not a §6700 holiday),
+// and days appointed by the Governor one at a time.
+var (
+	caSundayToMonday = []cal.AltDay{{Day: time.Sunday, Offset: 1}}
+	caLincolnDay     = &cal.Holiday{Name: "Lincoln Day", Type: cal.ObservancePublic, Month: time.February, Day: 12, Observed: caSundayToMonday, Func: cal.CalcDayOfMonth}
+	caCesarChavezDay = &cal.Holiday{Name: "Cesar Chavez Day", Type: cal.ObservancePublic, Month: time.March, Day: 31, Observed: caSundayToMonday, Func: cal.CalcDayOfMonth}
+	caAdmissionDay   = &cal.Holiday{Name: "Admission Day", Type: cal.ObservancePublic, Month: time.September, Day: 9, Observed: caSundayToMonday, Func: cal.CalcDayOfMonth}
+	caNativeAmerican = &cal.Holiday{Name: "Native American Day", Type: cal.ObservancePublic, Month: time.September, Weekday: time.Friday, Offset: 4, Func: cal.CalcWeekdayOffset}
+)
+
+func caHolidays() []*cal.Holiday {
+	return append(append([]*cal.Holiday{}, us.Holidays...), caLincolnDay, caCesarChavezDay, caAdmissionDay, caNativeAmerican)
+}
 
 // CalendarCodes returns the known calendar codes, sorted.
 func CalendarCodes() []string {

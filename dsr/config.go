@@ -356,21 +356,33 @@ func (c *Config) OffersKind(k Kind) bool {
 // OffersRegime reports whether the organisation applies regime id.
 func (c *Config) OffersRegime(id string) bool { return c.offers(id) }
 
-// RegimeFor returns the regime that applies to a requester living in
-// country (ISO code) and, for the US, state. The first matching
-// jurisdiction wins; entries with states match only those states. Errors:
-// EUNAVAILABLE when the organisation offers no rights there.
-func (c *Config) RegimeFor(country, state string) (*Regime, error) {
+// RegimeFor returns the regime that applies to a request received on
+// received from a requester living in country (ISO code) and, for the US,
+// state. The first matching jurisdiction whose regime is in force on
+// received wins; entries with states match only those states. A law not
+// yet in force does not apply: matching goes on, then falls to the
+// default regime (if that is in force). Errors: EUNAVAILABLE when the
+// organisation offers no rights there on that day.
+func (c *Config) RegimeFor(country, state string, received Date) (*Regime, error) {
 	country = strings.ToUpper(country)
 	state = strings.ToUpper(state)
 	for _, j := range c.Jurisdictions {
 		if !j.matches(country, state) {
 			continue
 		}
-		return LookupRegime(j.Regime)
+		r, err := LookupRegime(j.Regime)
+		if err != nil {
+			return nil, err
+		}
+		if r.InForce(received) {
+			return r, nil
+		}
 	}
 	if c.DefaultRegime != "" {
-		return LookupRegime(c.DefaultRegime)
+		r, err := LookupRegime(c.DefaultRegime)
+		if err != nil || r.InForce(received) {
+			return r, err
+		}
 	}
 	where := CountryName(country)
 	if state != "" {

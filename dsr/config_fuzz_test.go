@@ -28,8 +28,8 @@ func FuzzParseConfig(f *testing.F) {
 			}
 			return
 		}
-		_, _ = cfg.RegimeFor("NL", "")
-		_, _ = cfg.RegimeFor("US", "CA")
+		_, _ = cfg.RegimeFor("NL", "", dsr.NewDate(2026, 3, 2))
+		_, _ = cfg.RegimeFor("US", "CA", dsr.NewDate(2026, 3, 2))
 		if cfg.Location() == nil {
 			t.Fatal("nil location")
 		}

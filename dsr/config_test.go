@@ -110,6 +110,19 @@ func TestRegimeFor(t *testing.T) {
 		{"us-ccpa", "US", "VA", "vcdpa"},
 		{"us-ccpa", "US", "CO", "cpa"},
 		{"us-ccpa", "US", "TX", "tdpsa"},
+		{"us-ccpa", "US", "IA", "icdpa"},
+		{"us-ccpa", "US", "MT", "mtcdpa"},
+		{"us-ccpa", "US", "DE", "dpdpa"},
+		{"us-ccpa", "US", "NJ", "njdpa"},
+		{"us-ccpa", "US", "NE", "ndpa"},
+		{"us-ccpa", "US", "NH", "nhpa"},
+		{"us-ccpa", "US", "TN", "tipa"},
+		{"us-ccpa", "US", "MN", "mncdpa"},
+		{"us-ccpa", "US", "MD", "modpa"},
+		{"us-ccpa", "US", "IN", "incdpa"},
+		{"us-ccpa", "US", "KY", "kcdpa"},
+		{"us-ccpa", "US", "RI", "ridtppa"},
+		{"us-ccpa", "US", "FL", "fdbr"},
 		{"us-ccpa", "US", "NY", ""},
 		{"us-ccpa", "US", "", ""},
 		{"us-ccpa", "GB", "", "uk_gdpr"},
@@ -125,7 +138,7 @@ func TestRegimeFor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		c := configs[tt.config]
-		r, err := c.RegimeFor(tt.country, tt.state)
+		r, err := c.RegimeFor(tt.country, tt.state, dsr.NewDate(2026, 12, 1))
 		if tt.want != "" {
 			if err != nil {
 				t.Errorf("%s: RegimeFor(%q, %q): %v", tt.config, tt.country, tt.state, err)
@@ -168,7 +181,7 @@ func TestJurisdictionCountryAliases(t *testing.T) {
 			}
 			continue
 		}
-		r, err := c.RegimeFor("GB", "")
+		r, err := c.RegimeFor("GB", "", dsr.NewDate(2026, 12, 1))
 		if err != nil || r.ID != "uk_gdpr" {
 			t.Errorf("jurisdiction countries [%q] accepted, but RegimeFor(\"GB\") = %v, %v; want uk_gdpr", alias, r, err)
 		}
@@ -247,7 +260,7 @@ func TestConfigDeadlines(t *testing.T) {
 		{"eu uk on the England calendar", eu, "uk_gdpr", dsr.KindAccess, "2026-01-30T12:00:00Z",
 			"2026-01-30", "", "2026-03-02", "2026-03-02", "", "2026-04-30", "GB-ENG"},
 		{"us ccpa in Los Angeles time", us, "ccpa", dsr.KindAccess, "2026-11-03T06:00:00Z",
-			"2026-11-02", "2026-11-17", "2026-12-16", "2026-12-16", "", "2027-01-30", "US"},
+			"2026-11-02", "2026-11-17", "2026-12-16", "2026-12-16", "", "2027-01-30", "US-CA"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -295,7 +308,8 @@ func TestCalendarFor(t *testing.T) {
 	}{
 		{eu, "gdpr", "NL"},
 		{eu, "uk_gdpr", "GB-ENG"},
-		{us, "ccpa", "US"},
+		{us, "ccpa", "US-CA"}, // regime_calendars: California counts in its own holidays
+		{us, "vcdpa", "US"},   // the organisation calendar
 		{us, "gdpr", "IE"},
 		{us, "uk_gdpr", "GB-ENG"},
 	}

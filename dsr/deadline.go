@@ -16,6 +16,9 @@ const (
 	LedgerDue               = "due"
 	LedgerExtendedDue       = "extended_due"
 	LedgerExtensionNoticeBy = "extension_notice_by"
+	LedgerAppealReceived    = "appeal_received"
+	LedgerAppealDue         = "appeal_due"
+	LedgerAppealExtendedDue = "appeal_extended_due"
 )
 
 // LedgerEntry is one date of a request with the rule that produced it, in
@@ -58,7 +61,8 @@ type Deadlines struct {
 
 // ComputeDeadlines works out every date of a request received on
 // in.Received. It is the only place where a due date is computed.
-// Errors: EINVALID for a missing regime, an uncovered kind or a zero date.
+// Errors: EINVALID for a missing regime, an uncovered kind, a zero date or
+// a receipt before the regime's effective date.
 func ComputeDeadlines(in DeadlineInput) (Deadlines, error) {
 	if in.Regime == nil {
 		return Deadlines{}, Errorf(EINVALID, "regime is required")
@@ -70,6 +74,11 @@ func ComputeDeadlines(in DeadlineInput) (Deadlines, error) {
 	if in.Received.IsZero() {
 		return Deadlines{}, Errorf(EINVALID, "received date is required")
 	}
+	if !r.InForce(in.Received) {
+		// A law gives no deadline before it applies; whoever chose the
+		// regime (intake, triage) must pick the one in force.
+		return Deadlines{}, r.NotInForceError(in.Received)
+	}
 	c := in.Calendar
 	if c == nil {
 		var err error
@@ -79,7 +88,14 @@ func ComputeDeadlines(in DeadlineInput) (Deadlines, error) {
 	}
 	d := Deadlines{Regime: r.ID, Kind: in.Kind, Calendar: c.Code, Received: in.Received}
 	counter := periodCounter{cal: c, monthRule: r.MonthRule, regime: r}
-	d.add(LedgerReceived, in.Received, fmt.Sprintf("request received on %s; the clock starts on the day of receipt", in.Received.Human()))
+	received := fmt.Sprintf("request received on %s; the clock starts on the day of receipt", in.Received.Human())
+	if r.ClockStart == ClockVerifiedReceipt {
+		// The engine has one clock start, receipt. Counting from receipt
+		// is never later than counting from verification, so the due
+		// dates are safe; the note says how to get the statutory date.
+		received += " (" + r.ClockStartNote + ")"
+	}
+	d.add(LedgerReceived, in.Received, received)
 
 	d.ack(counter, r.AckFor(in.Kind))
 

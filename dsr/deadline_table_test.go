@@ -109,13 +109,18 @@ var deadlineCases = []deadlineCase{
 	{"ccpa ack Christmas + New Year observed Mon 2022-23", "ccpa", "access", "2022-12-22", "", 0, "2023-01-09", "2023-02-04", "2023-02-04", "2023-03-21"},
 	{"ccpa ack New Year 2027 Fri", "ccpa", "portability", "2026-12-24", "", 0, "2027-01-11", "2027-02-06", "2027-02-06", "2027-03-23"},
 	{"ccpa ack MLK 2027", "ccpa", "access", "2027-01-11", "", 0, "2027-01-26", "2027-02-24", "2027-02-24", "2027-04-10"},
-	{"ccpa ack Presidents' Day 2027", "ccpa", "portability", "2027-02-08", "", 0, "2027-02-23", "2027-03-24", "2027-03-24", "2027-05-08"},
+	// Lincoln Day (Fri 12 Feb 2027, Gov. Code §6700) is a US-CA holiday, not
+	// a federal one: this case pins the federal calendar; the US-CA twin is
+	// in regimes_2026_test.go.
+	{"ccpa ack Presidents' Day 2027", "ccpa", "portability", "2027-02-08", "US", 0, "2027-02-23", "2027-03-24", "2027-03-24", "2027-05-08"},
 	{"ccpa opt-out Memorial Day 2026", "ccpa", "opt_out", "2026-05-15", "", 0, "", "2026-06-08", "2026-06-08", ""},
 	{"ccpa ack Juneteenth 2026 Fri", "ccpa", "erasure", "2026-06-12", "", 0, "2026-06-29", "2026-07-26", "2026-07-26", "2026-09-09"},
 	{"ccpa ack Juneteenth 2027 Sat observed Fri", "ccpa", "access", "2027-06-14", "", 0, "2027-06-29", "2027-07-28", "2027-07-28", "2027-09-11"},
 	{"ccpa ack Independence Day 2026 Sat observed Fri 3 Jul", "ccpa", "access", "2026-06-29", "", 0, "2026-07-14", "2026-08-12", "2026-08-12", "2026-09-26"},
 	{"ccpa opt-out Independence Day 2027 Sun observed Mon 5 Jul", "ccpa", "opt_out", "2027-07-01", "", 0, "", "2027-07-23", "2027-07-23", ""},
-	{"ccpa ack Labor Day 2026", "ccpa", "rectification", "2026-09-01", "", 0, "2026-09-16", "2026-10-15", "2026-10-15", "2026-11-29"},
+	// Admission Day (Wed 9 Sep 2026) is a US-CA holiday: federal calendar
+	// pinned, US-CA twin in regimes_2026_test.go.
+	{"ccpa ack Labor Day 2026", "ccpa", "rectification", "2026-09-01", "US", 0, "2026-09-16", "2026-10-15", "2026-10-15", "2026-11-29"},
 	{"ccpa ack Columbus Day 2026", "ccpa", "access", "2026-10-05", "", 0, "2026-10-20", "2026-11-18", "2026-11-18", "2027-01-02"},
 	{"ccpa opt-out Veterans + Thanksgiving 2027", "ccpa", "opt_out", "2027-11-08", "", 0, "", "2027-12-01", "2027-12-01", ""},
 	{"ccpa ack Veterans Day 2028 Sat observed Fri", "ccpa", "erasure", "2028-11-06", "", 0, "2028-11-21", "2028-12-20", "2028-12-20", "2029-02-03"},
@@ -153,7 +158,7 @@ var deadlineCases = []deadlineCase{
 
 var defaultCalendar = map[string]string{
 	"gdpr": "EU", "uk_gdpr": "GB-ENG", "lgpd": "BR", "pipeda": "CA",
-	"ccpa": "US", "vcdpa": "US", "cpa": "US", "ctdpa": "US", "ucpa": "US",
+	"ccpa": "US-CA", "vcdpa": "US", "cpa": "US", "ctdpa": "US", "ucpa": "US",
 	"tdpsa": "US", "ocpa": "US", "icdpa": "US",
 }
 

@@ -72,7 +72,9 @@ type Pause struct {
 }
 
 // Regime is one privacy law's rules for data-subject requests, loaded from
-// the embedded regimes.json (derived from shared/reference/regimes.json).
+// the embedded regimes.json (derived from shared/reference/regimes.json,
+// corrected by regimes-2026-update.md; figures marked UNVERIFIED there use
+// the shorter reading and say so in their rule and in Unverified).
 type Regime struct {
 	ID           string              `json:"id"`
 	SourceID     string              `json:"source_id"`
@@ -91,11 +93,83 @@ type Regime struct {
 	OptOutNote   string              `json:"opt_out_note"`
 	Pause        *Pause              `json:"pause"`
 	PauseNote    string              `json:"pause_note"`
-	Appeal       *Period             `json:"appeal"`
+	Appeal       *Appeal             `json:"appeal"`
 	Calendar     string              `json:"calendar"`
 	CalendarNote string              `json:"calendar_note"`
 	Complaint    string              `json:"complaint"`
-	Unverified   []string            `json:"unverified"`
+	// ComplaintRoutes are the authorities a refused or upheld requester
+	// may complain to (an Attorney General, the CPPA, a data protection
+	// authority), for mails and pages.
+	ComplaintRoutes []ComplaintRoute `json:"complaint_routes"`
+	// Effective is the first day the law applies to requests; a request
+	// received earlier falls to another regime (see Config.RegimeFor).
+	Effective Date `json:"effective"`
+	// EffectiveNote gives the law's other dates (phased duties,
+	// amendments).
+	EffectiveNote string `json:"effective_note"`
+	// ClockStart is when the response period starts: ClockReceipt (the
+	// default) or ClockVerifiedReceipt (New Jersey: receipt of a verified
+	// request). ClockStartNote explains how DSR Desk counts it.
+	ClockStart     string `json:"clock_start"`
+	ClockStartNote string `json:"clock_start_note"`
+	// GPC says whether a universal opt-out signal (Global Privacy
+	// Control) must be honoured as an opt-out, and from when.
+	GPC *GPCRule `json:"gpc"`
+	// Agents is the authorized-agent rule in words.
+	Agents string `json:"agents"`
+	// FreeRequests limits how many requests a consumer gets free of
+	// charge; KindLimits adds per-kind limits (Indiana: a copy or a
+	// representative summary, once per 12 months).
+	FreeRequests *RequestLimit         `json:"free_requests"`
+	KindLimits   map[Kind]RequestLimit `json:"kind_limits"`
+	Unverified   []string              `json:"unverified"`
+}
+
+// Clock start values of a Regime.
+const (
+	ClockReceipt         = "receipt"
+	ClockVerifiedReceipt = "verified_receipt"
+)
+
+// Appeal is a regime's right to appeal a refusal. Window is how long the
+// consumer has to appeal after the refusal: nil means the law says "a
+// reasonable period", so the organisation's config decides (default
+// DefaultAppealWindowDays). Answer is how long the controller has to
+// decide, counted from receipt of the appeal; Extension, when set,
+// extends it (Colorado: by 60 days), with Total counted from the same
+// receipt.
+type Appeal struct {
+	Window     *Period    `json:"window"`
+	WindowRule string     `json:"window_rule"`
+	Answer     Period     `json:"answer"`
+	Extension  *Extension `json:"extension"`
+	Rule       string     `json:"rule"`
+}
+
+// DefaultAppealWindowDays is the appeal window an organisation gets when
+// the law only says "a reasonable period" and its config names none.
+const DefaultAppealWindowDays = 60
+
+// ComplaintRoute is an authority a requester may complain to.
+type ComplaintRoute struct {
+	Name string `json:"name"`
+	URL  string `json:"url"`
+}
+
+// GPCRule says whether a regime requires honouring a universal opt-out
+// signal such as Global Privacy Control, from which day, and why.
+type GPCRule struct {
+	Required bool   `json:"required"`
+	From     Date   `json:"from"`
+	Rule     string `json:"rule"`
+}
+
+// RequestLimit is a number of requests per period that must be answered
+// free of charge (or at all, for per-kind limits).
+type RequestLimit struct {
+	Times int    `json:"times"`
+	Per   string `json:"per"` // "12 months" or "calendar year"
+	Rule  string `json:"rule"`
 }
 
 //go:embed regimes.json
@@ -134,7 +208,61 @@ func (r *Regime) validate() error {
 	if r.Extension != nil && (!r.Extension.Total.valid() || r.Extension.MaxTimes < 1) {
 		return fmt.Errorf("regime %q: extension needs total and max_times", r.ID)
 	}
+	if r.Effective.IsZero() || r.Citation == "" {
+		return fmt.Errorf("regime %q: effective date and citation are required", r.ID)
+	}
+	if r.ClockStart != "" && r.ClockStart != ClockReceipt && r.ClockStart != ClockVerifiedReceipt {
+		return fmt.Errorf("regime %q: clock_start must be %s or %s", r.ID, ClockReceipt, ClockVerifiedReceipt)
+	}
+	if a := r.Appeal; a != nil {
+		if !a.Answer.valid() || (a.Window != nil && !a.Window.valid()) {
+			return fmt.Errorf("regime %q: appeal needs a valid answer period", r.ID)
+		}
+		if a.Extension != nil && (!a.Extension.Total.valid() || a.Extension.MaxTimes < 1) {
+			return fmt.Errorf("regime %q: appeal extension needs total and max_times", r.ID)
+		}
+	}
+	if r.GPC != nil && r.GPC.Required && r.GPC.From.IsZero() {
+		return fmt.Errorf("regime %q: a required GPC needs its from date", r.ID)
+	}
+	for _, route := range r.ComplaintRoutes {
+		if route.Name == "" || !strings.HasPrefix(route.URL, "https://") {
+			return fmt.Errorf("regime %q: complaint routes need a name and an https URL", r.ID)
+		}
+	}
 	return nil
+}
+
+// InForce reports whether the regime applies to a request received on d.
+func (r *Regime) InForce(d Date) bool { return !d.Before(r.Effective) }
+
+// NotInForceError is the EINVALID error for a request received on d,
+// before r's effective date.
+func (r *Regime) NotInForceError(d Date) error {
+	return Errorf(EINVALID, "%s is in force from %s; a request received on %s does not fall under it", r.ID, r.Effective, d)
+}
+
+// RequiresGPC reports whether, on day d, the regime requires treating a
+// universal opt-out signal (Sec-GPC: 1) as an opt-out.
+func (r *Regime) RequiresGPC(d Date) bool {
+	return r.GPC != nil && r.GPC.Required && r.InForce(d) && !d.Before(r.GPC.From)
+}
+
+// AppealWindowDays returns how many calendar days the consumer has to
+// appeal a refusal, given the organisation's configured window for laws
+// that say "a reasonable period" (orgDays; 0 means
+// DefaultAppealWindowDays), and false when the regime gives no appeal.
+func (r *Regime) AppealWindowDays(orgDays int) (int, bool) {
+	if r.Appeal == nil {
+		return 0, false
+	}
+	if w := r.Appeal.Window; w != nil && w.Days > 0 && w.Unit == UnitCalendar {
+		return w.Days, true
+	}
+	if orgDays > 0 {
+		return orgDays, true
+	}
+	return DefaultAppealWindowDays, true
 }
 
 // Regimes returns every known regime, in the order of regimes.json.
@@ -212,3 +340,50 @@ func (r *Regime) AckFor(k Kind) *Ack {
 // PausesClock reports whether the regime stops the clock while waiting for
 // the requester.
 func (r *Regime) PausesClock() bool { return r.Pause != nil }
+
+// AppealDates are the dates of one appeal: when it arrived, when the
+// answer is due, and the latest answer date after the regime's appeal
+// extension (zero when the law allows none).
+type AppealDates struct {
+	Received    Date
+	Due         Date
+	ExtendedDue Date
+	Ledger      []LedgerEntry
+}
+
+// AppealDue works out when the answer to an appeal received on received
+// is due under r, counted in calendar c (nil: the regime's default). The
+// period runs from receipt of the appeal, not of the request. Errors:
+// EINVALID when r gives no appeal right or received is zero.
+func AppealDue(r *Regime, c *Calendar, received Date) (AppealDates, error) {
+	if r == nil {
+		return AppealDates{}, Errorf(EINVALID, "regime is required")
+	}
+	if r.Appeal == nil {
+		return AppealDates{}, Errorf(EINVALID, "%s gives no right to appeal a refusal", r.ID)
+	}
+	if received.IsZero() {
+		return AppealDates{}, Errorf(EINVALID, "appeal received date is required")
+	}
+	if c == nil {
+		var err error
+		if c, err = LookupCalendar(r.Calendar); err != nil {
+			return AppealDates{}, err
+		}
+	}
+	a := r.Appeal
+	counter := periodCounter{cal: c, monthRule: r.MonthRule}
+	d := AppealDates{Received: received}
+	d.Ledger = append(d.Ledger, LedgerEntry{What: LedgerAppealReceived, Date: received,
+		Rule: fmt.Sprintf("appeal received on %s; the answer period runs from receipt of the appeal", received.Human())})
+	due, how := counter.add(received, a.Answer)
+	d.Due = due
+	d.Ledger = append(d.Ledger, LedgerEntry{What: LedgerAppealDue, Date: due, Rule: a.Rule + ": " + how})
+	if ext := a.Extension; ext != nil {
+		ed, how := counter.add(received, ext.Total)
+		d.ExtendedDue = ed
+		d.Ledger = append(d.Ledger, LedgerEntry{What: LedgerAppealExtendedDue, Date: ed,
+			Rule: fmt.Sprintf("%s: at most %s from receipt of the appeal: %s", ext.Rule, ext.Total, how)})
+	}
+	return d, nil
+}

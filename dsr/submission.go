@@ -2,6 +2,7 @@ package dsr
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/mail"
 	"sort"
@@ -120,6 +121,13 @@ func KindFieldValues(k Kind, field string) []string { return kindFields[k][field
 // "fields.format", "agent.permission"); EUNAVAILABLE when the
 // organisation offers no rights where the subject lives.
 func (s *Submission) Validate(cfg *Config) (*Regime, error) {
+	return s.ValidateAt(cfg, time.Now())
+}
+
+// ValidateAt is Validate for a request arriving at now (the engine's
+// clock): the receipt day, ReceivedAt or else now in the organisation's
+// time zone, decides which regimes are in force. Errors: as Validate.
+func (s *Submission) ValidateAt(cfg *Config, now time.Time) (*Regime, error) {
 	fe := FieldErrors{}
 	s.checkStorable(fe)
 	if len(fe) > 0 {
@@ -143,7 +151,11 @@ func (s *Submission) Validate(cfg *Config) (*Regime, error) {
 	if _, bad := fe["subject.state"]; bad {
 		return nil, fe.Err()
 	}
-	r, err := s.regime(cfg)
+	received := now
+	if !s.ReceivedAt.IsZero() {
+		received = s.ReceivedAt
+	}
+	r, err := s.regime(cfg, DateIn(received, cfg.Location()))
 	var de *Error
 	if errors.As(err, &de) && de.Code == EINVALID {
 		for k, v := range de.Fields {
@@ -400,7 +412,7 @@ func SafeFilename(name, contentType string) string {
 	return name
 }
 
-func (s *Submission) regime(cfg *Config) (*Regime, error) {
+func (s *Submission) regime(cfg *Config, received Date) (*Regime, error) {
 	var r *Regime
 	if s.Regime != "" {
 		var err error
@@ -410,9 +422,12 @@ func (s *Submission) regime(cfg *Config) (*Regime, error) {
 		if !cfg.OffersRegime(r.ID) {
 			return nil, &Error{Code: EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"regime": cfg.Organisation.Name + " does not handle requests under " + r.Short + "."}}
 		}
+		if !r.InForce(received) {
+			return nil, &Error{Code: EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"regime": fmt.Sprintf("%s applies to requests received from %s.", r.Short, r.Effective)}}
+		}
 	} else {
 		var err error
-		if r, err = cfg.RegimeFor(s.Subject.Country, s.Subject.State); err != nil {
+		if r, err = cfg.RegimeFor(s.Subject.Country, s.Subject.State, received); err != nil {
 			return nil, err
 		}
 	}

@@ -111,6 +111,11 @@ func deadlineInput(regime, kind, received, calendar string, policy policyFlags) 
 	if err != nil {
 		return dsr.DeadlineInput{}, dsr.Errorf(dsr.EINVALID, "--received %q is not a date (valid: YYYY-MM-DD)", received)
 	}
+	if !r.InForce(d) {
+		// A law not yet in force gives no deadline: the request falls to
+		// the organisation's default regime (dsr.Config.RegimeFor).
+		return dsr.DeadlineInput{}, dsr.Errorf(dsr.EINVALID, "%s is in force from %s: a request received on %s falls to the default regime", r.ID, r.Effective, d)
+	}
 	in := dsr.DeadlineInput{Regime: r, Kind: k, Received: d, PromiseDays: policy[k]}
 	if policy[k] > 0 {
 		in.PromiseSource = "policy promise (--policy)"

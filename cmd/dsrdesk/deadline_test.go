@@ -48,6 +48,7 @@ func TestDeadlineCommand(t *testing.T) {
 		calendar               string
 		ack, due, extended     string // "null" for JSON null
 		ledgerWhat             []string
+		ruleHas                string // a substring of the received entry's rule
 	}{
 		{
 			name:   "uk access, 28 Feb is a Saturday",
@@ -65,14 +66,14 @@ func TestDeadlineCommand(t *testing.T) {
 		{
 			name:   "ccpa access across Veterans Day",
 			args:   []string{"--regime", "ccpa", "--kind", "access", "--received", "2026-11-02"},
-			regime: "ccpa", kind: "access", received: "2026-11-02", calendar: "US",
+			regime: "ccpa", kind: "access", received: "2026-11-02", calendar: "US-CA",
 			ack: "2026-11-17", due: "2026-12-16", extended: "2027-01-30",
 			ledgerWhat: []string{"received", "ack_due", "legal_due", "due", "extended_due", "extension_notice_by"},
 		},
 		{
 			name:   "ccpa opt-out: 15 business days, no extension",
 			args:   []string{"--regime", "ccpa", "--kind", "opt_out", "--received", "2026-11-02"},
-			regime: "ccpa", kind: "opt_out", received: "2026-11-02", calendar: "US",
+			regime: "ccpa", kind: "opt_out", received: "2026-11-02", calendar: "US-CA",
 			ack: "null", due: "2026-11-24", extended: "null",
 		},
 		{
@@ -99,6 +100,41 @@ func TestDeadlineCommand(t *testing.T) {
 			args:   []string{"--regime", "gdpr", "--kind", "access", "--received", "2026-03-02", "--calendar", "NL"},
 			regime: "gdpr", kind: "access", received: "2026-03-02", calendar: "NL",
 			ack: "null", due: "2026-04-02", extended: "2026-06-02",
+		},
+		{
+			name:   "ccpa on the federal calendar with --calendar US",
+			args:   []string{"--regime", "ccpa", "--kind", "access", "--received", "2026-11-02", "--calendar", "US"},
+			regime: "ccpa", kind: "access", received: "2026-11-02", calendar: "US",
+			ack: "2026-11-17", due: "2026-12-16", extended: "2027-01-30",
+		},
+		{
+			// Lincoln Day Fri 12 Feb and Presidents' Day Mon 15 Feb 2027
+			// are skipped on US-CA: ack day 10 is Wed 24 Feb.
+			name:   "ccpa counts California holidays by default",
+			args:   []string{"--regime", "ccpa", "--kind", "portability", "--received", "2027-02-08"},
+			regime: "ccpa", kind: "portability", received: "2027-02-08", calendar: "US-CA",
+			ack: "2027-02-24", due: "2027-03-24", extended: "2027-05-08",
+		},
+		{
+			// 15 days only: 29 Feb 2028 day 1, 13 Apr day 45, 28 Apr day 60.
+			name:   "fdbr: one 15-day extension",
+			args:   []string{"--regime", "fdbr", "--kind", "access", "--received", "2028-02-29"},
+			regime: "fdbr", kind: "access", received: "2028-02-29", calendar: "US",
+			ack: "null", due: "2028-04-13", extended: "2028-04-28",
+			ledgerWhat: []string{"received", "legal_due", "due", "extended_due", "extension_notice_by"},
+		},
+		{
+			name:   "njdpa: the received date is the verification date",
+			args:   []string{"--regime", "njdpa", "--kind", "erasure", "--received", "2026-01-31"},
+			regime: "njdpa", kind: "erasure", received: "2026-01-31", calendar: "US",
+			ack: "null", due: "2026-03-16", extended: "2026-04-30",
+			ruleHas: "verified",
+		},
+		{
+			name:   "qc_law25: 30 days, no extension",
+			args:   []string{"--regime", "qc_law25", "--kind", "access", "--received", "2026-12-25"},
+			regime: "qc_law25", kind: "access", received: "2026-12-25", calendar: "CA",
+			ack: "null", due: "2027-01-23", extended: "null",
 		},
 		{
 			name:   "calendar code is case insensitive",
@@ -151,6 +187,9 @@ func TestDeadlineCommand(t *testing.T) {
 					t.Errorf("ledger due entry %s, want %s", *e.Date, tt.due)
 				}
 			}
+			if tt.ruleHas != "" && !strings.Contains(str(got.Ledger[0].Rule), tt.ruleHas) {
+				t.Errorf("received rule %q does not contain %q", str(got.Ledger[0].Rule), tt.ruleHas)
+			}
 			for _, w := range tt.ledgerWhat {
 				if !whats[w] {
 					t.Errorf("ledger has no %q entry", w)
@@ -191,6 +230,8 @@ func TestDeadlineCommandErrors(t *testing.T) {
 		{"bad --policy: unknown kind", with("--policy", "erase=14"), []string{"erase", "opt_out"}},
 		{"bad --policy: zero days", with("--policy", "erasure=0"), []string{"1", "365"}},
 		{"bad --policy: days not a number", with("--policy", "erasure=two"), []string{"1", "365"}},
+		{"received before the law is in force", []string{"deadline", "--regime", "incdpa", "--kind", "access", "--received", "2025-12-31"},
+			[]string{"incdpa", "2026-01-01", "2025-12-31", "default regime"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -19,6 +19,7 @@ Usage:
   dsrdesk serve                 run the web server and the background jobs
   dsrdesk migrate               create the database if needed and apply migrations
   dsrdesk deadline [flags]      compute the dates of a request (see dsrdesk deadline -h)
+  dsrdesk regimes [--json]      list every regime: id, name, citation, effective date, kinds
   dsrdesk check-config [FILE]   validate an organisation config (default $DSR_CONFIG)
   dsrdesk user add --email E --role admin|officer|viewer [--name N]
                                 add a console user; the password is read from stdin
@@ -81,6 +82,8 @@ func runWithInput(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 		return exitCode(stderr, migrate(ctx, stdout))
 	case "deadline":
 		return deadline(args[1:], stdout, stderr)
+	case "regimes":
+		return regimesCommand(args[1:], stdout, stderr)
 	case "check-config":
 		return checkConfig(args[1:], stdout, stderr)
 	case "user":
