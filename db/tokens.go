@@ -12,11 +12,11 @@ import (
 
 // Token purposes and holders.
 const (
-	TokenVerify   = "verify"
-	TokenStatus   = "status"
-	TokenDownload = "download"
-	HolderSubject = "subject"
-	HolderAgent   = "agent"
+	TokenVerify   = dsr.TokenVerify
+	TokenStatus   = dsr.TokenStatus
+	TokenDownload = dsr.TokenDownload
+	HolderSubject = dsr.HolderSubject
+	HolderAgent   = dsr.HolderAgent
 )
 
 // Status-link scopes. A pending link was issued before the subject proved
@@ -24,15 +24,15 @@ const (
 // that the request exists and nothing else. A full link was issued after
 // confirmation and may answer and withdraw.
 const (
-	ScopePending = "pending"
-	ScopeFull    = "full"
+	ScopePending = dsr.ScopePending
+	ScopeFull    = dsr.ScopeFull
 )
 
 // StatusLinkGrace is how long status links keep working after their
 // request closes (completed, denied, withdrawn, expired): long enough to
 // read the outcome, short enough that an old email stops being a key.
 // SetStatus applies it in the transaction of every close.
-const StatusLinkGrace = 30 * 24 * time.Hour
+const StatusLinkGrace = dsr.StatusLinkGrace
 
 // Token is a stored link token (only its hash is stored).
 type Token struct {

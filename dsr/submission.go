@@ -405,10 +405,10 @@ func (s *Submission) regime(cfg *Config) (*Regime, error) {
 	if s.Regime != "" {
 		var err error
 		if r, err = LookupRegime(s.Regime); err != nil {
-			return nil, &Error{Code: EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"regime": ErrorMessage(err)}}
+			return nil, InvalidField("regime", ErrorMessage(err))
 		}
 		if !cfg.OffersRegime(r.ID) {
-			return nil, &Error{Code: EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"regime": cfg.Organisation.Name + " does not handle requests under " + r.Short + "."}}
+			return nil, InvalidField("regime", cfg.Organisation.Name+" does not handle requests under "+r.Short+".")
 		}
 	} else {
 		var err error
@@ -417,8 +417,7 @@ func (s *Submission) regime(cfg *Config) (*Regime, error) {
 		}
 	}
 	if s.Kind != "" && !r.Covers(s.Kind) {
-		return nil, &Error{Code: EINVALID, Message: "Some fields are not valid.",
-			Fields: map[string]string{"kind": r.Short + " does not give a right of " + s.Kind.Short() + "; choose one of: " + joinKinds(r.Kinds)}}
+		return nil, InvalidField("kind", r.Short+" does not give a right of "+s.Kind.Short()+"; choose one of: "+joinKinds(r.Kinds))
 	}
 	return r, nil
 }

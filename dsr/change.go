@@ -1,0 +1,184 @@
+package dsr
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+)
+
+// Link tokens: what a token opens (purpose), whose it is (holder) and, for
+// status links, how much it shows (scope).
+const (
+	TokenVerify   = "verify"
+	TokenStatus   = "status"
+	TokenDownload = "download"
+
+	HolderSubject = "subject"
+	HolderAgent   = "agent"
+
+	// ScopePending: issued before the subject proved the email address (or
+	// for an opt-out that needed no proof); shows only that the request
+	// exists. ScopeFull: issued after confirmation; may answer and
+	// withdraw. Verify and download tokens are always ScopeFull.
+	ScopePending = "pending"
+	ScopeFull    = "full"
+)
+
+// StatusLinkGrace is how long status links keep working after their
+// request closes (completed, denied, withdrawn, expired): long enough to
+// read the outcome, short enough that an old email stops being a key.
+const StatusLinkGrace = 30 * 24 * time.Hour
+
+// StatusLinkBackstop bounds a status link of a request that stays open:
+// links normally end at the close plus StatusLinkGrace, and this only
+// keeps a link of a request left open by mistake from working for ever.
+const StatusLinkBackstop = 400 * 24 * time.Hour
+
+// Change is what one decision does to a request, as a value: built by a
+// pure planner (PlanIntake, Extend, Deny, …) from the current request and
+// applied by the engine in one transaction. The zero Change changes
+// nothing.
+type Change struct {
+	// To is the new status, "" to keep the current one. Planners set it
+	// only through Status.Transition (or, at intake, to a first status).
+	To Status
+	// CloseReason is stored with a closing status (the closing event type).
+	CloseReason string
+	// Ledger entries are appended to the request's deadline ledger.
+	Ledger []LedgerEntry
+	// Events are appended to the request's hash chain, in order.
+	Events []NewEvent
+	// Messages are rendered, recorded and (with a relay) delivered.
+	Messages []Message
+	// Jobs are scheduled in the same transaction.
+	Jobs []Job
+}
+
+// NewEvent is an event to append: the chain position and hash are the
+// engine's business.
+type NewEvent struct {
+	Type   EventType
+	Actor  string
+	Public bool // shown on the requester's status page
+	Data   map[string]string
+}
+
+// TokenGrant is a link token to issue: the engine draws the random value
+// and stores its hash only.
+type TokenGrant struct {
+	Purpose string // TokenVerify, TokenStatus or TokenDownload
+	Holder  string // HolderSubject or HolderAgent
+	Scope   string // ScopePending or ScopeFull
+	Expires time.Time
+}
+
+// Message is one email to send about a request: a mail event rendered for
+// one holder, with the holder's own status link and, for some events, an
+// action link (confirm) and extra text.
+type Message struct {
+	Event  string // the mail template, e.g. MailReceived
+	Holder string
+	// Status is the holder's status link shown in the message.
+	Status TokenGrant
+	// Action, when set, is the token of the message's button (ActionLabel).
+	Action      *TokenGrant
+	ActionLabel string
+	LinkExpires time.Time // shown as the date the action link ends
+	Note        string
+	Reason      string
+	ClockPaused bool
+}
+
+// JobKind names a follow-up job; the engine maps each to its River job.
+type JobKind string
+
+// Jobs a change can schedule.
+const (
+	// JobDeadlineReminders starts the officers' reminder chain for the
+	// request's current due date.
+	JobDeadlineReminders JobKind = "deadline_reminders"
+	// JobVerification schedules the confirmation reminder and the expiry
+	// of an unconfirmed request, counted from its first confirmation email.
+	JobVerification JobKind = "verification"
+)
+
+// Job is a follow-up job to schedule with the change.
+type Job struct{ Kind JobKind }
+
+// Mail events a planner may send: one template each under
+// templates/mail/<locale>/.
+const (
+	MailReceived       = "received"        // to the subject: confirm your email
+	MailAgentConfirm   = "agent_confirm"   // to the subject: confirm the agent's authority
+	MailReceivedAgent  = "received_agent"  // to the agent: we got what you filed
+	MailAcknowledged   = "acknowledged"    // open, with the due date
+	MailEmailReceived  = "email_received"  // an emailed request awaits triage (meets an acknowledgment duty)
+	MailVerifyReminder = "verify_reminder" // to the subject: still unconfirmed
+	MailExpired        = "expired"
+	MailInfoNeeded     = "info_needed"
+	MailAnswerReceived = "answer_received"
+	MailExtended       = "extended"
+	MailCompleted      = "completed"
+	MailDenied         = "denied"
+	MailWithdrawn      = "withdrawn"
+)
+
+// StatusLink is the status link to hand holder now: full scope once the
+// subject has proven the email address (r.VerifiedAt set), pending before
+// (it shows only that the request exists); a closed request's links live
+// for StatusLinkGrace after the close, an open one's for
+// StatusLinkBackstop.
+func StatusLink(r *Request, holder string, now time.Time) TokenGrant {
+	g := TokenGrant{Purpose: TokenStatus, Holder: holder, Scope: ScopePending, Expires: now.Add(StatusLinkBackstop)}
+	if r.VerifiedAt != nil {
+		g.Scope = ScopeFull
+	}
+	if r.Status.Closed() {
+		closed := now
+		if r.ClosedAt != nil {
+			closed = *r.ClosedAt
+		}
+		g.Expires = closed.Add(StatusLinkGrace)
+	}
+	return g
+}
+
+// MailAll is the messages telling event to the data subject and, where
+// there is one, the agent: the same news to both, each with their own
+// status link. The agent's copy drops the note of a completion (the
+// officer's summary may describe the subject's data). A subject without
+// an email address (a GPC signal from a browser) gets nothing.
+func MailAll(r *Request, event string, now time.Time, m Message) []Message {
+	var out []Message
+	m.Event = event
+	if r.Subject.Email != "" {
+		s := m
+		s.Holder, s.Status = HolderSubject, StatusLink(r, HolderSubject, now)
+		out = append(out, s)
+	}
+	if r.Agent != nil {
+		a := m
+		a.Holder, a.Status = HolderAgent, StatusLink(r, HolderAgent, now)
+		if event == MailCompleted {
+			a.Note, a.LinkExpires = "", time.Time{}
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// NewID returns a random UUID (version 7: time-ordered, so new rows land
+// at the end of their primary-key index) for a row a plan creates. It is
+// the only source of non-determinism in the planners.
+func NewID(now time.Time) string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("dsr: crypto/rand failed: " + err.Error())
+	}
+	ms := uint64(now.UnixMilli())
+	b[0], b[1], b[2], b[3], b[4], b[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
+	b[6] = b[6]&0x0f | 0x70
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}

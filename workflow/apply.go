@@ -1,0 +1,143 @@
+package workflow
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/dsrdesk/dsrdesk/db"
+	"github.com/dsrdesk/dsrdesk/dsr"
+	"github.com/dsrdesk/dsrdesk/notify"
+)
+
+// deliverable is the mail layer's answer to "can a message to p be
+// written at all", which the planners need to count an acknowledgment.
+func deliverable(p dsr.Person) error {
+	return notify.CheckRecipient(notify.Address{Name: p.Name, Email: p.Email})
+}
+
+// issuedLinks are the raw tokens drawn for a change's messages, by
+// message index: only their hashes are stored.
+type issuedLinks struct {
+	status, action []string
+}
+
+// issueLinks draws the tokens of a change's messages (and extra grants,
+// returned raw in the same order) for request id, and returns the rows to
+// store.
+func issueLinks(id string, msgs []dsr.Message, extra ...dsr.TokenGrant) (issuedLinks, []string, []db.NewToken) {
+	var l issuedLinks
+	var rows []db.NewToken
+	grant := func(g dsr.TokenGrant) string {
+		raw, hash := newToken()
+		rows = append(rows, db.NewToken{RequestID: id, Purpose: g.Purpose, Holder: g.Holder, Scope: g.Scope, Hash: hash, Expires: g.Expires})
+		return raw
+	}
+	l.status, l.action = make([]string, len(msgs)), make([]string, len(msgs))
+	for i, m := range msgs {
+		if m.Action != nil {
+			l.action[i] = grant(*m.Action)
+		}
+		l.status[i] = grant(m.Status)
+	}
+	raws := make([]string, len(extra))
+	for i, g := range extra {
+		raws[i] = grant(g)
+	}
+	return l, raws, rows
+}
+
+// planEvents turns planned events into events at now.
+func planEvents(evs []dsr.NewEvent, now time.Time) []dsr.Event {
+	out := make([]dsr.Event, len(evs))
+	for i, ev := range evs {
+		out[i] = dsr.Event{At: now, Actor: ev.Actor, Type: string(ev.Type), Public: ev.Public, Data: ev.Data}
+	}
+	return out
+}
+
+// renderAll renders a change's messages with their links.
+func (e *Engine) renderAll(req *dsr.Request, msgs []dsr.Message, l issuedLinks, now time.Time) ([]*db.Message, error) {
+	out := make([]*db.Message, 0, len(msgs))
+	for i, pm := range msgs {
+		m, err := e.renderPlanned(req, pm, l.status[i], l.action[i], now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// jobParams maps a change's jobs, and the delivery of its messages when a
+// relay is configured, to River insert parameters.
+func (e *Engine) jobParams(req *dsr.Request, jobs []dsr.Job, msgs []*db.Message, now time.Time) []river.InsertManyParams {
+	var out []river.InsertManyParams
+	for _, j := range jobs {
+		switch j.Kind {
+		case dsr.JobDeadlineReminders:
+			out = append(out, e.reminderParams(req, now))
+		case dsr.JobVerification:
+			remind, expire := e.verifyTimes(req)
+			out = append(out,
+				river.InsertManyParams{Args: VerifyReminderArgs{RequestID: req.ID}, InsertOpts: &river.InsertOpts{ScheduledAt: remind}},
+				river.InsertManyParams{Args: VerifyExpiryArgs{RequestID: req.ID}, InsertOpts: &river.InsertOpts{ScheduledAt: expire}})
+		}
+	}
+	if e.mailer != nil {
+		for _, m := range msgs {
+			out = append(out, river.InsertManyParams{Args: DeliverArgs{MessageID: m.ID}})
+		}
+	}
+	return out
+}
+
+// applyIntake writes a new request's plan in one transaction of three
+// round trips: BEGIN with the request row (and its subject, agent and
+// permission), ledger, events and tokens; the jobs (one River insert);
+// then the messages, which need the request number the first round trip
+// returned, with the idempotency record (when idemKey is set) and COMMIT.
+// Errors: ECONFLICT (an idempotency key stored concurrently),
+// ETEMPORARY, EINTERNAL.
+func (e *Engine) applyIntake(ctx context.Context, in *dsr.Intake, now time.Time, idemKey string, fp []byte) (*Receipt, error) {
+	req, c := in.Request, in.Change
+	links, receipt, tokens := issueLinks(req.ID, c.Messages, in.Receipt)
+
+	first := &pgx.Batch{}
+	db.QueueNewRequest(first, req, in.Permission, &req.Ref)
+	db.QueueLedger(first, req.ID, now, c.Ledger)
+	db.QueueEvents(first, req.ID, db.ChainHead{}, planEvents(c.Events, now))
+	db.QueueTokens(first, tokens)
+	tx, err := db.BeginWith(ctx, e.pool, first)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
+
+	msgs, err := e.renderAll(req, c.Messages, links, now)
+	if err != nil {
+		return nil, err
+	}
+	if jobs := e.jobParams(req, c.Jobs, msgs, now); len(jobs) > 0 {
+		if _, err := e.river.InsertManyTx(ctx, tx, jobs); err != nil {
+			return nil, dsr.Internalf("insert jobs: %w", err)
+		}
+	}
+	rc := &Receipt{ID: req.ID, Ref: req.RefString(), Kind: req.Kind, Regime: req.Regime, Status: req.Status,
+		ReceivedAt: req.ReceivedAt, DueAt: req.DueOn, StatusURL: e.link("/status/" + receipt[0])}
+	last := &pgx.Batch{}
+	db.QueueMessages(last, msgs)
+	if idemKey != "" {
+		lookup, sealed, err := e.sealReceipt(idemKey, rc)
+		if err != nil {
+			return nil, err
+		}
+		db.QueueIdempotent(last, lookup, db.Idempotent{Fingerprint: fp, RequestID: rc.ID, Response: sealed})
+	}
+	if err := tx.CommitWith(ctx, last); err != nil {
+		return nil, err
+	}
+	return rc, nil
+}
