@@ -312,3 +312,16 @@ func (tx *PipelinedTx) QueryRow(ctx context.Context, sql string, args ...any) pg
 
 // Conn implements pgx.Tx.
 func (tx *PipelinedTx) Conn() *pgx.Conn { return tx.conn.Conn() }
+
+// SendBatch sends b's statements in tx in one round trip and reads their
+// results (b's callbacks run). Errors: the first failing statement's,
+// wrapped as its single-statement function wraps it.
+func SendBatch(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return batchErr("batch", err)
+	}
+	return nil
+}

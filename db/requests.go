@@ -99,19 +99,57 @@ func GetRequest(ctx context.Context, q Querier, id string, forUpdate bool) (*dsr
 	return r, wrap("get request", err)
 }
 
-func scanRequest(row pgx.Row) (*dsr.Request, error) {
+// LockRequest loads a request with its row lock (every change to a
+// request takes it first) and the head of its event chain, in one
+// statement. Errors: ENOTFOUND.
+func LockRequest(ctx context.Context, tx pgx.Tx, id string) (*dsr.Request, ChainHead, error) {
+	var head ChainHead
+	var seq *int
+	r, err := scanRequest(tx.QueryRow(ctx, `SELECT `+requestColumns+`, h.seq, h.hash`+requestFrom+`
+		LEFT JOIN LATERAL (SELECT seq, hash FROM events e WHERE e.request_id = r.id ORDER BY seq DESC LIMIT 1) h ON true
+		WHERE r.id = $1 FOR UPDATE OF r`, id), &seq, &head.Hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, head, dsr.Errorf(dsr.ENOTFOUND, "request not found")
+	}
+	if seq != nil {
+		head.Seq = *seq
+	}
+	return r, head, wrap("lock request", err)
+}
+
+// QueueRequestUpdate queues the write of r's changeable columns (status,
+// closing, dates, pause, assignee) as one statement; closing also ends
+// the request's status links at the close plus StatusLinkGrace, as
+// SetStatus does.
+func QueueRequestUpdate(b *pgx.Batch, r *dsr.Request, closing bool) {
+	var assignee any
+	if r.AssigneeID != "" {
+		assignee = r.AssigneeID
+	}
+	b.Queue(`UPDATE requests SET status = $2, closed_at = $3, close_reason = $4, legal_due = $5, due_on = $6,
+		extended_due = $7, paused_since = $8, paused_days = $9, extensions = $10, assignee_id = $11, updated_at = $12
+		WHERE id = $1`,
+		r.ID, r.Status, r.ClosedAt, r.CloseReason, r.LegalDue.Time(), r.DueOn.Time(), dateArg(r.ExtendedDue),
+		r.PausedSince, r.PausedDays, r.Extensions, assignee, r.UpdatedAt).Exec(func(pgconn.CommandTag) error { return nil })
+	if closing && r.ClosedAt != nil {
+		b.Queue(`UPDATE tokens SET expires_at = least(expires_at, $2) WHERE request_id = $1 AND purpose = 'status'`,
+			r.ID, r.ClosedAt.Add(StatusLinkGrace)).Exec(func(pgconn.CommandTag) error { return nil })
+	}
+}
+
+func scanRequest(row pgx.Row, extra ...any) (*dsr.Request, error) {
 	var r dsr.Request
 	var agentID, assignee *string
 	var agentName, agentEmail string
 	var fields []byte
 	var receivedOn, legal, due time.Time
 	var ack, policy, ext, notice *time.Time
-	err := row.Scan(&r.ID, &r.Ref, &r.Kind, &r.Regime, &r.Status, &r.Channel, &r.SubjectID, &r.Subject.Email, &r.Subject.Name,
+	dest := append([]any{&r.ID, &r.Ref, &r.Kind, &r.Regime, &r.Status, &r.Channel, &r.SubjectID, &r.Subject.Email, &r.Subject.Name,
 		&r.Subject.Country, &r.Subject.State, &agentID, &agentName, &agentEmail, &r.Details, &fields, &r.Calendar,
 		&r.ReceivedAt, &receivedOn, &ack, &r.AckSentAt, &legal, &policy, &due, &ext, &notice, &r.Extensions,
 		&r.PausedSince, &r.PausedDays, &r.NeedsVerification, &r.VerificationSent, &r.VerifiedAt, &r.VerifiedMethod, &r.AgentConfirmedAt,
-		&assignee, &r.ClosedAt, &r.CloseReason, &r.UpdatedAt)
-	if err != nil {
+		&assignee, &r.ClosedAt, &r.CloseReason, &r.UpdatedAt}, extra...)
+	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
 	if agentID != nil {

@@ -44,6 +44,12 @@ type Change struct {
 	To Status
 	// CloseReason is stored with a closing status (the closing event type).
 	CloseReason string
+	// Due, when set, moves the dates (and ends any clock pause).
+	Due *DueChange
+	// PauseFrom, when set, stops the clock from that instant.
+	PauseFrom *time.Time
+	// Assign, when set, gives the request to that user id ("" unassigns).
+	Assign *string
 	// Ledger entries are appended to the request's deadline ledger.
 	Ledger []LedgerEntry
 	// Events are appended to the request's hash chain, in order.
@@ -52,6 +58,46 @@ type Change struct {
 	Messages []Message
 	// Jobs are scheduled in the same transaction.
 	Jobs []Job
+}
+
+// DueChange is the dates of a request after an extension or a pause, as
+// whole new values.
+type DueChange struct {
+	LegalDue, Due, ExtendedDue Date
+	PausedDays, Extensions     int
+}
+
+// TouchesRequest reports whether c changes the request row itself.
+func (c *Change) TouchesRequest() bool {
+	return c.To != "" || c.Due != nil || c.PauseFrom != nil || c.Assign != nil
+}
+
+// ApplyTo returns r as it is once c is applied at now (r is not changed):
+// what the messages of c are rendered from and what follow-up jobs are
+// scheduled for. A status change stamps UpdatedAt; a closing one sets
+// ClosedAt and the close reason.
+func (c *Change) ApplyTo(r *Request, now time.Time) *Request {
+	after := *r
+	if c.To != "" && c.To != r.Status {
+		after.Status, after.UpdatedAt = c.To, now
+		if c.To.Closed() {
+			after.ClosedAt = &now
+			if c.CloseReason != "" {
+				after.CloseReason = c.CloseReason
+			}
+		}
+	}
+	if d := c.Due; d != nil {
+		after.LegalDue, after.DueOn, after.ExtendedDue = d.LegalDue, d.Due, d.ExtendedDue
+		after.PausedDays, after.Extensions, after.PausedSince = d.PausedDays, d.Extensions, nil
+	}
+	if c.PauseFrom != nil {
+		after.PausedSince = c.PauseFrom
+	}
+	if c.Assign != nil {
+		after.AssigneeID, after.UpdatedAt = *c.Assign, now
+	}
+	return &after
 }
 
 // NewEvent is an event to append: the chain position and hash are the

@@ -141,3 +141,55 @@ func (e *Engine) applyIntake(ctx context.Context, in *dsr.Intake, now time.Time,
 	}
 	return rc, nil
 }
+
+// change runs one action on a request: lock it (with the head of its
+// event chain), decide with the engine clock, apply the Change, all in one
+// transaction. decide must not write anything; it may refuse with a
+// *dsr.Error, which rolls back. Errors: ENOTFOUND, and whatever decide or
+// the database returns.
+func (e *Engine) change(ctx context.Context, id string, decide func(r *dsr.Request, now time.Time) (dsr.Change, error)) error {
+	return e.inTx(ctx, func(tx pgx.Tx) error {
+		req, head, err := db.LockRequest(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		now := e.now()
+		c, err := decide(req, now)
+		if err != nil {
+			return err
+		}
+		return e.apply(ctx, tx, req, head, c, now)
+	})
+}
+
+// apply writes c to the locked request req in tx: the request row, ledger,
+// events (after head), tokens and messages as multi-row statements in one
+// batch, one round trip; the jobs join the transaction's batch, inserted
+// with one InsertManyTx at commit (inTx). req becomes the request after
+// the change.
+func (e *Engine) apply(ctx context.Context, tx pgx.Tx, req *dsr.Request, head db.ChainHead, c dsr.Change, now time.Time) error {
+	after := c.ApplyTo(req, now)
+	links, _, tokens := issueLinks(req.ID, c.Messages)
+	msgs, err := e.renderAll(after, c.Messages, links, now)
+	if err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	if c.TouchesRequest() {
+		db.QueueRequestUpdate(b, after, after.Status.Closed() && !req.Status.Closed())
+	}
+	db.QueueLedger(b, req.ID, now, c.Ledger)
+	db.QueueEvents(b, req.ID, head, planEvents(c.Events, now))
+	db.QueueTokens(b, tokens)
+	db.QueueMessages(b, msgs)
+	if err := db.SendBatch(ctx, tx, b); err != nil {
+		return err
+	}
+	for _, p := range e.jobParams(after, c.Jobs, msgs, now) {
+		if err := e.enqueue(ctx, tx, p.Args, p.InsertOpts); err != nil {
+			return dsr.Internalf("insert jobs: %w", err)
+		}
+	}
+	*req = *after
+	return nil
+}

@@ -24,15 +24,18 @@ func (e *Engine) Assign(ctx context.Context, requestID, actor, assigneeID string
 	})
 }
 
+// assignTx is Assign inside tx: the decision is dsr.PlanAssign; whether
+// the user may work requests is checked here, against the user list.
 func (e *Engine) assignTx(ctx context.Context, tx pgx.Tx, requestID, actor, assigneeID string) error {
-	req, err := db.GetRequest(ctx, tx, requestID, true)
+	req, head, err := db.LockRequest(ctx, tx, requestID)
 	if err != nil {
 		return err
 	}
-	if req.Status.Closed() {
-		return req.Status.Transition(dsr.StatusInProgress)
+	now := e.now()
+	c, err := dsr.PlanAssign(req, actor, assigneeID, now)
+	if err != nil {
+		return err
 	}
-	data := map[string]string{"from": req.AssigneeID, "to": assigneeID}
 	if assigneeID != "" {
 		u, err := db.UserByID(ctx, tx, assigneeID)
 		if err != nil {
@@ -42,24 +45,7 @@ func (e *Engine) assignTx(ctx context.Context, tx pgx.Tx, requestID, actor, assi
 			return &dsr.Error{Code: dsr.EINVALID, Message: "Only active officers and admins can be assigned.", Fields: map[string]string{"assignee": "cannot work requests"}}
 		}
 	}
-	now := e.now()
-	if err := db.SetAssignee(ctx, tx, req.ID, assigneeID, now); err != nil {
-		return err
-	}
-	typ := "assigned"
-	if assigneeID == "" {
-		typ = "unassigned"
-	}
-	if err := event(ctx, tx, req, actor, typ, false, data, now); err != nil {
-		return err
-	}
-	if assigneeID != "" && req.Status == dsr.StatusOpen {
-		if err := db.SetStatus(ctx, tx, req.ID, dsr.StatusInProgress, now, ""); err != nil {
-			return err
-		}
-		return event(ctx, tx, req, actor, "in_progress", true, nil, now)
-	}
-	return nil
+	return e.apply(ctx, tx, req, head, c, now)
 }
 
 // VerifyOther records that the officer verified the subject's identity by
@@ -122,11 +108,8 @@ func (e *Engine) AddNote(ctx context.Context, requestID, actor, text string) err
 // WithdrawFor withdraws a request on the requester's behalf (e.g. they
 // asked by phone). Errors: EINVALID (no reason), ENOTFOUND, ECONFLICT.
 func (e *Engine) WithdrawFor(ctx context.Context, requestID, actor, reason string) error {
-	if strings.TrimSpace(reason) == "" {
-		return &dsr.Error{Code: dsr.EINVALID, Message: "Say how the requester asked to withdraw.", Fields: map[string]string{"reason": "is required"}}
-	}
-	return e.withRequest(ctx, requestID, func(tx pgx.Tx, req *dsr.Request) error {
-		return e.close(ctx, tx, req, dsr.StatusWithdrawn, actor, "withdrawn", MailWithdrawn, map[string]string{"on_behalf": reason}, mailExtra{})
+	return e.change(ctx, requestID, func(r *dsr.Request, now time.Time) (dsr.Change, error) {
+		return dsr.PlanWithdraw(r, actor, reason, now)
 	})
 }
 

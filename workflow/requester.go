@@ -270,7 +270,14 @@ func describe(ev dsr.Event, loc *time.Location) string {
 // pending link, ECONFLICT when already closed.
 func (e *Engine) Withdraw(ctx context.Context, token string) error {
 	return e.inTx(ctx, func(tx pgx.Tx) error {
-		t, req, err := e.statusTokenTx(ctx, tx, token)
+		t, err := db.FindToken(ctx, tx, HashToken(token), db.TokenStatus, false)
+		if err != nil {
+			return err
+		}
+		if err := e.validToken(t, false); err != nil {
+			return err
+		}
+		req, head, err := db.LockRequest(ctx, tx, t.RequestID)
 		if err != nil {
 			return err
 		}
@@ -281,7 +288,12 @@ func (e *Engine) Withdraw(ctx context.Context, token string) error {
 		if t.Holder == db.HolderAgent {
 			actor = dsr.ActorAgent
 		}
-		return e.close(ctx, tx, req, dsr.StatusWithdrawn, actor, "withdrawn", MailWithdrawn, map[string]string{}, mailExtra{})
+		now := e.now()
+		c, err := dsr.PlanWithdraw(req, actor, "", now)
+		if err != nil {
+			return err
+		}
+		return e.apply(ctx, tx, req, head, c, now)
 	})
 }
 

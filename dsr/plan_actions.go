@@ -1,0 +1,161 @@
+package dsr
+
+import (
+	"strings"
+	"time"
+)
+
+// The action planners: each takes the current request (locked by the
+// engine), the action's inputs, the organisation and now, and returns the
+// Change the action makes or a *Error saying why it may not. None reads or
+// writes anything.
+
+// InfoRequested tells the officer what asking the requester did to the
+// clock.
+type InfoRequested struct {
+	ClockPaused bool
+	Explanation string
+}
+
+// PlanRequestInfo asks the requester for more information: the request
+// waits for them (Status.Transition to awaiting_requester), and where the
+// regime stops the clock (UK clarification, EU identity doubts, Oregon
+// authentication, Utah fraud) it stops, with a ledger entry; where it does
+// not (CCPA) the explanation says the clock keeps running. Errors:
+// EINVALID (empty note), ECONFLICT (the status does not allow it).
+func PlanRequestInfo(org *Config, r *Request, actor, note string, now time.Time) (Change, InfoRequested, error) {
+	note = strings.TrimSpace(note)
+	if note == "" {
+		return Change{}, InfoRequested{}, &Error{Code: EINVALID, Message: "Say what information you need.", Fields: FieldErrors{"note": "is required"}}
+	}
+	if err := r.Status.Transition(StatusAwaitingRequester); err != nil {
+		return Change{}, InfoRequested{}, err
+	}
+	reg, err := LookupRegime(r.Regime)
+	if err != nil {
+		return Change{}, InfoRequested{}, err
+	}
+	c := Change{To: StatusAwaitingRequester}
+	res := InfoRequested{ClockPaused: reg.PausesClock()}
+	if res.ClockPaused {
+		res.Explanation = "The clock is stopped until the answer arrives: " + reg.Pause.Rule + "."
+		c.PauseFrom = &now
+		c.Ledger = []LedgerEntry{{What: LedgerPaused, Date: DateIn(now, org.Location()), Rule: res.Explanation}}
+	} else {
+		res.Explanation = "The clock keeps running: the due date stays " + r.DueOn.Human() + ". " + reg.PauseNote
+	}
+	clock := "running"
+	if res.ClockPaused {
+		clock = "paused"
+	}
+	c.Events = []NewEvent{{Type: EventInfoRequested, Actor: actor, Public: true, Data: map[string]string{"note": note, "clock": clock}}}
+	c.Messages = MailAll(c.ApplyTo(r, now), MailInfoNeeded, now, Message{Note: note, ClockPaused: res.ClockPaused})
+	return c, res, nil
+}
+
+// PlanExtend extends the request's deadline as the regime allows
+// (CheckExtension, Extend), restarts the reminder chain for the new date
+// and tells the requester and agent the reason. Errors: EINVALID (no
+// reason), ECONFLICT naming the rule that refuses it.
+func PlanExtend(org *Config, r *Request, actor, reason string, now time.Time) (Change, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return Change{}, &Error{Code: EINVALID, Message: "Give the reason for the extension; the requester is told it.", Fields: FieldErrors{"reason": "is required"}}
+	}
+	reg, err := LookupRegime(r.Regime)
+	if err != nil {
+		return Change{}, err
+	}
+	today := DateIn(now, org.Location())
+	if err := CheckExtension(reg, r, today); err != nil {
+		return Change{}, err
+	}
+	res := Extend(reg, r, today, reason)
+	c := Change{Due: &DueChange{LegalDue: res.Due, Due: res.Due, ExtendedDue: r.ExtendedDue, PausedDays: r.PausedDays, Extensions: r.Extensions + 1},
+		Ledger: res.Ledger, Jobs: []Job{{Kind: JobDeadlineReminders}},
+		Events: []NewEvent{{Type: EventExtended, Actor: actor, Public: true, Data: map[string]string{"due": res.Due.String(), "reason": reason}}}}
+	c.Messages = MailAll(c.ApplyTo(r, now), MailExtended, now, Message{Note: reason})
+	return c, nil
+}
+
+// PlanClose closes the request (Status.Transition to a closed status) with
+// its public event of type typ and data, and mail event to the subject and
+// agent; the closing email's links end with the others, StatusLinkGrace
+// after the close. Errors: ECONFLICT (the status does not allow it).
+func PlanClose(r *Request, to Status, actor string, typ EventType, mail string, data map[string]string, m Message, now time.Time) (Change, error) {
+	if err := r.Status.Transition(to); err != nil {
+		return Change{}, err
+	}
+	if data == nil {
+		data = map[string]string{}
+	}
+	c := Change{To: to, CloseReason: string(typ), Events: []NewEvent{{Type: typ, Actor: actor, Public: true, Data: data}}}
+	c.Messages = MailAll(c.ApplyTo(r, now), mail, now, m)
+	return c, nil
+}
+
+// PlanDeny refuses the request with a reason code (label is its text,
+// "" for a code the caller does not know) and an explanation, telling the
+// requester their right to complain or appeal. Errors: EINVALID (unknown
+// reason, no explanation), ECONFLICT.
+func PlanDeny(r *Request, actor, reason, label, explanation string, now time.Time) (Change, error) {
+	fe := FieldErrors{}
+	if label == "" {
+		fe.Add("reason", "Choose a reason code.")
+	}
+	if strings.TrimSpace(explanation) == "" {
+		fe.Add("explanation", "is required")
+	}
+	if err := fe.Err(); err != nil {
+		return Change{}, err
+	}
+	return PlanClose(r, StatusDenied, actor, EventDenied, MailDenied,
+		map[string]string{"reason": reason, "reason_label": label, "explanation": explanation},
+		Message{Note: explanation, Reason: label}, now)
+}
+
+// PlanComplete closes the request as done, with what was done (summary)
+// told to the data subject (the agent's copy leaves it out). Errors:
+// ECONFLICT.
+func PlanComplete(r *Request, actor, summary string, now time.Time) (Change, error) {
+	return PlanClose(r, StatusCompleted, actor, EventCompleted, MailCompleted, map[string]string{"summary": summary}, Message{Note: summary}, now)
+}
+
+// PlanWithdraw withdraws the request: by the requester or agent from
+// their status link (onBehalf ""), or by an officer who says how the
+// requester asked (onBehalf required then, actor a user). Errors:
+// EINVALID (an officer without onBehalf), ECONFLICT.
+func PlanWithdraw(r *Request, actor, onBehalf string, now time.Time) (Change, error) {
+	data := map[string]string{}
+	if actor != ActorRequester && actor != ActorAgent {
+		if strings.TrimSpace(onBehalf) == "" {
+			return Change{}, &Error{Code: EINVALID, Message: "Say how the requester asked to withdraw.", Fields: FieldErrors{"reason": "is required"}}
+		}
+		data["on_behalf"] = onBehalf
+	}
+	return PlanClose(r, StatusWithdrawn, actor, EventWithdrawn, MailWithdrawn, data, Message{}, now)
+}
+
+// PlanAssign gives the request to assignee ("" unassigns); assigning an
+// open request starts work on it (Status.Transition to in_progress).
+// Whether assignee may work requests is the caller's to check (it needs
+// the user list). Errors: ECONFLICT for a closed request.
+func PlanAssign(r *Request, actor, assignee string, now time.Time) (Change, error) {
+	if r.Status.Closed() {
+		return Change{}, r.Status.Transition(StatusInProgress)
+	}
+	typ := EventAssigned
+	if assignee == "" {
+		typ = EventUnassigned
+	}
+	c := Change{Assign: &assignee,
+		Events: []NewEvent{{Type: typ, Actor: actor, Data: map[string]string{"from": r.AssigneeID, "to": assignee}}}}
+	if assignee != "" && r.Status == StatusOpen {
+		if err := r.Status.Transition(StatusInProgress); err != nil {
+			return Change{}, err
+		}
+		c.To = StatusInProgress
+		c.Events = append(c.Events, NewEvent{Type: EventInProgress, Actor: actor, Public: true})
+	}
+	return c, nil
+}

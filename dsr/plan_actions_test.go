@@ -1,0 +1,252 @@
+package dsr_test
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/dsrdesk/dsrdesk/dsr"
+)
+
+// planRequest is a request received under regime on received, in status,
+// as PlanIntake would have stored it (dates from the config).
+func planRequest(t *testing.T, org *dsr.Config, regime string, kind dsr.Kind, status dsr.Status, received time.Time, agent bool) *dsr.Request {
+	t.Helper()
+	reg, err := dsr.LookupRegime(regime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl, err := org.Deadlines(reg, kind, received)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &dsr.Request{ID: "r1", Ref: 7, Kind: kind, Regime: regime, Status: status, Subject: dsr.Person{Email: "ana@example.net", Name: "Ana"},
+		Calendar: dl.Calendar, ReceivedAt: received, ReceivedOn: dl.Received, AckDue: dl.AckDue, LegalDue: dl.LegalDue,
+		DueOn: dl.Due, ExtendedDue: dl.ExtendedDue, ExtensionNoticeBy: dl.ExtensionNoticeBy, UpdatedAt: received}
+	if agent {
+		r.Agent = &dsr.AgentInfo{ID: "a1", Name: "Dee", Email: "dee@agents.example"}
+	}
+	return r
+}
+
+func eventTypesOf(c dsr.Change) []dsr.EventType {
+	var out []dsr.EventType
+	for _, ev := range c.Events {
+		out = append(out, ev.Type)
+	}
+	return out
+}
+
+func mailsOf(c dsr.Change) []string {
+	var out []string
+	for _, m := range c.Messages {
+		out = append(out, m.Event+"→"+m.Holder)
+	}
+	return out
+}
+
+func codeOf(err error) string {
+	var de *dsr.Error
+	if errors.As(err, &de) {
+		return de.Code
+	}
+	return ""
+}
+
+func TestPlanRequestInfo(t *testing.T) {
+	t.Parallel()
+	org := planConfig(t)
+	received := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	now := received.Add(72 * time.Hour)
+	for _, tc := range []struct {
+		name   string
+		regime string
+		status dsr.Status
+		note   string
+		paused bool
+		code   string
+	}{
+		{"gdpr stops the clock", "gdpr", dsr.StatusInProgress, "Which account?", true, ""},
+		{"ccpa keeps it running", "ccpa", dsr.StatusOpen, "Which account?", false, ""},
+		{"empty note", "gdpr", dsr.StatusInProgress, "  ", false, dsr.EINVALID},
+		{"not while pending verification", "gdpr", dsr.StatusPendingVerification, "Which account?", false, dsr.ECONFLICT},
+		{"not once closed", "gdpr", dsr.StatusCompleted, "Which account?", false, dsr.ECONFLICT},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := planRequest(t, org, tc.regime, dsr.KindAccess, tc.status, received, true)
+			c, res, err := dsr.PlanRequestInfo(org, r, "user:1", tc.note, now)
+			if codeOf(err) != tc.code {
+				t.Fatalf("err %v, want code %q", err, tc.code)
+			}
+			if tc.code != "" {
+				return
+			}
+			if c.To != dsr.StatusAwaitingRequester || res.ClockPaused != tc.paused || (c.PauseFrom != nil) != tc.paused || (len(c.Ledger) == 1) != tc.paused {
+				t.Errorf("change %+v result %+v, want awaiting, paused %v", c, res, tc.paused)
+			}
+			if got := eventTypesOf(c); !reflect.DeepEqual(got, []dsr.EventType{dsr.EventInfoRequested}) {
+				t.Errorf("events %v", got)
+			}
+			if got := mailsOf(c); !reflect.DeepEqual(got, []string{"info_needed→subject", "info_needed→agent"}) {
+				t.Errorf("mails %v", got)
+			}
+			if r.Status != tc.status {
+				t.Error("the planner changed the request")
+			}
+		})
+	}
+}
+
+func TestPlanExtend(t *testing.T) {
+	t.Parallel()
+	org := planConfig(t)
+	received := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	r := planRequest(t, org, "gdpr", dsr.KindAccess, dsr.StatusInProgress, received, false)
+	now := received.Add(10 * 24 * time.Hour)
+	c, err := dsr.PlanExtend(org, r, "user:1", "Many systems to search", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Due == nil || c.Due.Due != r.ExtendedDue || c.Due.LegalDue != r.ExtendedDue || c.Due.Extensions != 1 {
+		t.Fatalf("due change %+v, want the extended due %s once", c.Due, r.ExtendedDue)
+	}
+	if c.To != "" || !reflect.DeepEqual(c.Jobs, []dsr.Job{{Kind: dsr.JobDeadlineReminders}}) || len(c.Ledger) != 1 {
+		t.Errorf("change %+v: want no status change, a new reminder chain and a ledger entry", c)
+	}
+	if got := mailsOf(c); !reflect.DeepEqual(got, []string{"extended→subject"}) || c.Messages[0].Note != "Many systems to search" {
+		t.Errorf("mails %v", got)
+	}
+	after := c.ApplyTo(r, now)
+	if after.DueOn != r.ExtendedDue || after.Extensions != 1 || r.Extensions != 0 {
+		t.Errorf("ApplyTo: due %s extensions %d (request %d)", after.DueOn, after.Extensions, r.Extensions)
+	}
+	for _, tc := range []struct {
+		name   string
+		edit   func(r *dsr.Request)
+		reason string
+		code   string
+	}{
+		{"no reason", nil, " ", dsr.EINVALID},
+		{"only once", func(r *dsr.Request) { r.Extensions = 1 }, "again", dsr.ECONFLICT},
+	} {
+		r2 := *r
+		if tc.edit != nil {
+			tc.edit(&r2)
+		}
+		if _, err := dsr.PlanExtend(org, &r2, "user:1", tc.reason, now); codeOf(err) != tc.code {
+			t.Errorf("%s: err %v, want %s", tc.name, err, tc.code)
+		}
+	}
+}
+
+func TestPlanClosing(t *testing.T) {
+	t.Parallel()
+	org := planConfig(t)
+	received := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	now := received.Add(5 * 24 * time.Hour)
+	for _, tc := range []struct {
+		name   string
+		status dsr.Status
+		plan   func(r *dsr.Request) (dsr.Change, error)
+		to     dsr.Status
+		event  dsr.EventType
+		mails  []string
+		code   string
+	}{
+		{"deny", dsr.StatusInProgress, func(r *dsr.Request) (dsr.Change, error) {
+			return dsr.PlanDeny(r, "user:1", "duplicate", "This request duplicates another request.", "See DSR-000001.", now)
+		}, dsr.StatusDenied, dsr.EventDenied, []string{"denied→subject", "denied→agent"}, ""},
+		{"deny with an unknown reason", dsr.StatusInProgress, func(r *dsr.Request) (dsr.Change, error) {
+			return dsr.PlanDeny(r, "user:1", "whim", "", "no", now)
+		}, "", "", nil, dsr.EINVALID},
+		{"complete", dsr.StatusInProgress, func(r *dsr.Request) (dsr.Change, error) {
+			return dsr.PlanComplete(r, "user:1", "Export sent.", now)
+		}, dsr.StatusCompleted, dsr.EventCompleted, []string{"completed→subject", "completed→agent"}, ""},
+		{"complete twice", dsr.StatusCompleted, func(r *dsr.Request) (dsr.Change, error) {
+			return dsr.PlanComplete(r, "user:1", "Again.", now)
+		}, "", "", nil, dsr.ECONFLICT},
+		{"withdraw by the requester", dsr.StatusOpen, func(r *dsr.Request) (dsr.Change, error) {
+			return dsr.PlanWithdraw(r, dsr.ActorRequester, "", now)
+		}, dsr.StatusWithdrawn, dsr.EventWithdrawn, []string{"withdrawn→subject", "withdrawn→agent"}, ""},
+		{"withdraw for the requester without saying how", dsr.StatusOpen, func(r *dsr.Request) (dsr.Change, error) {
+			return dsr.PlanWithdraw(r, "user:1", " ", now)
+		}, "", "", nil, dsr.EINVALID},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := planRequest(t, org, "ccpa", dsr.KindAccess, tc.status, received, true)
+			now := now
+			r.VerifiedAt = &received
+			c, err := tc.plan(r)
+			if codeOf(err) != tc.code {
+				t.Fatalf("err %v, want code %q", err, tc.code)
+			}
+			if tc.code != "" {
+				return
+			}
+			if c.To != tc.to || c.CloseReason != string(tc.event) || !reflect.DeepEqual(eventTypesOf(c), []dsr.EventType{tc.event}) || !c.Events[0].Public {
+				t.Errorf("change to %s reason %q events %v", c.To, c.CloseReason, eventTypesOf(c))
+			}
+			if got := mailsOf(c); !reflect.DeepEqual(got, tc.mails) {
+				t.Errorf("mails %v, want %v", got, tc.mails)
+			}
+			for _, m := range c.Messages {
+				// The closing email's links end with the others.
+				if !m.Status.Expires.Equal(now.Add(dsr.StatusLinkGrace)) || m.Status.Scope != dsr.ScopeFull {
+					t.Errorf("%s link %+v, want a full link ending %v", m.Holder, m.Status, now.Add(dsr.StatusLinkGrace))
+				}
+				if tc.event == dsr.EventCompleted && m.Holder == dsr.HolderAgent && m.Note != "" {
+					t.Error("the agent's completion email carries the summary")
+				}
+			}
+			after := c.ApplyTo(r, now)
+			if after.Status != tc.to || after.ClosedAt == nil || !after.ClosedAt.Equal(now) || after.CloseReason != string(tc.event) {
+				t.Errorf("after: %s closed %v reason %q", after.Status, after.ClosedAt, after.CloseReason)
+			}
+		})
+	}
+}
+
+func TestPlanAssign(t *testing.T) {
+	t.Parallel()
+	org := planConfig(t)
+	received := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	now := received.Add(time.Hour)
+	for _, tc := range []struct {
+		name     string
+		status   dsr.Status
+		assignee string
+		to       dsr.Status
+		events   []dsr.EventType
+		code     string
+	}{
+		{"assigning an open request starts work", dsr.StatusOpen, "u2", dsr.StatusInProgress, []dsr.EventType{dsr.EventAssigned, dsr.EventInProgress}, ""},
+		{"assigning a pending one does not", dsr.StatusPendingVerification, "u2", "", []dsr.EventType{dsr.EventAssigned}, ""},
+		{"unassigning", dsr.StatusInProgress, "", "", []dsr.EventType{dsr.EventUnassigned}, ""},
+		{"closed", dsr.StatusDenied, "u2", "", nil, dsr.ECONFLICT},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := planRequest(t, org, "gdpr", dsr.KindAccess, tc.status, received, false)
+			r.AssigneeID = "u1"
+			c, err := dsr.PlanAssign(r, "user:1", tc.assignee, now)
+			if codeOf(err) != tc.code {
+				t.Fatalf("err %v, want %q", err, tc.code)
+			}
+			if tc.code != "" {
+				return
+			}
+			if c.To != tc.to || !reflect.DeepEqual(eventTypesOf(c), tc.events) || c.Assign == nil || *c.Assign != tc.assignee {
+				t.Errorf("change %+v", c)
+			}
+			if d := c.Events[0].Data; d["from"] != "u1" || d["to"] != tc.assignee {
+				t.Errorf("data %v", d)
+			}
+			if after := c.ApplyTo(r, now); after.AssigneeID != tc.assignee {
+				t.Errorf("after: assignee %q", after.AssigneeID)
+			}
+		})
+	}
+}
