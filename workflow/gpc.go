@@ -73,6 +73,6 @@ func (e *Engine) MarkOptOutApplied(ctx context.Context, requestID, system, userI
 		if err := db.MarkOptOutApplied(ctx, tx, req.ID, system, userID, now); err != nil {
 			return err
 		}
-		return event(ctx, tx, req, Actor(userID), "opt_out_applied", false, map[string]string{"system": system}, now)
+		return event(ctx, tx, req, Actor(userID), dsr.EventOptOutApplied, false, map[string]string{"system": system}, now)
 	})
 }

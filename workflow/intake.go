@@ -70,7 +70,7 @@ func (e *Engine) acknowledgeAtIntake(ctx context.Context, tx pgx.Tx, req *dsr.Re
 	data := map[string]string{"ack_due": req.AckDue.String(), "rule": reg.Ack.Rule}
 	if why := ackUndeliverable(req); why != "" {
 		data["reason"] = why
-		return event(ctx, tx, req, dsr.ActorSystem, "acknowledgment_not_sent", false, data, now)
+		return event(ctx, tx, req, dsr.ActorSystem, dsr.EventAcknowledgmentNotSent, false, data, now)
 	}
 	if err := db.MarkAckSent(ctx, tx, req.ID, now); err != nil {
 		return err
@@ -80,7 +80,7 @@ func (e *Engine) acknowledgeAtIntake(ctx context.Context, tx pgx.Tx, req *dsr.Re
 		// and say so.
 		data["late_by_days"] = fmt.Sprint(req.AckDue.DaysUntil(today))
 	}
-	return event(ctx, tx, req, dsr.ActorSystem, "acknowledgment_sent", false, data, now)
+	return event(ctx, tx, req, dsr.ActorSystem, dsr.EventAcknowledgmentSent, false, data, now)
 }
 
 // mailVerification sends the subject a fresh confirmation link (event
@@ -121,8 +121,8 @@ func actorFor(req *dsr.Request) string {
 }
 
 // event appends an audit event for req.
-func event(ctx context.Context, tx pgx.Tx, req *dsr.Request, actor, typ string, public bool, data map[string]string, at time.Time) error {
-	return db.AppendEvent(ctx, tx, req.ID, dsr.Event{At: at, Actor: actor, Type: typ, Public: public, Data: data})
+func event(ctx context.Context, tx pgx.Tx, req *dsr.Request, actor string, typ dsr.EventType, public bool, data map[string]string, at time.Time) error {
+	return db.AppendEvent(ctx, tx, req.ID, dsr.Event{At: at, Actor: actor, Type: string(typ), Public: public, Data: data})
 }
 
 // fingerprint identifies a submission's content, to refuse an

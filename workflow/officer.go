@@ -68,6 +68,9 @@ func (e *Engine) VerifyOther(ctx context.Context, requestID, actor, method, note
 		if req.Status != dsr.StatusPendingVerification {
 			return &dsr.Error{Code: dsr.ECONFLICT, Message: "The request is not waiting for verification.", Rule: "verification applies to pending requests only"}
 		}
+		if err := req.Status.Transition(dsr.StatusOpen); err != nil {
+			return err
+		}
 		now := e.now()
 		if err := db.InsertNote(ctx, tx, req.ID, actor, "Identity verified by "+method+": "+note, now); err != nil {
 			return err
@@ -84,7 +87,7 @@ func (e *Engine) VerifyOther(ctx context.Context, requestID, actor, method, note
 			return err
 		}
 		req.Status = dsr.StatusOpen
-		if err := event(ctx, tx, req, actor, "verified", true, map[string]string{"method": method}, now); err != nil {
+		if err := event(ctx, tx, req, actor, dsr.EventVerified, true, map[string]string{"method": method}, now); err != nil {
 			return err
 		}
 		return e.mailAll(ctx, tx, req, MailAcknowledged, mailExtra{})
@@ -101,7 +104,7 @@ func (e *Engine) AddNote(ctx context.Context, requestID, actor, text string) err
 		if err := db.InsertNote(ctx, tx, req.ID, actor, text, now); err != nil {
 			return err
 		}
-		return event(ctx, tx, req, actor, "note_added", false, nil, now)
+		return event(ctx, tx, req, actor, dsr.EventNoteAdded, false, nil, now)
 	})
 }
 
@@ -145,7 +148,7 @@ func (e *Engine) CompleteWith(ctx context.Context, requestID, actor string, c Co
 			x.download, x.linkExpires = link, expires
 			data["exports"] = fmt.Sprint(n)
 		}
-		return e.close(ctx, tx, req, dsr.StatusCompleted, actor, "completed", MailCompleted, data, x)
+		return e.close(ctx, tx, req, dsr.StatusCompleted, actor, dsr.EventCompleted, MailCompleted, data, x)
 	})
 }
 
@@ -236,7 +239,7 @@ func (e *Engine) FetchExport(ctx context.Context, token, attachmentID string) (*
 		if err != nil {
 			return err
 		}
-		return event(ctx, tx, req, dsr.ActorRequester, "export_downloaded", true, map[string]string{"attachment": attachmentID}, e.now())
+		return event(ctx, tx, req, dsr.ActorRequester, dsr.EventExportDownload, true, map[string]string{"attachment": attachmentID}, e.now())
 	})
 	return f, err
 }

@@ -173,7 +173,7 @@ func (e *Engine) open(ctx context.Context, tx pgx.Tx, req *dsr.Request, now time
 	if req.Agent != nil {
 		data["agent_authority"] = "confirmed by the data subject"
 	}
-	if err := event(ctx, tx, req, dsr.ActorRequester, "verified", true, data, now); err != nil {
+	if err := event(ctx, tx, req, dsr.ActorRequester, dsr.EventVerified, true, data, now); err != nil {
 		return err
 	}
 	return e.mailAll(ctx, tx, req, MailAcknowledged, mailExtra{})
@@ -224,7 +224,7 @@ func (e *Engine) view(ctx context.Context, q db.Querier, t *db.Token) (*RequestV
 	}
 	for _, ev := range evs {
 		v.History = append(v.History, PublicEvent{At: ev.At, Text: describe(ev, e.org.Location())})
-		if ev.Type == "info_requested" {
+		if ev.Type == string(dsr.EventInfoRequested) {
 			v.InfoRequested = ev.Data["note"]
 		}
 	}
@@ -234,31 +234,31 @@ func (e *Engine) view(ctx context.Context, q db.Querier, t *db.Token) (*RequestV
 // describe turns a public event into a sentence for the requester.
 func describe(ev dsr.Event, loc *time.Location) string {
 	d := ev.Data
-	switch ev.Type {
-	case "received":
+	switch dsr.EventType(ev.Type) {
+	case dsr.EventReceived:
 		return "Request received."
-	case "verified":
+	case dsr.EventVerified:
 		if d["agent_authority"] != "" {
 			return "The data subject confirmed their email address and the agent's authority."
 		}
 		return "Email address confirmed."
-	case "opened":
+	case dsr.EventOpened:
 		return "Request opened without identity verification (" + d["reason"] + ")."
-	case "info_requested":
+	case dsr.EventInfoRequested:
 		return "We asked for more information: " + d["note"]
-	case "answer_received":
+	case dsr.EventAnswerReceived:
 		return "We received your answer."
-	case "extended":
+	case dsr.EventExtended:
 		return "The time limit was extended to " + d["due"] + ". Reason: " + d["reason"]
-	case "in_progress":
+	case dsr.EventInProgress:
 		return "Our privacy team is working on the request."
-	case "completed":
+	case dsr.EventCompleted:
 		return "Request completed."
-	case "denied":
+	case dsr.EventDenied:
 		return "Request refused: " + d["reason_label"]
-	case "withdrawn":
+	case dsr.EventWithdrawn:
 		return "Request withdrawn."
-	case "expired":
+	case dsr.EventExpired:
 		return "Request expired because it was never confirmed."
 	}
 	return strings.ReplaceAll(ev.Type, "_", " ")
@@ -311,12 +311,12 @@ func (e *Engine) statusTokenTx(ctx context.Context, tx pgx.Tx, token string) (*d
 }
 
 // close moves req to a closed status with its event and emails.
-func (e *Engine) close(ctx context.Context, tx pgx.Tx, req *dsr.Request, to dsr.Status, actor, eventType, mail string, data map[string]string, x mailExtra) error {
+func (e *Engine) close(ctx context.Context, tx pgx.Tx, req *dsr.Request, to dsr.Status, actor string, eventType dsr.EventType, mail string, data map[string]string, x mailExtra) error {
 	if err := req.Status.Transition(to); err != nil {
 		return err
 	}
 	now := e.now()
-	if err := db.SetStatus(ctx, tx, req.ID, to, now, eventType); err != nil {
+	if err := db.SetStatus(ctx, tx, req.ID, to, now, string(eventType)); err != nil {
 		return err
 	}
 	req.Status, req.ClosedAt = to, &now // the closing email's links end with the others
@@ -365,6 +365,9 @@ func (e *Engine) Answer(ctx context.Context, token, text string, file *dsr.File)
 }
 
 func (e *Engine) resume(ctx context.Context, tx pgx.Tx, req *dsr.Request, holder, text string, file *dsr.File) error {
+	if err := req.Status.Transition(dsr.StatusInProgress); err != nil {
+		return err
+	}
 	now := e.now()
 	data := map[string]string{"holder": holder, "length": fmt.Sprint(len(text))}
 	if file != nil {
@@ -374,7 +377,7 @@ func (e *Engine) resume(ctx context.Context, tx pgx.Tx, req *dsr.Request, holder
 		}
 		data["attachment"] = id
 	}
-	if err := event(ctx, tx, req, actorFor(req), "answer_received", true, data, now); err != nil {
+	if err := event(ctx, tx, req, actorFor(req), dsr.EventAnswerReceived, true, data, now); err != nil {
 		return err
 	}
 	if err := e.unpause(ctx, tx, req, now); err != nil {

@@ -66,7 +66,7 @@ func (e *Engine) Triage(ctx context.Context, requestID, actor string, kind dsr.K
 			next = dsr.StatusPendingVerification
 		}
 		data["status"] = string(next)
-		if err := event(ctx, tx, req, actor, "triaged", false, data, now); err != nil {
+		if err := event(ctx, tx, req, actor, dsr.EventTriaged, false, data, now); err != nil {
 			return err
 		}
 		return e.continueAfterTriage(ctx, tx, req, reg, next, now)
@@ -152,6 +152,9 @@ func (e *Engine) retriage(ctx context.Context, tx pgx.Tx, req *dsr.Request, kind
 // form request: to pending_verification with the confirmation email and
 // its reminder and expiry jobs, or open with the acknowledgment.
 func (e *Engine) continueAfterTriage(ctx context.Context, tx pgx.Tx, req *dsr.Request, reg *dsr.Regime, next dsr.Status, now time.Time) error {
+	if err := req.Status.Transition(next); err != nil {
+		return err
+	}
 	if err := db.SetStatus(ctx, tx, req.ID, next, now, ""); err != nil {
 		return err
 	}
@@ -164,7 +167,7 @@ func (e *Engine) continueAfterTriage(ctx context.Context, tx pgx.Tx, req *dsr.Re
 	}
 	if next == dsr.StatusOpen {
 		why := reg.Short + " does not allow identity verification for opt-out requests"
-		if err := event(ctx, tx, req, dsr.ActorSystem, "opened", true, map[string]string{"reason": why}, now); err != nil {
+		if err := event(ctx, tx, req, dsr.ActorSystem, dsr.EventOpened, true, map[string]string{"reason": why}, now); err != nil {
 			return err
 		}
 		return e.mailAll(ctx, tx, req, MailAcknowledged, mailExtra{})
