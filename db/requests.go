@@ -336,9 +336,9 @@ func wrap(op string, err error) error {
 		return errInvalidInput(op, err)
 	}
 	if Unreachable(err) {
-		return &dsr.Error{Code: dsr.ETEMPORARY, Message: "The service is briefly unavailable. Please try again in a minute.", Err: fmt.Errorf("db: %s: %w", op, err)}
+		return dsr.Temporary(fmt.Errorf("db: %s: %w", op, err))
 	}
-	return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("db: %s: %w", op, err)}
+	return dsr.Internalf("db: %s: %w", op, err)
 }
 
 // Unreachable reports whether err means the database could not be reached

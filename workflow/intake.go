@@ -173,11 +173,11 @@ func (e *Engine) replay(ctx context.Context, key string, fp []byte) (*Receipt, e
 	}
 	plain, err := open(sealKey, found.Response)
 	if err != nil {
-		return nil, &dsr.Error{Code: dsr.EINTERNAL, Err: err}
+		return nil, dsr.Internal(err)
 	}
 	var rc Receipt
 	if err := json.Unmarshal(plain, &rc); err != nil {
-		return nil, &dsr.Error{Code: dsr.EINTERNAL, Err: err}
+		return nil, dsr.Internal(err)
 	}
 	return &rc, nil
 }

@@ -78,7 +78,7 @@ func (e *Engine) mailOne(ctx context.Context, tx pgx.Tx, req *dsr.Request, holde
 	data.StatusURL = e.link("/status/" + status)
 	r, err := e.renderer.Render(e.org.Locale, event, data)
 	if err != nil {
-		return &dsr.Error{Code: dsr.EINTERNAL, Err: err}
+		return dsr.Internal(err)
 	}
 	m := &db.Message{RequestID: req.ID, Event: event, Locale: e.org.Locale, RecipientRole: holder,
 		ToName: req.Subject.Name, ToEmail: req.Subject.Email, Subject: r.Subject, TextBody: r.Text, HTMLBody: r.HTML}

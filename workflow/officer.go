@@ -266,7 +266,7 @@ func (e *Engine) RetryMessage(ctx context.Context, messageID string) error {
 		// unique per message, so a retry then would be dropped silently.
 		res, err := e.river.InsertTx(ctx, tx, DeliverArgs{MessageID: m.ID}, nil)
 		if err != nil {
-			return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("insert deliver job: %w", err)}
+			return dsr.Internalf("insert deliver job: %w", err)
 		}
 		if res.UniqueSkippedAsDuplicate {
 			return &dsr.Error{Code: dsr.ECONFLICT, Message: "The last delivery attempt is still finishing. Try again in a moment.", Rule: "outbox retry"}

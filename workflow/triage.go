@@ -188,10 +188,10 @@ func (e *Engine) scheduleTriagedVerificationJobs(ctx context.Context, tx pgx.Tx,
 	remind := start.Add(time.Duration(v.ReminderAfterDays) * day)
 	expire := start.Add(time.Duration(v.ExpireAfterDays) * day)
 	if err := e.enqueue(ctx, tx, VerifyReminderArgs{RequestID: req.ID}, &river.InsertOpts{ScheduledAt: remind}); err != nil {
-		return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("schedule verification jobs: %w", err)}
+		return dsr.Internalf("schedule verification jobs: %w", err)
 	}
 	if err := e.enqueue(ctx, tx, VerifyExpiryArgs{RequestID: req.ID}, &river.InsertOpts{ScheduledAt: expire}); err != nil {
-		return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("schedule verification jobs: %w", err)}
+		return dsr.Internalf("schedule verification jobs: %w", err)
 	}
 	return nil
 }
