@@ -325,3 +325,31 @@ func SendBatch(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error {
 	}
 	return nil
 }
+
+// QueueVerified queues what confirming the address does to a request's
+// links, as one statement: every unused verification link is used up and
+// every status link still in force is revoked (UseAllTokens and
+// RevokeStatusTokens). Queue it before the change's new tokens.
+func QueueVerified(b *pgx.Batch, requestID string, at time.Time) {
+	b.Queue(`UPDATE tokens SET
+			used_at = CASE WHEN purpose = 'verify' AND used_at IS NULL THEN $2 ELSE used_at END,
+			revoked_at = CASE WHEN purpose = 'status' AND revoked_at IS NULL THEN $2 ELSE revoked_at END
+		WHERE request_id = $1 AND ((purpose = 'verify' AND used_at IS NULL) OR (purpose = 'status' AND revoked_at IS NULL))`,
+		requestID, at).Exec(func(pgconn.CommandTag) error { return nil })
+}
+
+// QueueNotes queues the insert of notes as one statement (nothing for
+// none); a note by "subject" or "agent" is shown to the requester, any
+// other is internal, as InsertNote decides.
+func QueueNotes(b *pgx.Batch, requestID string, at time.Time, notes []dsr.Note) {
+	if len(notes) == 0 {
+		return
+	}
+	authors, bodies := make([]string, len(notes)), make([]string, len(notes))
+	for i, n := range notes {
+		authors[i], bodies[i] = n.Author, n.Body
+	}
+	b.Queue(`INSERT INTO notes (request_id, author, internal, body, created_at)
+		SELECT $1, a, a NOT IN ('subject', 'agent'), t, $2 FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS u(a, t, n) ORDER BY n`,
+		requestID, at, authors, bodies).Exec(func(pgconn.CommandTag) error { return nil })
+}

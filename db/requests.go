@@ -118,7 +118,7 @@ func LockRequest(ctx context.Context, tx pgx.Tx, id string) (*dsr.Request, Chain
 }
 
 // QueueRequestUpdate queues the write of r's changeable columns (status,
-// closing, dates, pause, assignee) as one statement; closing also ends
+// closing, dates, pause, assignee, verification) as one statement; closing also ends
 // the request's status links at the close plus StatusLinkGrace, as
 // SetStatus does.
 func QueueRequestUpdate(b *pgx.Batch, r *dsr.Request, closing bool) {
@@ -127,10 +127,12 @@ func QueueRequestUpdate(b *pgx.Batch, r *dsr.Request, closing bool) {
 		assignee = r.AssigneeID
 	}
 	b.Queue(`UPDATE requests SET status = $2, closed_at = $3, close_reason = $4, legal_due = $5, due_on = $6,
-		extended_due = $7, paused_since = $8, paused_days = $9, extensions = $10, assignee_id = $11, updated_at = $12
+		extended_due = $7, paused_since = $8, paused_days = $9, extensions = $10, assignee_id = $11, updated_at = $12,
+		verified_at = $13, verified_method = $14, agent_confirmed_at = $15
 		WHERE id = $1`,
 		r.ID, r.Status, r.ClosedAt, r.CloseReason, r.LegalDue.Time(), r.DueOn.Time(), dateArg(r.ExtendedDue),
-		r.PausedSince, r.PausedDays, r.Extensions, assignee, r.UpdatedAt).Exec(func(pgconn.CommandTag) error { return nil })
+		r.PausedSince, r.PausedDays, r.Extensions, assignee, r.UpdatedAt,
+		r.VerifiedAt, r.VerifiedMethod, r.AgentConfirmedAt).Exec(func(pgconn.CommandTag) error { return nil })
 	if closing && r.ClosedAt != nil {
 		b.Queue(`UPDATE tokens SET expires_at = least(expires_at, $2) WHERE request_id = $1 AND purpose = 'status'`,
 			r.ID, r.ClosedAt.Add(StatusLinkGrace)).Exec(func(pgconn.CommandTag) error { return nil })

@@ -50,6 +50,17 @@ type Change struct {
 	PauseFrom *time.Time
 	// Assign, when set, gives the request to that user id ("" unassigns).
 	Assign *string
+	// Verified, when set, records that the subject proved the email
+	// address (and, for an agent's request, the agent's authority): every
+	// verification link dies and every status link issued before is
+	// revoked, before this change's own links are issued.
+	Verified *Proof
+	// Notes are stored with the request (officers' or the requester's).
+	Notes []Note
+	// Links are tokens to issue that no message carries (a status page
+	// link handed back to the caller); the engine returns their raw
+	// values in order.
+	Links []TokenGrant
 	// Ledger entries are appended to the request's deadline ledger.
 	Ledger []LedgerEntry
 	// Events are appended to the request's hash chain, in order.
@@ -67,9 +78,23 @@ type DueChange struct {
 	PausedDays, Extensions     int
 }
 
+// Proof is how the subject proved the address.
+type Proof struct {
+	Method         string // "email_link", or what the officer did
+	AgentConfirmed bool   // the subject confirmed the agent's authority too
+}
+
+// Note is free text stored with a request: a requester's answer (author
+// "subject" or "agent", shown to them) or an officer's note (author the
+// event actor, internal).
+type Note struct {
+	Author string
+	Body   string
+}
+
 // TouchesRequest reports whether c changes the request row itself.
 func (c *Change) TouchesRequest() bool {
-	return c.To != "" || c.Due != nil || c.PauseFrom != nil || c.Assign != nil
+	return c.To != "" || c.Due != nil || c.PauseFrom != nil || c.Assign != nil || c.Verified != nil
 }
 
 // ApplyTo returns r as it is once c is applied at now (r is not changed):
@@ -96,6 +121,12 @@ func (c *Change) ApplyTo(r *Request, now time.Time) *Request {
 	}
 	if c.Assign != nil {
 		after.AssigneeID, after.UpdatedAt = *c.Assign, now
+	}
+	if v := c.Verified; v != nil {
+		after.VerifiedAt, after.VerifiedMethod, after.UpdatedAt = &now, v.Method, now
+		if v.AgentConfirmed {
+			after.AgentConfirmedAt = &now
+		}
 	}
 	return &after
 }

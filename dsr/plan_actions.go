@@ -159,3 +159,52 @@ func PlanAssign(r *Request, actor, assignee string, now time.Time) (Change, erro
 	}
 	return c, nil
 }
+
+// PlanVerify opens a request waiting for confirmation once the subject
+// proved the address: by the link in the email (actor the requester,
+// method "email_link", note "") or by another way an officer checked
+// (actor the officer, method and note required, the note kept). Every
+// earlier link dies (Change.Verified), and the subject and agent are told
+// the due date with fresh full links. Errors: EINVALID (an officer's
+// method or note missing), EGONE (the link's request no longer needs
+// confirming), ECONFLICT (an officer's request not pending).
+func PlanVerify(r *Request, actor, method, note string, now time.Time) (Change, error) {
+	byLink := actor == ActorRequester
+	if !byLink {
+		fe := FieldErrors{}
+		if strings.TrimSpace(method) == "" {
+			fe.Add("method", "Say how the identity was verified.")
+		}
+		if strings.TrimSpace(note) == "" {
+			fe.Add("note", "is required")
+		}
+		if err := fe.Err(); err != nil {
+			return Change{}, err
+		}
+	}
+	if r.Status != StatusPendingVerification {
+		if byLink {
+			return Change{}, Errorf(EGONE, "This request no longer needs confirming.")
+		}
+		return Change{}, &Error{Code: ECONFLICT, Message: "The request is not waiting for verification.", Rule: "verification applies to pending requests only"}
+	}
+	if err := r.Status.Transition(StatusOpen); err != nil {
+		return Change{}, err
+	}
+	c := Change{To: StatusOpen, Verified: &Proof{Method: method, AgentConfirmed: r.Agent != nil}}
+	data := map[string]string{"method": method}
+	if byLink {
+		if r.Agent != nil {
+			data["agent_authority"] = "confirmed by the data subject"
+		}
+	} else {
+		c.Notes = []Note{{Author: actor, Body: "Identity verified by " + method + ": " + note}}
+	}
+	c.Events = []NewEvent{{Type: EventVerified, Actor: actor, Public: true, Data: data}}
+	after := c.ApplyTo(r, now)
+	c.Messages = MailAll(after, MailAcknowledged, now, Message{})
+	if byLink {
+		c.Links = []TokenGrant{StatusLink(after, HolderSubject, now)}
+	}
+	return c, nil
+}

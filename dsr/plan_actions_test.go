@@ -250,3 +250,63 @@ func TestPlanAssign(t *testing.T) {
 		})
 	}
 }
+
+func TestPlanVerify(t *testing.T) {
+	t.Parallel()
+	org := planConfig(t)
+	received := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	now := received.Add(time.Hour)
+	for _, tc := range []struct {
+		name           string
+		status         dsr.Status
+		agent          bool
+		actor, method  string
+		note           string
+		code           string
+		notes, links   int
+		agentAuthority bool
+	}{
+		{name: "by the email link", status: dsr.StatusPendingVerification, actor: dsr.ActorRequester, method: "email_link", links: 1},
+		{name: "by the link, for an agent's request", status: dsr.StatusPendingVerification, agent: true, actor: dsr.ActorRequester,
+			method: "email_link", links: 1, agentAuthority: true},
+		{name: "by an officer, with the note kept", status: dsr.StatusPendingVerification, actor: "user:1", method: "phone call",
+			note: "Called back on the number on file.", notes: 1},
+		{name: "an officer without a note", status: dsr.StatusPendingVerification, actor: "user:1", method: "phone call", code: dsr.EINVALID},
+		{name: "a link after the request moved on", status: dsr.StatusOpen, actor: dsr.ActorRequester, method: "email_link", code: dsr.EGONE},
+		{name: "an officer after the request moved on", status: dsr.StatusExpired, actor: "user:1", method: "id card", note: "seen", code: dsr.ECONFLICT},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := planRequest(t, org, "gdpr", dsr.KindAccess, tc.status, received, tc.agent)
+			c, err := dsr.PlanVerify(r, tc.actor, tc.method, tc.note, now)
+			if codeOf(err) != tc.code {
+				t.Fatalf("err %v, want %q", err, tc.code)
+			}
+			if tc.code != "" {
+				return
+			}
+			if c.To != dsr.StatusOpen || c.Verified == nil || c.Verified.Method != tc.method || c.Verified.AgentConfirmed != tc.agent ||
+				len(c.Notes) != tc.notes || len(c.Links) != tc.links {
+				t.Fatalf("change %+v", c)
+			}
+			if d := c.Events[0].Data; (d["agent_authority"] != "") != tc.agentAuthority || d["method"] != tc.method || c.Events[0].Actor != tc.actor {
+				t.Errorf("verified event %+v", c.Events[0])
+			}
+			// Links handed out from here on are full: the old ones are
+			// revoked by the change itself.
+			for _, m := range c.Messages {
+				if m.Event != dsr.MailAcknowledged || m.Status.Scope != dsr.ScopeFull {
+					t.Errorf("message %s to %s with a %s link", m.Event, m.Holder, m.Status.Scope)
+				}
+			}
+			for _, l := range c.Links {
+				if l.Holder != dsr.HolderSubject || l.Scope != dsr.ScopeFull {
+					t.Errorf("returned link %+v", l)
+				}
+			}
+			if after := c.ApplyTo(r, now); after.VerifiedAt == nil || (after.AgentConfirmedAt != nil) != tc.agent || r.VerifiedAt != nil {
+				t.Errorf("after: verified %v agent %v (request %v)", after.VerifiedAt, after.AgentConfirmedAt, r.VerifiedAt)
+			}
+		})
+	}
+}

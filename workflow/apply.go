@@ -158,7 +158,8 @@ func (e *Engine) change(ctx context.Context, id string, decide func(r *dsr.Reque
 		if err != nil {
 			return err
 		}
-		return e.apply(ctx, tx, req, head, c, now)
+		_, err = e.apply(ctx, tx, req, head, c, now)
+		return err
 	})
 }
 
@@ -166,30 +167,34 @@ func (e *Engine) change(ctx context.Context, id string, decide func(r *dsr.Reque
 // events (after head), tokens and messages as multi-row statements in one
 // batch, one round trip; the jobs join the transaction's batch, inserted
 // with one InsertManyTx at commit (inTx). req becomes the request after
-// the change.
-func (e *Engine) apply(ctx context.Context, tx pgx.Tx, req *dsr.Request, head db.ChainHead, c dsr.Change, now time.Time) error {
+// the change. It returns the raw values of c.Links, in order.
+func (e *Engine) apply(ctx context.Context, tx pgx.Tx, req *dsr.Request, head db.ChainHead, c dsr.Change, now time.Time) ([]string, error) {
 	after := c.ApplyTo(req, now)
-	links, _, tokens := issueLinks(req.ID, c.Messages)
+	links, raws, tokens := issueLinks(req.ID, c.Messages, c.Links...)
 	msgs, err := e.renderAll(after, c.Messages, links, now)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	b := &pgx.Batch{}
 	if c.TouchesRequest() {
 		db.QueueRequestUpdate(b, after, after.Status.Closed() && !req.Status.Closed())
 	}
+	if c.Verified != nil {
+		db.QueueVerified(b, req.ID, now) // before this change's own links
+	}
+	db.QueueNotes(b, req.ID, now, c.Notes)
 	db.QueueLedger(b, req.ID, now, c.Ledger)
 	db.QueueEvents(b, req.ID, head, planEvents(c.Events, now))
 	db.QueueTokens(b, tokens)
 	db.QueueMessages(b, msgs)
 	if err := db.SendBatch(ctx, tx, b); err != nil {
-		return err
+		return nil, err
 	}
 	for _, p := range e.jobParams(after, c.Jobs, msgs, now) {
 		if err := e.enqueue(ctx, tx, p.Args, p.InsertOpts); err != nil {
-			return dsr.Internalf("insert jobs: %w", err)
+			return nil, dsr.Internalf("insert jobs: %w", err)
 		}
 	}
 	*req = *after
-	return nil
+	return raws, nil
 }

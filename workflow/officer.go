@@ -45,7 +45,8 @@ func (e *Engine) assignTx(ctx context.Context, tx pgx.Tx, requestID, actor, assi
 			return &dsr.Error{Code: dsr.EINVALID, Message: "Only active officers and admins can be assigned.", Fields: map[string]string{"assignee": "cannot work requests"}}
 		}
 	}
-	return e.apply(ctx, tx, req, head, c, now)
+	_, err = e.apply(ctx, tx, req, head, c, now)
+	return err
 }
 
 // VerifyOther records that the officer verified the subject's identity by
@@ -54,43 +55,8 @@ func (e *Engine) assignTx(ctx context.Context, tx pgx.Tx, requestID, actor, assi
 // revoked and the acknowledgment carries fresh full ones. Errors:
 // EINVALID, ENOTFOUND, ECONFLICT.
 func (e *Engine) VerifyOther(ctx context.Context, requestID, actor, method, note string) error {
-	fe := dsr.FieldErrors{}
-	if strings.TrimSpace(method) == "" {
-		fe.Add("method", "Say how the identity was verified.")
-	}
-	if strings.TrimSpace(note) == "" {
-		fe.Add("note", "is required")
-	}
-	if err := fe.Err(); err != nil {
-		return err
-	}
-	return e.withRequest(ctx, requestID, func(tx pgx.Tx, req *dsr.Request) error {
-		if req.Status != dsr.StatusPendingVerification {
-			return &dsr.Error{Code: dsr.ECONFLICT, Message: "The request is not waiting for verification.", Rule: "verification applies to pending requests only"}
-		}
-		if err := req.Status.Transition(dsr.StatusOpen); err != nil {
-			return err
-		}
-		now := e.now()
-		if err := db.InsertNote(ctx, tx, req.ID, actor, "Identity verified by "+method+": "+note, now); err != nil {
-			return err
-		}
-		if err := db.UseAllTokens(ctx, tx, req.ID, db.TokenVerify, now); err != nil {
-			return err
-		}
-		// The links handed out before are revoked; the acknowledgment
-		// below carries full ones.
-		if err := e.markVerified(ctx, tx, req, method, now); err != nil {
-			return err
-		}
-		if err := db.SetStatus(ctx, tx, req.ID, dsr.StatusOpen, now, ""); err != nil {
-			return err
-		}
-		req.Status = dsr.StatusOpen
-		if err := event(ctx, tx, req, actor, dsr.EventVerified, true, map[string]string{"method": method}, now); err != nil {
-			return err
-		}
-		return e.mailAll(ctx, tx, req, MailAcknowledged, mailExtra{})
+	return e.change(ctx, requestID, func(r *dsr.Request, now time.Time) (dsr.Change, error) {
+		return dsr.PlanVerify(r, actor, method, note, now)
 	})
 }
 

@@ -138,60 +138,23 @@ func (e *Engine) Verify(ctx context.Context, token string) (string, error) {
 		if err := e.validToken(t, true); err != nil {
 			return err
 		}
-		req, err := db.GetRequest(ctx, tx, t.RequestID, true)
+		req, head, err := db.LockRequest(ctx, tx, t.RequestID)
 		if err != nil {
 			return err
 		}
-		if req.Status != dsr.StatusPendingVerification {
-			return dsr.Errorf(dsr.EGONE, "This request no longer needs confirming.")
-		}
 		now := e.now()
-		if err := e.open(ctx, tx, req, now); err != nil {
+		c, err := dsr.PlanVerify(req, dsr.ActorRequester, "email_link", "", now)
+		if err != nil {
 			return err
 		}
-		status, err = e.issueStatusToken(ctx, tx, req, db.HolderSubject, now)
-		return err
+		links, err := e.apply(ctx, tx, req, head, c, now)
+		if err != nil {
+			return err
+		}
+		status = links[0]
+		return nil
 	})
 	return status, err
-}
-
-func (e *Engine) open(ctx context.Context, tx pgx.Tx, req *dsr.Request, now time.Time) error {
-	if err := req.Status.Transition(dsr.StatusOpen); err != nil {
-		return err
-	}
-	if err := db.UseAllTokens(ctx, tx, req.ID, db.TokenVerify, now); err != nil {
-		return err
-	}
-	if err := e.markVerified(ctx, tx, req, "email_link", now); err != nil {
-		return err
-	}
-	if err := db.SetStatus(ctx, tx, req.ID, dsr.StatusOpen, now, ""); err != nil {
-		return err
-	}
-	req.Status = dsr.StatusOpen
-	data := map[string]string{"method": "email_link"}
-	if req.Agent != nil {
-		data["agent_authority"] = "confirmed by the data subject"
-	}
-	if err := event(ctx, tx, req, dsr.ActorRequester, dsr.EventVerified, true, data, now); err != nil {
-		return err
-	}
-	return e.mailAll(ctx, tx, req, MailAcknowledged, mailExtra{})
-}
-
-// markVerified records that the subject proved the address (by method)
-// and revokes every status link issued before: those were handed to
-// whoever filed, who need not be the subject. Links issued from here on
-// (req.VerifiedAt set) are full.
-func (e *Engine) markVerified(ctx context.Context, tx pgx.Tx, req *dsr.Request, method string, now time.Time) error {
-	if err := db.MarkVerified(ctx, tx, req.ID, now, method, req.Agent != nil); err != nil {
-		return err
-	}
-	if err := db.RevokeStatusTokens(ctx, tx, req.ID, now); err != nil {
-		return err
-	}
-	req.VerifiedAt, req.VerifiedMethod = &now, method
-	return nil
 }
 
 // Status returns the requester's view behind a status link: for a
@@ -293,7 +256,8 @@ func (e *Engine) Withdraw(ctx context.Context, token string) error {
 		if err != nil {
 			return err
 		}
-		return e.apply(ctx, tx, req, head, c, now)
+		_, err = e.apply(ctx, tx, req, head, c, now)
+		return err
 	})
 }
 
