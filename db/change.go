@@ -287,7 +287,9 @@ func (tx *PipelinedTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchRes
 	return tx.conn.SendBatch(ctx, b)
 }
 
-// LargeObjects implements pgx.Tx.
+// LargeObjects implements pgx.Tx but is not supported: nothing in DSR
+// Desk stores large objects, and the value returned has no transaction to
+// work in (its methods must not be called).
 func (tx *PipelinedTx) LargeObjects() pgx.LargeObjects { return pgx.LargeObjects{} }
 
 // Prepare implements pgx.Tx.
@@ -352,4 +354,33 @@ func QueueNotes(b *pgx.Batch, requestID string, at time.Time, notes []dsr.Note) 
 	b.Queue(`INSERT INTO notes (request_id, author, internal, body, created_at)
 		SELECT $1, a, a NOT IN ('subject', 'agent'), t, $2 FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS u(a, t, n) ORDER BY n`,
 		requestID, at, authors, bodies).Exec(func(pgconn.CommandTag) error { return nil })
+}
+
+// QueueAttachments queues the insert of documents with their given IDs as
+// one statement (nothing for none), as InsertAttachment stores them.
+func QueueAttachments(b *pgx.Batch, requestID string, atts []dsr.Attachment) {
+	if len(atts) == 0 {
+		return
+	}
+	n := len(atts)
+	ids, purposes, names, types, sums, contents := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([][]byte, n), make([][]byte, n)
+	for i, a := range atts {
+		sum := sha256.Sum256(a.File.Content)
+		ids[i], purposes[i], names[i], types[i], sums[i], contents[i] = a.ID, a.Purpose, a.File.Filename, a.File.ContentType, sum[:], a.File.Content
+	}
+	b.Queue(`INSERT INTO attachments (id, request_id, purpose, filename, content_type, size, sha256, content)
+		SELECT id, $1, p, f, t, length(c), s, c FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::bytea[])
+			AS u(id, p, f, t, s, c)`,
+		requestID, ids, purposes, names, types, sums, contents).Exec(func(pgconn.CommandTag) error { return nil })
+}
+
+// ChainHeadOf returns the head of a request's event chain (the zero
+// ChainHead for none). The caller holds the request's row lock.
+func ChainHeadOf(ctx context.Context, tx pgx.Tx, requestID string) (ChainHead, error) {
+	var h ChainHead
+	err := tx.QueryRow(ctx, `SELECT seq, hash FROM events WHERE request_id = $1 ORDER BY seq DESC LIMIT 1`, requestID).Scan(&h.Seq, &h.Hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ChainHead{}, nil
+	}
+	return h, wrap("chain head", err)
 }

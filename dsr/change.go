@@ -57,6 +57,8 @@ type Change struct {
 	Verified *Proof
 	// Notes are stored with the request (officers' or the requester's).
 	Notes []Note
+	// Attachments are documents stored with the request.
+	Attachments []Attachment
 	// Links are tokens to issue that no message carries (a status page
 	// link handed back to the caller); the engine returns their raw
 	// values in order.

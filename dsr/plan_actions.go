@@ -1,6 +1,7 @@
 package dsr
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -206,5 +207,57 @@ func PlanVerify(r *Request, actor, method, note string, now time.Time) (Change, 
 	if byLink {
 		c.Links = []TokenGrant{StatusLink(after, HolderSubject, now)}
 	}
+	return c, nil
+}
+
+// PlanAnswer takes the requester's answer to a request for information
+// (text, and file or nil; holder is whose link or address it came from):
+// the request resumes (Status.Transition to in_progress), a stopped clock
+// restarts with every open date moved by the paused days (ResumeClock,
+// with a new reminder chain when the dates moved), the text is kept as the
+// holder's note and the subject and agent are told it arrived. Checking
+// the text and the file is the caller's (they come from a form or an
+// email). Errors: ECONFLICT (the status does not allow it), and an
+// unknown calendar.
+func PlanAnswer(org *Config, r *Request, holder, text string, file *File, now time.Time) (Change, error) {
+	if err := r.Status.Transition(StatusInProgress); err != nil {
+		return Change{}, err
+	}
+	c := Change{To: StatusInProgress}
+	data := map[string]string{"holder": holder, "length": fmt.Sprint(len(text))}
+	if file != nil {
+		att := Attachment{ID: NewID(now), Purpose: "answer", File: file}
+		c.Attachments = []Attachment{att}
+		data["attachment"] = att.ID
+	}
+	actor := ActorRequester
+	if r.Agent != nil {
+		actor = ActorAgent
+	}
+	c.Events = []NewEvent{{Type: EventAnswerReceived, Actor: actor, Public: true, Data: data}}
+	if r.PausedSince != nil {
+		same := &DueChange{LegalDue: r.LegalDue, Due: r.DueOn, ExtendedDue: r.ExtendedDue, PausedDays: r.PausedDays, Extensions: r.Extensions}
+		reg, err := LookupRegime(r.Regime)
+		if err != nil || reg.Pause == nil {
+			c.Due = same // nothing to move: just end the pause
+		} else {
+			cal, err := LookupCalendar(r.Calendar)
+			if err != nil {
+				return Change{}, err
+			}
+			loc := org.Location()
+			res := ResumeClock(reg, cal, r, DateIn(*r.PausedSince, loc), DateIn(now, loc))
+			c.Due = &DueChange{LegalDue: res.LegalDue, Due: res.Due, ExtendedDue: res.ExtendedDue,
+				PausedDays: r.PausedDays + res.PausedDays, Extensions: r.Extensions}
+			c.Ledger = res.Ledger
+			if res.PausedDays != 0 {
+				c.Jobs = []Job{{Kind: JobDeadlineReminders}} // same date otherwise: the running chain goes on
+			}
+		}
+	}
+	if text != "" {
+		c.Notes = []Note{{Author: holder, Body: text}}
+	}
+	c.Messages = MailAll(c.ApplyTo(r, now), MailAnswerReceived, now, Message{})
 	return c, nil
 }

@@ -310,3 +310,58 @@ func TestPlanVerify(t *testing.T) {
 		})
 	}
 }
+
+func TestPlanAnswer(t *testing.T) {
+	t.Parallel()
+	org := planConfig(t)
+	received := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	asked := received.Add(3 * 24 * time.Hour)
+	answered := asked.Add(4 * 24 * time.Hour)
+	file := &dsr.File{Filename: "id.pdf", ContentType: "application/pdf", Content: []byte("%PDF-1.4")}
+	for _, tc := range []struct {
+		name       string
+		regime     string
+		status     dsr.Status
+		paused     bool
+		text       string
+		file       *dsr.File
+		movedDays  int
+		reminders  bool
+		code       string
+		notes, att int
+	}{
+		{name: "gdpr: the paused days move the dates", regime: "gdpr", status: dsr.StatusAwaitingRequester, paused: true,
+			text: "My account is ana42.", movedDays: 4, reminders: true, notes: 1},
+		{name: "ccpa: the clock never stopped", regime: "ccpa", status: dsr.StatusAwaitingRequester, file: file, att: 1},
+		{name: "nothing asked", regime: "gdpr", status: dsr.StatusCompleted, text: "hello", code: dsr.ECONFLICT},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := planRequest(t, org, tc.regime, dsr.KindAccess, tc.status, received, false)
+			if tc.paused {
+				r.PausedSince = &asked
+			}
+			c, err := dsr.PlanAnswer(org, r, dsr.HolderSubject, tc.text, tc.file, answered)
+			if codeOf(err) != tc.code {
+				t.Fatalf("err %v, want %q", err, tc.code)
+			}
+			if tc.code != "" {
+				return
+			}
+			if c.To != dsr.StatusInProgress || len(c.Notes) != tc.notes || len(c.Attachments) != tc.att ||
+				!reflect.DeepEqual(eventTypesOf(c), []dsr.EventType{dsr.EventAnswerReceived}) || !reflect.DeepEqual(mailsOf(c), []string{"answer_received→subject"}) {
+				t.Fatalf("change %+v", c)
+			}
+			if tc.att > 0 && c.Events[0].Data["attachment"] != c.Attachments[0].ID {
+				t.Errorf("event names attachment %q, want %q", c.Events[0].Data["attachment"], c.Attachments[0].ID)
+			}
+			if (len(c.Jobs) > 0) != tc.reminders {
+				t.Errorf("jobs %v, want reminders %v", c.Jobs, tc.reminders)
+			}
+			after := c.ApplyTo(r, answered)
+			if after.PausedSince != nil || after.PausedDays != tc.movedDays || (tc.movedDays > 0) == (after.DueOn == r.DueOn) {
+				t.Errorf("after: paused %v for %d days, due %s (was %s)", after.PausedSince, after.PausedDays, after.DueOn, r.DueOn)
+			}
+		})
+	}
+}

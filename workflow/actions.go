@@ -4,9 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
-	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
 )
 
@@ -31,34 +28,6 @@ func (e *Engine) RequestInfo(ctx context.Context, requestID, actor, note string)
 		return c, err
 	})
 	return &InfoRequestResult{ClockPaused: res.ClockPaused, Explanation: res.Explanation}, err
-}
-
-// unpause ends a clock pause and moves the dates by the paused days.
-func (e *Engine) unpause(ctx context.Context, tx pgx.Tx, req *dsr.Request, now time.Time) error {
-	if req.PausedSince == nil {
-		return nil
-	}
-	reg, err := dsr.LookupRegime(req.Regime)
-	if err != nil || reg.Pause == nil {
-		return db.SetPause(ctx, tx, req.ID, nil)
-	}
-	cal, err := dsr.LookupCalendar(req.Calendar)
-	if err != nil {
-		return err
-	}
-	loc := e.org.Location()
-	res := dsr.ResumeClock(reg, cal, req, dsr.DateIn(*req.PausedSince, loc), dsr.DateIn(now, loc))
-	if err := db.MoveDue(ctx, tx, req.ID, res.LegalDue, res.Due, res.ExtendedDue, req.PausedDays+res.PausedDays, req.Extensions); err != nil {
-		return err
-	}
-	req.LegalDue, req.DueOn, req.ExtendedDue = res.LegalDue, res.Due, res.ExtendedDue
-	if err := db.InsertLedger(ctx, tx, req.ID, now, res.Ledger); err != nil {
-		return err
-	}
-	if res.PausedDays == 0 {
-		return nil // same date: the running chain goes on
-	}
-	return e.scheduleReminders(ctx, tx, req)
 }
 
 // Extend extends the request's deadline as the regime allows, with the

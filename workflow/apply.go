@@ -183,6 +183,7 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, req *dsr.Request, head db
 		db.QueueVerified(b, req.ID, now) // before this change's own links
 	}
 	db.QueueNotes(b, req.ID, now, c.Notes)
+	db.QueueAttachments(b, req.ID, c.Attachments)
 	db.QueueLedger(b, req.ID, now, c.Ledger)
 	db.QueueEvents(b, req.ID, head, planEvents(c.Events, now))
 	db.QueueTokens(b, tokens)

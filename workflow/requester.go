@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -328,38 +327,23 @@ func (e *Engine) Answer(ctx context.Context, token, text string, file *dsr.File)
 	})
 }
 
+// resume applies dsr.PlanAnswer to the locked request req (the callers
+// have checked that the request awaits the requester) and tells the
+// assignee, or every officer, that the answer arrived.
 func (e *Engine) resume(ctx context.Context, tx pgx.Tx, req *dsr.Request, holder, text string, file *dsr.File) error {
-	if err := req.Status.Transition(dsr.StatusInProgress); err != nil {
-		return err
-	}
 	now := e.now()
-	data := map[string]string{"holder": holder, "length": fmt.Sprint(len(text))}
-	if file != nil {
-		id, err := db.InsertAttachment(ctx, tx, req.ID, "answer", file)
-		if err != nil {
-			return err
-		}
-		data["attachment"] = id
-	}
-	if err := event(ctx, tx, req, actorFor(req), dsr.EventAnswerReceived, true, data, now); err != nil {
+	c, err := dsr.PlanAnswer(e.org, req, holder, text, file, now)
+	if err != nil {
 		return err
 	}
-	if err := e.unpause(ctx, tx, req, now); err != nil {
+	head, err := db.ChainHeadOf(ctx, tx, req.ID)
+	if err != nil {
 		return err
 	}
-	if err := db.SetStatus(ctx, tx, req.ID, dsr.StatusInProgress, now, ""); err != nil {
+	if _, err := e.apply(ctx, tx, req, head, c, now); err != nil {
 		return err
 	}
-	req.Status = dsr.StatusInProgress
-	if text != "" {
-		if err := db.InsertNote(ctx, tx, req.ID, holder, text, now); err != nil {
-			return err
-		}
-	}
-	if err := e.notifyAssignee(ctx, tx, req); err != nil {
-		return err
-	}
-	return e.mailAll(ctx, tx, req, MailAnswerReceived, mailExtra{})
+	return e.notifyAssignee(ctx, tx, req)
 }
 
 // notifyAssignee tells the assignee (or, unassigned, every officer) that
