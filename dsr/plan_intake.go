@@ -191,3 +191,40 @@ func checkReceivedAt(s Submission, now time.Time) error {
 	}
 	return nil
 }
+
+// PlanEmailIntake decides what a request that arrived by email does at
+// intake: it waits in pending_triage with the guessed kind s.Kind under
+// reg (an officer confirms both), with the dates, ledger and reminder chain
+// of a request received at receivedAt, as the law says. Nothing is mailed
+// to the sender (no backscatter to spammers) unless the regime has a duty
+// to acknowledge receipt (CCPA: 10 business days), which the email planned
+// here meets when it can be delivered. The sender's text is not validated
+// as a form is: the caller has cleaned and bounded it. Errors: a regime
+// or calendar the config cannot date.
+func PlanEmailIntake(org *Config, s Submission, reg *Regime, receivedAt, now time.Time, deliverable Deliverable) (*Intake, error) {
+	dl, err := org.Deadlines(reg, s.Kind, receivedAt)
+	if err != nil {
+		return nil, err
+	}
+	r := &Request{ID: NewID(now), Kind: s.Kind, Regime: reg.ID, Status: StatusPendingTriage, Channel: ChannelEmail,
+		SubjectID: NewID(now), Subject: s.Subject, Details: s.Details, Fields: s.Fields, Calendar: dl.Calendar,
+		ReceivedAt: receivedAt, ReceivedOn: dl.Received, AckDue: dl.AckDue, LegalDue: dl.LegalDue, PolicyDue: dl.PolicyDue,
+		DueOn: dl.Due, ExtendedDue: dl.ExtendedDue, ExtensionNoticeBy: dl.ExtensionNoticeBy,
+		NeedsVerification: s.NeedsVerification(reg), UpdatedAt: now}
+	if r.Fields == nil {
+		r.Fields = map[string]string{}
+	}
+	in := &Intake{Request: r, Regime: reg}
+	c := &in.Change
+	c.To, c.Ledger = r.Status, dl.Ledger
+	c.Events = []NewEvent{{Type: EventReceived, Actor: ActorRequester, Public: true, Data: map[string]string{
+		"kind": string(r.Kind), "regime": r.Regime, "channel": string(r.Channel), "due": r.DueOn.String(), "agent": "false"}}}
+	if !r.AckDue.IsZero() {
+		c.Messages = MailAll(r, MailEmailReceived, now, Message{})
+		if ev, ok := acknowledgeAtIntake(org, reg, r, now, deliverable); ok {
+			c.Events = append(c.Events, ev)
+		}
+	}
+	c.Jobs = []Job{{Kind: JobDeadlineReminders}}
+	return in, nil
+}

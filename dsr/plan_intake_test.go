@@ -197,3 +197,43 @@ func TestEventTypesAreDescribed(t *testing.T) {
 		t.Error("an unknown type has a description")
 	}
 }
+
+func TestPlanEmailIntake(t *testing.T) {
+	t.Parallel()
+	org := planConfig(t)
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	receivedAt := now.Add(-2 * time.Hour)
+	for _, tc := range []struct {
+		regime string
+		events []dsr.EventType
+		mails  int
+	}{
+		// No duty to acknowledge: nothing goes back to the sender.
+		{"gdpr", []dsr.EventType{dsr.EventReceived}, 0},
+		// CCPA: the receipt email meets the 10-business-day duty.
+		{"ccpa", []dsr.EventType{dsr.EventReceived, dsr.EventAcknowledgmentSent}, 1},
+	} {
+		reg, err := dsr.LookupRegime(tc.regime)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := dsr.Submission{Kind: dsr.KindErasure, Regime: reg.ID, Channel: dsr.ChannelEmail, Subject: dsr.Person{Email: "x@example.net"}}
+		in, err := dsr.PlanEmailIntake(org, s, reg, receivedAt, now, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.regime, err)
+		}
+		r, c := in.Request, in.Change
+		if r.Status != dsr.StatusPendingTriage || !r.ReceivedAt.Equal(receivedAt) || r.Channel != dsr.ChannelEmail || r.VerificationSent != nil {
+			t.Errorf("%s: request %s received %v channel %s", tc.regime, r.Status, r.ReceivedAt, r.Channel)
+		}
+		if got := eventTypesOf(c); !reflect.DeepEqual(got, tc.events) {
+			t.Errorf("%s: events %v, want %v", tc.regime, got, tc.events)
+		}
+		if len(c.Messages) != tc.mails || (tc.mails > 0 && c.Messages[0].Event != dsr.MailEmailReceived) {
+			t.Errorf("%s: messages %+v", tc.regime, c.Messages)
+		}
+		if !reflect.DeepEqual(c.Jobs, []dsr.Job{{Kind: dsr.JobDeadlineReminders}}) {
+			t.Errorf("%s: jobs %v: the clock runs during triage", tc.regime, c.Jobs)
+		}
+	}
+}

@@ -94,6 +94,39 @@ func (e *Engine) jobParams(req *dsr.Request, jobs []dsr.Job, msgs []*db.Message,
 	return out
 }
 
+// insertIntake writes a new request's plan inside tx, a transaction the
+// caller owns (inbound mail processing): the request row, ledger, events
+// and tokens in one batch, the messages, which need the request number,
+// in a second; the jobs join the transaction's batch (inTx). It returns
+// the request as stored.
+func (e *Engine) insertIntake(ctx context.Context, tx pgx.Tx, in *dsr.Intake, now time.Time) (*dsr.Request, error) {
+	req, c := in.Request, in.Change
+	links, _, tokens := issueLinks(req.ID, c.Messages)
+	first := &pgx.Batch{}
+	db.QueueNewRequest(first, req, in.Permission, &req.Ref)
+	db.QueueLedger(first, req.ID, now, c.Ledger)
+	db.QueueEvents(first, req.ID, db.ChainHead{}, planEvents(c.Events, now))
+	db.QueueTokens(first, tokens)
+	if err := db.SendBatch(ctx, tx, first); err != nil {
+		return nil, err
+	}
+	msgs, err := e.renderAll(req, c.Messages, links, now)
+	if err != nil {
+		return nil, err
+	}
+	last := &pgx.Batch{}
+	db.QueueMessages(last, msgs)
+	if err := db.SendBatch(ctx, tx, last); err != nil {
+		return nil, err
+	}
+	for _, p := range e.jobParams(req, c.Jobs, msgs, now) {
+		if err := e.enqueue(ctx, tx, p.Args, p.InsertOpts); err != nil {
+			return nil, dsr.Internalf("insert jobs: %w", err)
+		}
+	}
+	return req, nil
+}
+
 // applyIntake writes a new request's plan in one transaction of three
 // round trips: BEGIN with the request row (and its subject, agent and
 // permission), ledger, events and tokens; the jobs (one River insert);

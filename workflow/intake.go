@@ -57,6 +57,19 @@ func (e *Engine) Submit(ctx context.Context, s dsr.Submission, idemKey string) (
 	}
 }
 
+// createEmailRequest files a request that came by email, in the inbound
+// processing transaction tx, through the shared planner and apply
+// (dsr.PlanEmailIntake, insertIntake). Errors: those of the planner and
+// the database.
+func (e *Engine) createEmailRequest(ctx context.Context, tx pgx.Tx, s dsr.Submission, reg *dsr.Regime, receivedAt time.Time) (*dsr.Request, error) {
+	now := e.now()
+	plan, err := dsr.PlanEmailIntake(e.org, s, reg, receivedAt, now, deliverable)
+	if err != nil {
+		return nil, err
+	}
+	return e.insertIntake(ctx, tx, plan, now)
+}
+
 // acknowledgeAtIntake records that the receipt email, sent in this same
 // transaction, satisfies a legal acknowledgment duty (CCPA: 10 business
 // days) — but only when that email exists and can be delivered. When it
