@@ -25,57 +25,6 @@ type Querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// NewRequest is the row written at intake.
-type NewRequest struct {
-	Kind              dsr.Kind
-	Regime            string
-	Status            dsr.Status
-	Channel           dsr.Channel
-	RequesterID       string
-	AgentID           string
-	Details           string
-	Fields            map[string]string
-	ReceivedAt        time.Time
-	Deadlines         dsr.Deadlines
-	NeedsVerification bool
-}
-
-// InsertRequester stores a data subject and returns its id.
-func InsertRequester(ctx context.Context, tx pgx.Tx, p dsr.Person) (string, error) {
-	var id string
-	err := tx.QueryRow(ctx, `INSERT INTO requesters (email, name, country, state) VALUES ($1, $2, $3, $4) RETURNING id`,
-		p.Email, p.Name, p.Country, p.State).Scan(&id)
-	return id, wrap("insert requester", err)
-}
-
-// InsertAgent stores an authorized agent and returns its id.
-func InsertAgent(ctx context.Context, tx pgx.Tx, name, email string) (string, error) {
-	var id string
-	err := tx.QueryRow(ctx, `INSERT INTO agents (name, email) VALUES ($1, $2) RETURNING id`, name, email).Scan(&id)
-	return id, wrap("insert agent", err)
-}
-
-// InsertRequest stores a new request and returns its id and number.
-func InsertRequest(ctx context.Context, tx pgx.Tx, r NewRequest) (string, int64, error) {
-	fields, err := json.Marshal(nonNil(r.Fields))
-	if err != nil {
-		return "", 0, err
-	}
-	d := r.Deadlines
-	var id string
-	var ref int64
-	err = tx.QueryRow(ctx, `
-		INSERT INTO requests (kind, regime, status, channel, requester_id, agent_id, details, fields, calendar,
-			received_at, received_on, ack_due, legal_due, policy_due, due_on, extended_due, extension_notice_by,
-			needs_verification)
-		VALUES ($1, $2, $3, $4, $5, NULLIF($6, '')::uuid, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-		RETURNING id, ref`,
-		r.Kind, r.Regime, r.Status, r.Channel, r.RequesterID, r.AgentID, r.Details, fields, d.Calendar,
-		r.ReceivedAt, d.Received.Time(), dateArg(d.AckDue), d.LegalDue.Time(), dateArg(d.PolicyDue), d.Due.Time(),
-		dateArg(d.ExtendedDue), dateArg(d.ExtensionNoticeBy), r.NeedsVerification).Scan(&id, &ref)
-	return id, ref, wrap("insert request", err)
-}
-
 const requestColumns = `r.id, r.ref, r.kind, r.regime, r.status, r.channel, r.requester_id, s.email, s.name, s.country, s.state,
 	r.agent_id, coalesce(a.name, ''), coalesce(a.email, ''), r.details, r.fields, r.calendar, r.received_at, r.received_on,
 	r.ack_due, r.ack_sent_at, r.legal_due, r.policy_due, r.due_on, r.extended_due, r.extension_notice_by, r.extensions,
@@ -185,15 +134,6 @@ func SetStatus(ctx context.Context, tx pgx.Tx, id string, st dsr.Status, at time
 	// Every close path goes through here, so status links end with the
 	// grace period in the same transaction as the close.
 	return capStatusTokens(ctx, tx, id, at)
-}
-
-// MarkVerified records that the subject confirmed by email (and, for an
-// agent request, the agent's authority).
-func MarkVerified(ctx context.Context, tx pgx.Tx, id string, at time.Time, method string, agentConfirmed bool) error {
-	_, err := tx.Exec(ctx, `UPDATE requests SET verified_at = $2, verified_method = $3,
-		agent_confirmed_at = CASE WHEN $4 THEN $2 ELSE agent_confirmed_at END, updated_at = $2 WHERE id = $1`,
-		id, at, method, agentConfirmed)
-	return wrap("mark verified", err)
 }
 
 // MarkAckSent records when the acknowledgment went out.
@@ -389,20 +329,6 @@ func Notes(ctx context.Context, q Querier, requestID string) ([]Note, error) {
 	})
 }
 
-// SetPause starts (since non-nil) or ends (nil) a clock pause.
-func SetPause(ctx context.Context, tx pgx.Tx, id string, since *time.Time) error {
-	_, err := tx.Exec(ctx, `UPDATE requests SET paused_since = $2 WHERE id = $1`, id, since)
-	return wrap("set pause", err)
-}
-
-// MoveDue stores new due dates after a pause or an extension.
-func MoveDue(ctx context.Context, tx pgx.Tx, id string, legal, due, extended dsr.Date, pausedDays, extensions int) error {
-	_, err := tx.Exec(ctx, `UPDATE requests SET legal_due = $2, due_on = $3, extended_due = $4, paused_days = $5,
-		extensions = $6, paused_since = NULL WHERE id = $1`,
-		id, legal.Time(), due.Time(), dateArg(extended), pausedDays, extensions)
-	return wrap("move due", err)
-}
-
 // GetRequests loads several requests (no lock; lock them first).
 func GetRequests(ctx context.Context, q Querier, ids []string) ([]*dsr.Request, error) {
 	// unnest + join, not = ANY($1): the generic plan of ANY over a
@@ -455,12 +381,6 @@ func AppendEvents(ctx context.Context, tx pgx.Tx, evs map[string]dsr.Event) erro
 	_, err = tx.CopyFrom(ctx, pgx.Identifier{"events"},
 		[]string{"request_id", "seq", "at", "actor", "type", "public", "data", "prev_hash", "hash"}, pgx.CopyFromRows(copyRows))
 	return wrap("append events", err)
-}
-
-// SetAssignee sets or clears (empty id) the request's assignee.
-func SetAssignee(ctx context.Context, tx pgx.Tx, id, assigneeID string, at time.Time) error {
-	_, err := tx.Exec(ctx, `UPDATE requests SET assignee_id = NULLIF($2, '')::uuid, updated_at = $3 WHERE id = $1`, id, assigneeID, at)
-	return wrap("set assignee", err)
 }
 
 // AttachmentInfo describes a stored document without its content.

@@ -82,14 +82,6 @@ func UseAllTokens(ctx context.Context, tx pgx.Tx, requestID, purpose string, at 
 	return wrap("use tokens", err)
 }
 
-// RevokeStatusTokens revokes every status link of a request still in
-// force (both holders), in one statement: at confirmation, the links
-// handed out before the address was proven stop working.
-func RevokeStatusTokens(ctx context.Context, tx pgx.Tx, requestID string, at time.Time) error {
-	_, err := tx.Exec(ctx, `UPDATE tokens SET revoked_at = $2 WHERE request_id = $1 AND purpose = 'status' AND revoked_at IS NULL`, requestID, at)
-	return wrap("revoke status tokens", err)
-}
-
 // capStatusTokens ends a closed request's status links at closedAt plus
 // StatusLinkGrace (never later than they would have ended anyway).
 func capStatusTokens(ctx context.Context, tx pgx.Tx, requestID string, closedAt time.Time) error {
