@@ -66,8 +66,9 @@ func LockRequest(ctx context.Context, tx pgx.Tx, id string) (*dsr.Request, Chain
 	return r, head, wrap("lock request", err)
 }
 
-// QueueRequestUpdate queues the write of r's changeable columns (status,
-// closing, dates, pause, assignee, verification) as one statement; closing also ends
+// QueueRequestUpdate queues the write of r's changeable columns (all but
+// its identity, people and receipt: status, closing, kind, regime, dates,
+// pause, assignee, verification, acknowledgment) as one statement; closing also ends
 // the request's status links at the close plus StatusLinkGrace, as
 // SetStatus does.
 func QueueRequestUpdate(b *pgx.Batch, r *dsr.Request, closing bool) {
@@ -75,13 +76,18 @@ func QueueRequestUpdate(b *pgx.Batch, r *dsr.Request, closing bool) {
 	if r.AssigneeID != "" {
 		assignee = r.AssigneeID
 	}
+	fields, _ := json.Marshal(nonNil(r.Fields))
 	b.Queue(`UPDATE requests SET status = $2, closed_at = $3, close_reason = $4, legal_due = $5, due_on = $6,
 		extended_due = $7, paused_since = $8, paused_days = $9, extensions = $10, assignee_id = $11, updated_at = $12,
-		verified_at = $13, verified_method = $14, agent_confirmed_at = $15
+		verified_at = $13, verified_method = $14, agent_confirmed_at = $15, kind = $16, regime = $17, calendar = $18,
+		fields = $19, needs_verification = $20, ack_due = $21, policy_due = $22, extension_notice_by = $23,
+		ack_sent_at = $24, verification_sent_at = $25
 		WHERE id = $1`,
 		r.ID, r.Status, r.ClosedAt, r.CloseReason, r.LegalDue.Time(), r.DueOn.Time(), dateArg(r.ExtendedDue),
 		r.PausedSince, r.PausedDays, r.Extensions, assignee, r.UpdatedAt,
-		r.VerifiedAt, r.VerifiedMethod, r.AgentConfirmedAt).Exec(func(pgconn.CommandTag) error { return nil })
+		r.VerifiedAt, r.VerifiedMethod, r.AgentConfirmedAt, r.Kind, r.Regime, r.Calendar,
+		fields, r.NeedsVerification, dateArg(r.AckDue), dateArg(r.PolicyDue), dateArg(r.ExtensionNoticeBy),
+		r.AckSentAt, r.VerificationSent).Exec(func(pgconn.CommandTag) error { return nil })
 	if closing && r.ClosedAt != nil {
 		b.Queue(`UPDATE tokens SET expires_at = least(expires_at, $2) WHERE request_id = $1 AND purpose = 'status'`,
 			r.ID, r.ClosedAt.Add(StatusLinkGrace)).Exec(func(pgconn.CommandTag) error { return nil })
@@ -134,12 +140,6 @@ func SetStatus(ctx context.Context, tx pgx.Tx, id string, st dsr.Status, at time
 	// Every close path goes through here, so status links end with the
 	// grace period in the same transaction as the close.
 	return capStatusTokens(ctx, tx, id, at)
-}
-
-// MarkAckSent records when the acknowledgment went out.
-func MarkAckSent(ctx context.Context, tx pgx.Tx, id string, at time.Time) error {
-	_, err := tx.Exec(ctx, `UPDATE requests SET ack_sent_at = coalesce(ack_sent_at, $2) WHERE id = $1`, id, at)
-	return wrap("mark ack sent", err)
 }
 
 // InsertLedger appends deadline ledger entries in one statement.
@@ -417,34 +417,6 @@ func AttachmentContent(ctx context.Context, q Querier, requestID, id, purpose st
 		return nil, dsr.Errorf(dsr.ENOTFOUND, "file not found")
 	}
 	return &f, wrap("attachment", err)
-}
-
-// TriageUpdate is what triage changes on a request: its kind and regime,
-// and with them every date (worked out again from the original receipt),
-// the calendar, the kind-specific fields and whether the subject must
-// confirm their email.
-type TriageUpdate struct {
-	Kind              dsr.Kind
-	Regime            string
-	Fields            map[string]string
-	NeedsVerification bool
-	Deadlines         dsr.Deadlines
-}
-
-// Retriage stores a triage change of kind or regime. received_at and
-// received_on stay: the clock started at receipt.
-func Retriage(ctx context.Context, tx pgx.Tx, id string, u TriageUpdate, at time.Time) error {
-	fields, err := json.Marshal(nonNil(u.Fields))
-	if err != nil {
-		return err
-	}
-	d := u.Deadlines
-	_, err = tx.Exec(ctx, `UPDATE requests SET kind = $2, regime = $3, calendar = $4, fields = $5, needs_verification = $6,
-		ack_due = $7, legal_due = $8, policy_due = $9, due_on = $10, extended_due = $11, extension_notice_by = $12,
-		updated_at = $13 WHERE id = $1`,
-		id, u.Kind, u.Regime, d.Calendar, fields, u.NeedsVerification, dateArg(d.AckDue), d.LegalDue.Time(),
-		dateArg(d.PolicyDue), d.Due.Time(), dateArg(d.ExtendedDue), dateArg(d.ExtensionNoticeBy), at)
-	return wrap("retriage", err)
 }
 
 // InboundForRequest returns the id of the inbound email a request was

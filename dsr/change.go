@@ -55,6 +55,15 @@ type Change struct {
 	// verification link dies and every status link issued before is
 	// revoked, before this change's own links are issued.
 	Verified *Proof
+	// Retriage, when set, stores a new kind or regime with every date
+	// worked out again (triage of an emailed request).
+	Retriage *Retriage
+	// AckSent records that this change's email meets the acknowledgment
+	// duty (the first time only).
+	AckSent bool
+	// VerificationSent records that this change sends the first
+	// confirmation email (the first time only).
+	VerificationSent bool
 	// Notes are stored with the request (officers' or the requester's).
 	Notes []Note
 	// Attachments are documents stored with the request.
@@ -80,6 +89,16 @@ type DueChange struct {
 	PausedDays, Extensions     int
 }
 
+// Retriage is a request's new kind and regime at triage, with the dates
+// worked out again from the original receipt.
+type Retriage struct {
+	Kind              Kind
+	Regime            string
+	Fields            map[string]string
+	NeedsVerification bool
+	Deadlines         Deadlines
+}
+
 // Proof is how the subject proved the address.
 type Proof struct {
 	Method         string // "email_link", or what the officer did
@@ -96,7 +115,8 @@ type Note struct {
 
 // TouchesRequest reports whether c changes the request row itself.
 func (c *Change) TouchesRequest() bool {
-	return c.To != "" || c.Due != nil || c.PauseFrom != nil || c.Assign != nil || c.Verified != nil
+	return c.To != "" || c.Due != nil || c.PauseFrom != nil || c.Assign != nil || c.Verified != nil ||
+		c.Retriage != nil || c.AckSent || c.VerificationSent
 }
 
 // ApplyTo returns r as it is once c is applied at now (r is not changed):
@@ -123,6 +143,18 @@ func (c *Change) ApplyTo(r *Request, now time.Time) *Request {
 	}
 	if c.Assign != nil {
 		after.AssigneeID, after.UpdatedAt = *c.Assign, now
+	}
+	if t := c.Retriage; t != nil {
+		d := t.Deadlines
+		after.Kind, after.Regime, after.Calendar, after.Fields, after.NeedsVerification = t.Kind, t.Regime, d.Calendar, t.Fields, t.NeedsVerification
+		after.AckDue, after.LegalDue, after.PolicyDue, after.DueOn = d.AckDue, d.LegalDue, d.PolicyDue, d.Due
+		after.ExtendedDue, after.ExtensionNoticeBy, after.UpdatedAt = d.ExtendedDue, d.ExtensionNoticeBy, now
+	}
+	if c.AckSent && after.AckSentAt == nil {
+		after.AckSentAt = &now
+	}
+	if c.VerificationSent && after.VerificationSent == nil {
+		after.VerificationSent = &now
 	}
 	if v := c.Verified; v != nil {
 		after.VerifiedAt, after.VerifiedMethod, after.UpdatedAt = &now, v.Method, now
@@ -179,6 +211,10 @@ const (
 	// JobVerification schedules the confirmation reminder and the expiry
 	// of an unconfirmed request, counted from its first confirmation email.
 	JobVerification JobKind = "verification"
+	// JobVerificationFromNow is JobVerification counted from the change
+	// (a triaged request's confirmation email goes out at triage, and the
+	// sender cannot confirm before they are asked).
+	JobVerificationFromNow JobKind = "verification_from_now"
 )
 
 // Job is a follow-up job to schedule with the change.

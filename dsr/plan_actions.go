@@ -261,3 +261,117 @@ func PlanAnswer(org *Config, r *Request, holder, text string, file *File, now ti
 	c.Messages = MailAll(c.ApplyTo(r, now), MailAnswerReceived, now, Message{})
 	return c, nil
 }
+
+// PlanTriage confirms or changes a pending_triage request's kind and
+// regime ("" keeps the current one) and continues as intake does. When
+// either changes, every date is worked out again from the ORIGINAL receipt
+// (the clock ran during triage), with a ledger entry saying what triage
+// changed and a new reminder chain if the due date moved; optOutOf is what
+// an opt-out opts out of when the request did not say (the caller guesses
+// it from the text). Then the request waits for verification with the
+// confirmation email and its jobs counted from now, or, for an opt-out
+// its law forbids verifying, opens with the acknowledgment; an
+// acknowledgment duty not yet met is met by that email. Errors: EINVALID
+// with field errors "kind" and "regime", ECONFLICT when the request is not
+// waiting for triage.
+func PlanTriage(org *Config, r *Request, actor string, kind Kind, regime, optOutOf string, now time.Time, deliverable Deliverable) (Change, error) {
+	if r.Status != StatusPendingTriage {
+		return Change{}, &Error{Code: ECONFLICT, Message: "The request is " + string(r.Status) + ", not waiting for triage.",
+			Rule: "triage applies to requests in pending_triage only"}
+	}
+	if strings.TrimSpace(string(kind)) == "" {
+		kind = r.Kind
+	}
+	if strings.TrimSpace(regime) == "" {
+		regime = r.Regime
+	}
+	kind, reg, err := triageChoice(org, kind, regime)
+	if err != nil {
+		return Change{}, err
+	}
+	var c Change
+	data := map[string]string{"kind_before": string(r.Kind), "kind": string(kind),
+		"regime_before": r.Regime, "regime": reg.ID, "due_before": r.DueOn.String()}
+	changed := kind != r.Kind || reg.ID != r.Regime
+	if changed {
+		dl, err := org.Deadlines(reg, kind, r.ReceivedAt)
+		if err != nil {
+			return Change{}, err
+		}
+		fields := r.Fields
+		if kind == KindOptOut && fields["opt_out_of"] == "" {
+			fields = make(map[string]string, len(r.Fields)+1)
+			for k, v := range r.Fields {
+				fields[k] = v
+			}
+			fields["opt_out_of"] = optOutOf
+		}
+		c.Retriage = &Retriage{Kind: kind, Regime: reg.ID, Fields: fields, NeedsVerification: reg.RequiresVerification(kind), Deadlines: dl}
+		oldReg := r.Regime
+		if or, err := LookupRegime(r.Regime); err == nil {
+			oldReg = or.Short
+		}
+		why := LedgerEntry{What: LedgerTriaged, Date: dl.Due, Rule: fmt.Sprintf(
+			"triage changed the request from %s under %s to %s under %s; every date below is worked out again from the receipt of the email on %s (the clock ran during triage); the due date was %s and is now %s",
+			r.Kind.Short(), oldReg, kind.Short(), reg.Short, dl.Received.Human(), r.DueOn.Human(), dl.Due.Human())}
+		c.Ledger = append([]LedgerEntry{why}, dl.Ledger...)
+		if dl.Due != r.DueOn {
+			c.Jobs = append(c.Jobs, Job{Kind: JobDeadlineReminders}) // else the running chain goes on
+		}
+	}
+	next := StatusOpen
+	if reg.RequiresVerification(kind) {
+		next = StatusPendingVerification
+	}
+	if err := r.Status.Transition(next); err != nil {
+		return Change{}, err
+	}
+	c.To = next
+	after := c.ApplyTo(r, now)
+	data["due"], data["changed"], data["status"] = after.DueOn.String(), fmt.Sprint(changed), string(next)
+	c.Events = []NewEvent{{Type: EventTriaged, Actor: actor, Data: data}}
+	if r.AckSentAt == nil {
+		// The email planned below acknowledges receipt (CCPA: 10 business days).
+		probe := *after
+		if ev, ok := acknowledgeAtIntake(org, reg, &probe, now, deliverable); ok {
+			c.Events = append(c.Events, ev)
+			c.AckSent = probe.AckSentAt != nil
+		}
+	}
+	if next == StatusOpen {
+		c.Events = append(c.Events, NewEvent{Type: EventOpened, Actor: ActorSystem, Public: true,
+			Data: map[string]string{"reason": reg.Short + " does not allow identity verification for opt-out requests"}})
+		c.Messages = MailAll(after, MailAcknowledged, now, Message{})
+		return c, nil
+	}
+	c.Jobs = append(c.Jobs, Job{Kind: JobVerificationFromNow})
+	c.VerificationSent = true
+	c.Messages = VerificationMail(org, after, MailReceived, now)
+	return c, nil
+}
+
+// triageChoice checks the kind and regime an officer chose. Errors:
+// EINVALID with field errors.
+func triageChoice(org *Config, kind Kind, regime string) (Kind, *Regime, error) {
+	fe := FieldErrors{}
+	k, err := ParseKind(strings.TrimSpace(string(kind)))
+	if err != nil {
+		fe.Add("kind", ErrorMessage(err))
+	} else if !org.OffersKind(k) {
+		fe.Add("kind", fmt.Sprintf("The organisation does not take %s requests.", k.Short()))
+	}
+	reg, err := LookupRegime(regime)
+	switch {
+	case err != nil:
+		fe.Add("regime", ErrorMessage(err))
+	case !org.OffersRegime(reg.ID):
+		fe.Add("regime", fmt.Sprintf("The organisation does not apply %s (valid: %s).", reg.Short, strings.Join(org.Regimes, ", ")))
+	}
+	if len(fe) == 0 && !reg.Covers(k) {
+		fe.Add("kind", fmt.Sprintf("%s does not give a right of %s (it covers: %s).", reg.Short, k.Short(), joinKinds(reg.Kinds)))
+	}
+	if err := fe.Err(); err != nil {
+		return "", nil, err
+	}
+	return k, reg, nil
+}

@@ -2,6 +2,7 @@ package dsr_test
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -361,6 +362,75 @@ func TestPlanAnswer(t *testing.T) {
 			after := c.ApplyTo(r, answered)
 			if after.PausedSince != nil || after.PausedDays != tc.movedDays || (tc.movedDays > 0) == (after.DueOn == r.DueOn) {
 				t.Errorf("after: paused %v for %d days, due %s (was %s)", after.PausedSince, after.PausedDays, after.DueOn, r.DueOn)
+			}
+		})
+	}
+}
+
+func TestPlanTriage(t *testing.T) {
+	t.Parallel()
+	org := planConfig(t)
+	received := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	now := received.Add(48 * time.Hour)
+	for _, tc := range []struct {
+		name     string
+		kind     dsr.Kind
+		regime   string
+		status   dsr.Status
+		to       dsr.Status
+		retriage bool
+		events   []dsr.EventType
+		mail     string
+		job      dsr.JobKind
+		code     string
+	}{
+		{name: "confirmed as guessed: the sender is asked to confirm", status: dsr.StatusPendingTriage, to: dsr.StatusPendingVerification,
+			events: []dsr.EventType{dsr.EventTriaged}, mail: dsr.MailReceived, job: dsr.JobVerificationFromNow},
+		{name: "a ccpa opt-out opens at once, dates worked out again", kind: dsr.KindOptOut, regime: "ccpa", status: dsr.StatusPendingTriage,
+			to: dsr.StatusOpen, retriage: true, events: []dsr.EventType{dsr.EventTriaged, dsr.EventOpened}, mail: dsr.MailAcknowledged,
+			job: dsr.JobDeadlineReminders},
+		{name: "a ccpa access: the confirmation email meets the acknowledgment duty", regime: "ccpa", status: dsr.StatusPendingTriage,
+			to: dsr.StatusPendingVerification, retriage: true, events: []dsr.EventType{dsr.EventTriaged, dsr.EventAcknowledgmentSent},
+			mail: dsr.MailReceived, job: dsr.JobVerificationFromNow},
+		{name: "an unknown kind", kind: "gossip", status: dsr.StatusPendingTriage, code: dsr.EINVALID},
+		{name: "a regime the organisation does not apply", regime: "uk_gdpr", status: dsr.StatusPendingTriage, code: dsr.EINVALID},
+		{name: "already triaged", status: dsr.StatusPendingVerification, code: dsr.ECONFLICT},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := planRequest(t, org, "gdpr", dsr.KindAccess, tc.status, received, false)
+			r.Channel, r.Fields = dsr.ChannelEmail, map[string]string{}
+			c, err := dsr.PlanTriage(org, r, "user:1", tc.kind, tc.regime, "sale", now, nil)
+			if codeOf(err) != tc.code {
+				t.Fatalf("err %v, want %q", err, tc.code)
+			}
+			if tc.code != "" {
+				return
+			}
+			if c.To != tc.to || (c.Retriage != nil) != tc.retriage || !reflect.DeepEqual(eventTypesOf(c), tc.events) {
+				t.Fatalf("change to %s retriage %v events %v", c.To, c.Retriage, eventTypesOf(c))
+			}
+			if len(c.Messages) != 1 || c.Messages[0].Event != tc.mail {
+				t.Errorf("messages %v, want %s", mailsOf(c), tc.mail)
+			}
+			var jobs []dsr.JobKind
+			for _, j := range c.Jobs {
+				jobs = append(jobs, j.Kind)
+			}
+			if jobs[len(jobs)-1] != tc.job {
+				t.Errorf("jobs %v, want %s last", jobs, tc.job)
+			}
+			after := c.ApplyTo(r, now)
+			if tc.retriage {
+				if after.Regime != "ccpa" || after.ReceivedAt != r.ReceivedAt || after.DueOn == r.DueOn || len(c.Ledger) < 2 || c.Ledger[0].What != dsr.LedgerTriaged {
+					t.Errorf("retriaged: regime %s due %s (was %s), ledger %v", after.Regime, after.DueOn, r.DueOn, c.Ledger)
+				}
+				if tc.kind == dsr.KindOptOut && after.Fields["opt_out_of"] != "sale" {
+					t.Errorf("opt-out fields %v", after.Fields)
+				}
+			}
+			if d := c.Events[0].Data; d["changed"] != fmt.Sprint(tc.retriage) || d["status"] != string(tc.to) || d["due"] != after.DueOn.String() {
+				t.Errorf("triaged data %v", d)
 			}
 		})
 	}

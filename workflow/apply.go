@@ -79,8 +79,11 @@ func (e *Engine) jobParams(req *dsr.Request, jobs []dsr.Job, msgs []*db.Message,
 		switch j.Kind {
 		case dsr.JobDeadlineReminders:
 			out = append(out, e.reminderParams(req, now))
-		case dsr.JobVerification:
+		case dsr.JobVerification, dsr.JobVerificationFromNow:
 			remind, expire := e.verifyTimes(req)
+			if j.Kind == dsr.JobVerificationFromNow {
+				remind, expire = e.triagedVerificationTimes(now)
+			}
 			out = append(out,
 				river.InsertManyParams{Args: VerifyReminderArgs{RequestID: req.ID}, InsertOpts: &river.InsertOpts{ScheduledAt: remind}},
 				river.InsertManyParams{Args: VerifyExpiryArgs{RequestID: req.ID}, InsertOpts: &river.InsertOpts{ScheduledAt: expire}})

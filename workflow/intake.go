@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -68,32 +67,6 @@ func (e *Engine) createEmailRequest(ctx context.Context, tx pgx.Tx, s dsr.Submis
 		return nil, err
 	}
 	return e.insertIntake(ctx, tx, plan, now)
-}
-
-// acknowledgeAtIntake records that the receipt email, sent in this same
-// transaction, satisfies a legal acknowledgment duty (CCPA: 10 business
-// days) — but only when that email exists and can be delivered. When it
-// cannot (no address, or a name no mail header can carry), the duty stays
-// open: an internal acknowledgment_not_sent event tells officers why, and
-// ack_sent_at stays empty.
-func (e *Engine) acknowledgeAtIntake(ctx context.Context, tx pgx.Tx, req *dsr.Request, reg *dsr.Regime, now time.Time) error {
-	if req.AckDue.IsZero() {
-		return nil
-	}
-	data := map[string]string{"ack_due": req.AckDue.String(), "rule": reg.Ack.Rule}
-	if why := ackUndeliverable(req); why != "" {
-		data["reason"] = why
-		return event(ctx, tx, req, dsr.ActorSystem, dsr.EventAcknowledgmentNotSent, false, data, now)
-	}
-	if err := db.MarkAckSent(ctx, tx, req.ID, now); err != nil {
-		return err
-	}
-	if today := dsr.DateIn(now, e.org.Location()); today.After(req.AckDue) {
-		// Entered late (a letter found in the post): acknowledge at once,
-		// and say so.
-		data["late_by_days"] = fmt.Sprint(req.AckDue.DaysUntil(today))
-	}
-	return event(ctx, tx, req, dsr.ActorSystem, dsr.EventAcknowledgmentSent, false, data, now)
 }
 
 // mailVerification sends the subject a fresh confirmation link (event
@@ -225,7 +198,3 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 	}
 	return cipher.NewGCM(block)
 }
-
-// ackUndeliverable says why the receipt email to req's data subject cannot
-// count as an acknowledgment, or "" when it can (dsr.AckUndeliverable).
-func ackUndeliverable(req *dsr.Request) string { return dsr.AckUndeliverable(req.Subject, deliverable) }
