@@ -192,7 +192,10 @@ type Message struct {
 	// Status is the holder's status link shown in the message.
 	Status TokenGrant
 	// Action, when set, is the token of the message's button (ActionLabel).
-	Action      *TokenGrant
+	Action *TokenGrant
+	// Download, when set, is an export's download link: the data
+	// subject's only (MailAll drops it from the agent's copy).
+	Download    *TokenGrant
 	ActionLabel string
 	LinkExpires time.Time // shown as the date the action link ends
 	Note        string
@@ -273,7 +276,7 @@ func MailAll(r *Request, event string, now time.Time, m Message) []Message {
 	}
 	if r.Agent != nil {
 		a := m
-		a.Holder, a.Status = HolderAgent, StatusLink(r, HolderAgent, now)
+		a.Holder, a.Status, a.Download = HolderAgent, StatusLink(r, HolderAgent, now), nil
 		if event == MailCompleted {
 			a.Note, a.LinkExpires = "", time.Time{}
 		}

@@ -122,6 +122,34 @@ func PlanComplete(r *Request, actor, summary string, now time.Time) (Change, err
 	return PlanClose(r, StatusCompleted, actor, EventCompleted, MailCompleted, map[string]string{"summary": summary}, Message{Note: summary}, now)
 }
 
+// PlanCompleteWith closes the request as done with what the officer
+// recorded: the summary and systems touched, and for access and
+// portability the export files, stored with the request and offered to the
+// data subject — never the agent — through a download link valid for the
+// organisation's download period. The caller has validated the inputs for
+// the request's kind. Errors: ECONFLICT.
+func PlanCompleteWith(org *Config, r *Request, actor, summary, systems string, exports []File, now time.Time) (Change, error) {
+	data := map[string]string{"summary": summary, "systems": systems}
+	m := Message{Note: strings.TrimSpace(summary)}
+	var atts []Attachment
+	if len(exports) > 0 {
+		for i := range exports {
+			f := exports[i]
+			if f.ContentType == "" {
+				f.ContentType = "application/octet-stream"
+			}
+			atts = append(atts, Attachment{ID: NewID(now), Purpose: "export", File: &f})
+		}
+		expires := now.Add(time.Duration(org.Downloads.ValidDays) * 24 * time.Hour)
+		m.Download = &TokenGrant{Purpose: TokenDownload, Holder: HolderSubject, Scope: ScopeFull, Expires: expires}
+		m.LinkExpires = expires
+		data["exports"] = fmt.Sprint(len(exports))
+	}
+	c, err := PlanClose(r, StatusCompleted, actor, EventCompleted, MailCompleted, data, m, now)
+	c.Attachments = atts
+	return c, err
+}
+
 // PlanWithdraw withdraws the request: by the requester or agent from
 // their status link (onBehalf ""), or by an officer who says how the
 // requester asked (onBehalf required then, actor a user). Errors:

@@ -435,3 +435,41 @@ func TestPlanTriage(t *testing.T) {
 		})
 	}
 }
+
+func TestPlanCompleteWithExports(t *testing.T) {
+	t.Parallel()
+	org := planConfig(t)
+	received := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	now := received.Add(7 * 24 * time.Hour)
+	r := planRequest(t, org, "ccpa", dsr.KindAccess, dsr.StatusInProgress, received, true)
+	r.VerifiedAt = &received
+	exports := []dsr.File{{Filename: "data.json", Content: []byte(`{"a":1}`)}, {Filename: "b.csv", ContentType: "text/csv", Content: []byte("x")}}
+	c, err := dsr.PlanCompleteWith(org, r, "user:1", " Here is your data. ", "", exports, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.To != dsr.StatusCompleted || len(c.Attachments) != 2 || c.Attachments[0].File.ContentType != "application/octet-stream" ||
+		c.Attachments[0].Purpose != "export" || c.Events[0].Data["exports"] != "2" {
+		t.Fatalf("change %+v", c)
+	}
+	if exports[0].ContentType != "" {
+		t.Error("the planner changed the caller's files")
+	}
+	expires := now.Add(time.Duration(org.Downloads.ValidDays) * 24 * time.Hour)
+	for _, m := range c.Messages {
+		switch m.Holder {
+		case dsr.HolderSubject:
+			if m.Download == nil || m.Download.Purpose != dsr.TokenDownload || !m.Download.Expires.Equal(expires) || m.Note != "Here is your data." {
+				t.Errorf("subject's message %+v", m)
+			}
+		case dsr.HolderAgent:
+			// The export and the summary are the data subject's only.
+			if m.Download != nil || m.Note != "" || !m.LinkExpires.IsZero() {
+				t.Errorf("agent's message %+v", m)
+			}
+		}
+	}
+	if _, err := dsr.PlanCompleteWith(org, c.ApplyTo(r, now), "user:1", "again", "", exports, now); codeOf(err) != dsr.ECONFLICT {
+		t.Errorf("completing a completed request: %v", err)
+	}
+}

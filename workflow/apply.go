@@ -21,7 +21,7 @@ func deliverable(p dsr.Person) error {
 // issuedLinks are the raw tokens drawn for a change's messages, by
 // message index: only their hashes are stored.
 type issuedLinks struct {
-	status, action []string
+	status, action, download []string
 }
 
 // issueLinks draws the tokens of a change's messages (and extra grants,
@@ -35,10 +35,13 @@ func issueLinks(id string, msgs []dsr.Message, extra ...dsr.TokenGrant) (issuedL
 		rows = append(rows, db.NewToken{RequestID: id, Purpose: g.Purpose, Holder: g.Holder, Scope: g.Scope, Hash: hash, Expires: g.Expires})
 		return raw
 	}
-	l.status, l.action = make([]string, len(msgs)), make([]string, len(msgs))
+	l.status, l.action, l.download = make([]string, len(msgs)), make([]string, len(msgs)), make([]string, len(msgs))
 	for i, m := range msgs {
 		if m.Action != nil {
 			l.action[i] = grant(*m.Action)
+		}
+		if m.Download != nil {
+			l.download[i] = grant(*m.Download)
 		}
 		l.status[i] = grant(m.Status)
 	}
@@ -62,7 +65,7 @@ func planEvents(evs []dsr.NewEvent, now time.Time) []dsr.Event {
 func (e *Engine) renderAll(req *dsr.Request, msgs []dsr.Message, l issuedLinks, now time.Time) ([]*db.Message, error) {
 	out := make([]*db.Message, 0, len(msgs))
 	for i, pm := range msgs {
-		m, err := e.renderPlanned(req, pm, l.status[i], l.action[i], now)
+		m, err := e.renderPlanned(req, pm, l.status[i], l.action[i], l.download[i], now)
 		if err != nil {
 			return nil, err
 		}

@@ -132,12 +132,15 @@ func (e *Engine) prepareMessage(m *db.Message, now time.Time) error {
 }
 
 // renderPlanned renders a planned message for req with its raw links
-// (the holder's status link, and the action link when there is one) into
-// the row to record, prepared as recordMessage prepares it.
-func (e *Engine) renderPlanned(req *dsr.Request, pm dsr.Message, statusRaw, actionRaw string, now time.Time) (*db.Message, error) {
+// (the holder's status link, and the action and download links when there
+// are some) into the row to record, prepared as recordMessage prepares it.
+func (e *Engine) renderPlanned(req *dsr.Request, pm dsr.Message, statusRaw, actionRaw, downloadRaw string, now time.Time) (*db.Message, error) {
 	x := mailExtra{note: pm.Note, reason: pm.Reason, actionLabel: pm.ActionLabel, linkExpires: pm.LinkExpires, clockPaused: pm.ClockPaused}
 	if actionRaw != "" {
 		x.actionURL = e.link("/" + pm.Action.Purpose + "/" + actionRaw)
+	}
+	if downloadRaw != "" {
+		x.download = e.link("/download/" + downloadRaw)
 	}
 	data := e.mailData(req, pm.Holder, x)
 	data.StatusURL = e.link("/status/" + statusRaw)

@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -97,24 +96,11 @@ const MaxExportBytes = 50 << 20
 // an expiring download link. Other kinds need a summary of what was done
 // and the systems touched. Errors: EINVALID, ENOTFOUND, ECONFLICT.
 func (e *Engine) CompleteWith(ctx context.Context, requestID, actor string, c Completion) error {
-	return e.withRequest(ctx, requestID, func(tx pgx.Tx, req *dsr.Request) error {
-		if err := validateCompletion(req.Kind, c); err != nil {
-			return err
+	return e.change(ctx, requestID, func(r *dsr.Request, now time.Time) (dsr.Change, error) {
+		if err := validateCompletion(r.Kind, c); err != nil {
+			return dsr.Change{}, err
 		}
-		if err := req.Status.Transition(dsr.StatusCompleted); err != nil {
-			return err
-		}
-		data := map[string]string{"summary": c.Summary, "systems": c.Systems}
-		x := mailExtra{note: strings.TrimSpace(c.Summary)}
-		if len(c.Exports) > 0 {
-			link, expires, n, err := e.storeExports(ctx, tx, req, c.Exports)
-			if err != nil {
-				return err
-			}
-			x.download, x.linkExpires = link, expires
-			data["exports"] = fmt.Sprint(n)
-		}
-		return e.close(ctx, tx, req, dsr.StatusCompleted, actor, dsr.EventCompleted, MailCompleted, data, x)
+		return dsr.PlanCompleteWith(e.org, r, actor, c.Summary, c.Systems, c.Exports, now)
 	})
 }
 
@@ -141,24 +127,6 @@ func validateCompletion(k dsr.Kind, c Completion) error {
 		}
 	}
 	return fe.Err()
-}
-
-func (e *Engine) storeExports(ctx context.Context, tx pgx.Tx, req *dsr.Request, files []dsr.File) (string, time.Time, int, error) {
-	for i := range files {
-		f := files[i]
-		if f.ContentType == "" {
-			f.ContentType = "application/octet-stream"
-		}
-		if _, err := db.InsertAttachment(ctx, tx, req.ID, "export", &f); err != nil {
-			return "", time.Time{}, 0, err
-		}
-	}
-	expires := e.now().Add(time.Duration(e.org.Downloads.ValidDays) * 24 * time.Hour)
-	tok, err := issueToken(ctx, tx, req.ID, db.TokenDownload, db.HolderSubject, expires)
-	if err != nil {
-		return "", time.Time{}, 0, err
-	}
-	return e.link("/download/" + tok), expires, len(files), nil
 }
 
 // Download is an export the data subject may fetch.

@@ -273,20 +273,22 @@ func (e *Engine) statusTokenTx(ctx context.Context, tx pgx.Tx, token string) (*d
 	return t, req, err
 }
 
-// close moves req to a closed status with its event and emails.
+// close moves the locked request req to a closed status with its public
+// event and emails (dsr.PlanClose), for the engine's own closings (the
+// verification expiry). Errors: ECONFLICT when the status does not allow
+// it.
 func (e *Engine) close(ctx context.Context, tx pgx.Tx, req *dsr.Request, to dsr.Status, actor string, eventType dsr.EventType, mail string, data map[string]string, x mailExtra) error {
-	if err := req.Status.Transition(to); err != nil {
-		return err
-	}
 	now := e.now()
-	if err := db.SetStatus(ctx, tx, req.ID, to, now, string(eventType)); err != nil {
+	c, err := dsr.PlanClose(req, to, actor, eventType, mail, data, dsr.Message{Note: x.note, Reason: x.reason, LinkExpires: x.linkExpires}, now)
+	if err != nil {
 		return err
 	}
-	req.Status, req.ClosedAt = to, &now // the closing email's links end with the others
-	if err := event(ctx, tx, req, actor, eventType, true, data, now); err != nil {
+	head, err := db.ChainHeadOf(ctx, tx, req.ID)
+	if err != nil {
 		return err
 	}
-	return e.mailAll(ctx, tx, req, mail, x)
+	_, err = e.apply(ctx, tx, req, head, c, now)
+	return err
 }
 
 // Answer records the requester's answer to a request for information
