@@ -403,3 +403,12 @@ func triageChoice(org *Config, kind Kind, regime string) (Kind, *Regime, error) 
 	}
 	return k, reg, nil
 }
+
+// PlanNote adds an officer's internal note (actor the officer). Errors:
+// EINVALID for an empty note.
+func PlanNote(r *Request, actor, text string) (Change, error) {
+	if strings.TrimSpace(text) == "" {
+		return Change{}, &Error{Code: EINVALID, Message: "The note is empty.", Fields: FieldErrors{"note": "is required"}}
+	}
+	return Change{Notes: []Note{{Author: actor, Body: text}}, Events: []NewEvent{{Type: EventNoteAdded, Actor: actor}}}, nil
+}

@@ -473,3 +473,15 @@ func TestPlanCompleteWithExports(t *testing.T) {
 		t.Errorf("completing a completed request: %v", err)
 	}
 }
+
+func TestPlanNote(t *testing.T) {
+	t.Parallel()
+	if _, err := dsr.PlanNote(nil, "user:1", " \n"); codeOf(err) != dsr.EINVALID {
+		t.Errorf("empty note: %v", err)
+	}
+	c, err := dsr.PlanNote(&dsr.Request{Status: dsr.StatusCompleted}, "user:1", "Called the DPO.")
+	if err != nil || len(c.Notes) != 1 || c.Notes[0].Author != "user:1" || c.TouchesRequest() ||
+		!reflect.DeepEqual(eventTypesOf(c), []dsr.EventType{dsr.EventNoteAdded}) || c.Events[0].Public {
+		t.Errorf("note change %+v %v: an internal note, even on a closed request, and no change to the request", c, err)
+	}
+}

@@ -61,15 +61,11 @@ func (e *Engine) VerifyOther(ctx context.Context, requestID, actor, method, note
 
 // AddNote stores an internal note. Errors: EINVALID, ENOTFOUND.
 func (e *Engine) AddNote(ctx context.Context, requestID, actor, text string) error {
-	if strings.TrimSpace(text) == "" {
-		return &dsr.Error{Code: dsr.EINVALID, Message: "The note is empty.", Fields: map[string]string{"note": "is required"}}
+	if _, err := dsr.PlanNote(nil, actor, text); err != nil {
+		return err // an empty note is refused before the request is looked up
 	}
-	return e.withRequest(ctx, requestID, func(tx pgx.Tx, req *dsr.Request) error {
-		now := e.now()
-		if err := db.InsertNote(ctx, tx, req.ID, actor, text, now); err != nil {
-			return err
-		}
-		return event(ctx, tx, req, actor, dsr.EventNoteAdded, false, nil, now)
+	return e.change(ctx, requestID, func(r *dsr.Request, _ time.Time) (dsr.Change, error) {
+		return dsr.PlanNote(r, actor, text)
 	})
 }
 
