@@ -115,3 +115,37 @@ func TestIntakeStatementCount(t *testing.T) {
 		}
 	}
 }
+
+// TestActionRoundTrips holds an officer action to its shape: BEGIN, the
+// lock (which reads the event chain's head too), one batch with every row
+// the Change writes, the jobs (with a relay: delivery), COMMIT — at most 5
+// round trips, however many rows (today a refusal writes the request row,
+// the link caps, the event, two status links and two messages).
+func TestActionRoundTrips(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, relay := range []bool{false, true} {
+		e, counter := countingEngine(t, relay)
+		rc, err := e.Submit(ctx, dsr.Submission{Kind: dsr.KindOptOut, Channel: dsr.ChannelAPI, Fields: map[string]string{"opt_out_of": "sale"},
+			Subject: dsr.Person{Email: "fay@example.net", Name: "Fay Lin", Country: "US", State: "CA"},
+			Agent: &dsr.Agent{Name: "Gil Agent", Email: "gil@agents.example",
+				Permission: &dsr.File{Filename: "p.pdf", ContentType: "application/pdf", Content: []byte("%PDF-1.4")}}}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		counter.Reset()
+		if err := e.Deny(ctx, rc.ID, officer, "duplicate", "You filed this twice."); err != nil {
+			t.Fatalf("deny: %v", err)
+		}
+		stmts, trips := counter.Statements(), counter.RoundTrips()
+		for _, q := range counter.SQL() {
+			if strings.Contains(q, riverNotify) {
+				stmts, trips = stmts-1, trips-1
+			}
+		}
+		t.Logf("deny (relay %v): %d statements in %d round trips", relay, stmts, trips)
+		if trips > 5 {
+			t.Errorf("deny (relay %v): %d round trips, want ≤ 5:\n%s", relay, trips, strings.Join(counter.SQL(), "\n---\n"))
+		}
+	}
+}
