@@ -35,9 +35,9 @@ const StatusLinkGrace = 30 * 24 * time.Hour
 const StatusLinkBackstop = 400 * 24 * time.Hour
 
 // Change is what one decision does to a request, as a value: built by a
-// pure planner (PlanIntake, Extend, Deny, …) from the current request and
-// applied by the engine in one transaction. The zero Change changes
-// nothing.
+// pure planner (PlanIntake, PlanExtend, PlanDeny, …) from the current
+// request and applied by the engine in one transaction. The zero Change
+// changes nothing.
 type Change struct {
 	// To is the new status, "" to keep the current one. Planners set it
 	// only through Status.Transition (or, at intake, to a first status).
