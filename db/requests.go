@@ -25,57 +25,6 @@ type Querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// NewRequest is the row written at intake.
-type NewRequest struct {
-	Kind              dsr.Kind
-	Regime            string
-	Status            dsr.Status
-	Channel           dsr.Channel
-	RequesterID       string
-	AgentID           string
-	Details           string
-	Fields            map[string]string
-	ReceivedAt        time.Time
-	Deadlines         dsr.Deadlines
-	NeedsVerification bool
-}
-
-// InsertRequester stores a data subject and returns its id.
-func InsertRequester(ctx context.Context, tx pgx.Tx, p dsr.Person) (string, error) {
-	var id string
-	err := tx.QueryRow(ctx, `INSERT INTO requesters (email, name, country, state) VALUES ($1, $2, $3, $4) RETURNING id`,
-		p.Email, p.Name, p.Country, p.State).Scan(&id)
-	return id, wrap("insert requester", err)
-}
-
-// InsertAgent stores an authorized agent and returns its id.
-func InsertAgent(ctx context.Context, tx pgx.Tx, name, email string) (string, error) {
-	var id string
-	err := tx.QueryRow(ctx, `INSERT INTO agents (name, email) VALUES ($1, $2) RETURNING id`, name, email).Scan(&id)
-	return id, wrap("insert agent", err)
-}
-
-// InsertRequest stores a new request and returns its id and number.
-func InsertRequest(ctx context.Context, tx pgx.Tx, r NewRequest) (string, int64, error) {
-	fields, err := json.Marshal(nonNil(r.Fields))
-	if err != nil {
-		return "", 0, err
-	}
-	d := r.Deadlines
-	var id string
-	var ref int64
-	err = tx.QueryRow(ctx, `
-		INSERT INTO requests (kind, regime, status, channel, requester_id, agent_id, details, fields, calendar,
-			received_at, received_on, ack_due, legal_due, policy_due, due_on, extended_due, extension_notice_by,
-			needs_verification)
-		VALUES ($1, $2, $3, $4, $5, NULLIF($6, '')::uuid, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-		RETURNING id, ref`,
-		r.Kind, r.Regime, r.Status, r.Channel, r.RequesterID, r.AgentID, r.Details, fields, d.Calendar,
-		r.ReceivedAt, d.Received.Time(), dateArg(d.AckDue), d.LegalDue.Time(), dateArg(d.PolicyDue), d.Due.Time(),
-		dateArg(d.ExtendedDue), dateArg(d.ExtensionNoticeBy), r.NeedsVerification).Scan(&id, &ref)
-	return id, ref, wrap("insert request", err)
-}
-
 const requestColumns = `r.id, r.ref, r.kind, r.regime, r.status, r.channel, r.requester_id, s.email, s.name, s.country, s.state,
 	r.agent_id, coalesce(a.name, ''), coalesce(a.email, ''), r.details, r.fields, r.calendar, r.received_at, r.received_on,
 	r.ack_due, r.ack_sent_at, r.legal_due, r.policy_due, r.due_on, r.extended_due, r.extension_notice_by, r.extensions,
@@ -99,19 +48,65 @@ func GetRequest(ctx context.Context, q Querier, id string, forUpdate bool) (*dsr
 	return r, wrap("get request", err)
 }
 
-func scanRequest(row pgx.Row) (*dsr.Request, error) {
+// LockRequest loads a request with its row lock (every change to a
+// request takes it first) and the head of its event chain, in one
+// statement. Errors: ENOTFOUND.
+func LockRequest(ctx context.Context, tx pgx.Tx, id string) (*dsr.Request, ChainHead, error) {
+	var head ChainHead
+	var seq *int
+	r, err := scanRequest(tx.QueryRow(ctx, `SELECT `+requestColumns+`, h.seq, h.hash`+requestFrom+`
+		LEFT JOIN LATERAL (SELECT seq, hash FROM events e WHERE e.request_id = r.id ORDER BY seq DESC LIMIT 1) h ON true
+		WHERE r.id = $1 FOR UPDATE OF r`, id), &seq, &head.Hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, head, dsr.Errorf(dsr.ENOTFOUND, "request not found")
+	}
+	if seq != nil {
+		head.Seq = *seq
+	}
+	return r, head, wrap("lock request", err)
+}
+
+// QueueRequestUpdate queues the write of r's changeable columns (all but
+// its identity, people and receipt: status, closing, kind, regime, dates,
+// pause, assignee, verification, acknowledgment) as one statement; closing also ends
+// the request's status links at the close plus StatusLinkGrace, as
+// SetStatus does.
+func QueueRequestUpdate(b *pgx.Batch, r *dsr.Request, closing bool) {
+	var assignee any
+	if r.AssigneeID != "" {
+		assignee = r.AssigneeID
+	}
+	fields, _ := json.Marshal(nonNil(r.Fields))
+	b.Queue(`UPDATE requests SET status = $2, closed_at = $3, close_reason = $4, legal_due = $5, due_on = $6,
+		extended_due = $7, paused_since = $8, paused_days = $9, extensions = $10, assignee_id = $11, updated_at = $12,
+		verified_at = $13, verified_method = $14, agent_confirmed_at = $15, kind = $16, regime = $17, calendar = $18,
+		fields = $19, needs_verification = $20, ack_due = $21, policy_due = $22, extension_notice_by = $23,
+		ack_sent_at = $24, verification_sent_at = $25
+		WHERE id = $1`,
+		r.ID, r.Status, r.ClosedAt, r.CloseReason, r.LegalDue.Time(), r.DueOn.Time(), dateArg(r.ExtendedDue),
+		r.PausedSince, r.PausedDays, r.Extensions, assignee, r.UpdatedAt,
+		r.VerifiedAt, r.VerifiedMethod, r.AgentConfirmedAt, r.Kind, r.Regime, r.Calendar,
+		fields, r.NeedsVerification, dateArg(r.AckDue), dateArg(r.PolicyDue), dateArg(r.ExtensionNoticeBy),
+		r.AckSentAt, r.VerificationSent).Exec(func(pgconn.CommandTag) error { return nil })
+	if closing && r.ClosedAt != nil {
+		b.Queue(`UPDATE tokens SET expires_at = least(expires_at, $2) WHERE request_id = $1 AND purpose = 'status'`,
+			r.ID, r.ClosedAt.Add(StatusLinkGrace)).Exec(func(pgconn.CommandTag) error { return nil })
+	}
+}
+
+func scanRequest(row pgx.Row, extra ...any) (*dsr.Request, error) {
 	var r dsr.Request
 	var agentID, assignee *string
 	var agentName, agentEmail string
 	var fields []byte
 	var receivedOn, legal, due time.Time
 	var ack, policy, ext, notice *time.Time
-	err := row.Scan(&r.ID, &r.Ref, &r.Kind, &r.Regime, &r.Status, &r.Channel, &r.SubjectID, &r.Subject.Email, &r.Subject.Name,
+	dest := append([]any{&r.ID, &r.Ref, &r.Kind, &r.Regime, &r.Status, &r.Channel, &r.SubjectID, &r.Subject.Email, &r.Subject.Name,
 		&r.Subject.Country, &r.Subject.State, &agentID, &agentName, &agentEmail, &r.Details, &fields, &r.Calendar,
 		&r.ReceivedAt, &receivedOn, &ack, &r.AckSentAt, &legal, &policy, &due, &ext, &notice, &r.Extensions,
 		&r.PausedSince, &r.PausedDays, &r.NeedsVerification, &r.VerificationSent, &r.VerifiedAt, &r.VerifiedMethod, &r.AgentConfirmedAt,
-		&assignee, &r.ClosedAt, &r.CloseReason, &r.UpdatedAt)
-	if err != nil {
+		&assignee, &r.ClosedAt, &r.CloseReason, &r.UpdatedAt}, extra...)
+	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
 	if agentID != nil {
@@ -145,21 +140,6 @@ func SetStatus(ctx context.Context, tx pgx.Tx, id string, st dsr.Status, at time
 	// Every close path goes through here, so status links end with the
 	// grace period in the same transaction as the close.
 	return capStatusTokens(ctx, tx, id, at)
-}
-
-// MarkVerified records that the subject confirmed by email (and, for an
-// agent request, the agent's authority).
-func MarkVerified(ctx context.Context, tx pgx.Tx, id string, at time.Time, method string, agentConfirmed bool) error {
-	_, err := tx.Exec(ctx, `UPDATE requests SET verified_at = $2, verified_method = $3,
-		agent_confirmed_at = CASE WHEN $4 THEN $2 ELSE agent_confirmed_at END, updated_at = $2 WHERE id = $1`,
-		id, at, method, agentConfirmed)
-	return wrap("mark verified", err)
-}
-
-// MarkAckSent records when the acknowledgment went out.
-func MarkAckSent(ctx context.Context, tx pgx.Tx, id string, at time.Time) error {
-	_, err := tx.Exec(ctx, `UPDATE requests SET ack_sent_at = coalesce(ack_sent_at, $2) WHERE id = $1`, id, at)
-	return wrap("mark ack sent", err)
 }
 
 // InsertLedger appends deadline ledger entries in one statement.
@@ -298,9 +278,9 @@ func wrap(op string, err error) error {
 		return errInvalidInput(op, err)
 	}
 	if Unreachable(err) {
-		return &dsr.Error{Code: dsr.ETEMPORARY, Message: "The service is briefly unavailable. Please try again in a minute.", Err: fmt.Errorf("db: %s: %w", op, err)}
+		return dsr.Temporary(fmt.Errorf("db: %s: %w", op, err))
 	}
-	return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("db: %s: %w", op, err)}
+	return dsr.Internalf("db: %s: %w", op, err)
 }
 
 // Unreachable reports whether err means the database could not be reached
@@ -347,20 +327,6 @@ func Notes(ctx context.Context, q Querier, requestID string) ([]Note, error) {
 		err := row.Scan(&n.Author, &n.Internal, &n.Body, &n.At)
 		return n, err
 	})
-}
-
-// SetPause starts (since non-nil) or ends (nil) a clock pause.
-func SetPause(ctx context.Context, tx pgx.Tx, id string, since *time.Time) error {
-	_, err := tx.Exec(ctx, `UPDATE requests SET paused_since = $2 WHERE id = $1`, id, since)
-	return wrap("set pause", err)
-}
-
-// MoveDue stores new due dates after a pause or an extension.
-func MoveDue(ctx context.Context, tx pgx.Tx, id string, legal, due, extended dsr.Date, pausedDays, extensions int) error {
-	_, err := tx.Exec(ctx, `UPDATE requests SET legal_due = $2, due_on = $3, extended_due = $4, paused_days = $5,
-		extensions = $6, paused_since = NULL WHERE id = $1`,
-		id, legal.Time(), due.Time(), dateArg(extended), pausedDays, extensions)
-	return wrap("move due", err)
 }
 
 // GetRequests loads several requests (no lock; lock them first).
@@ -417,12 +383,6 @@ func AppendEvents(ctx context.Context, tx pgx.Tx, evs map[string]dsr.Event) erro
 	return wrap("append events", err)
 }
 
-// SetAssignee sets or clears (empty id) the request's assignee.
-func SetAssignee(ctx context.Context, tx pgx.Tx, id, assigneeID string, at time.Time) error {
-	_, err := tx.Exec(ctx, `UPDATE requests SET assignee_id = NULLIF($2, '')::uuid, updated_at = $3 WHERE id = $1`, id, assigneeID, at)
-	return wrap("set assignee", err)
-}
-
 // AttachmentInfo describes a stored document without its content.
 type AttachmentInfo struct {
 	ID          string
@@ -457,34 +417,6 @@ func AttachmentContent(ctx context.Context, q Querier, requestID, id, purpose st
 		return nil, dsr.Errorf(dsr.ENOTFOUND, "file not found")
 	}
 	return &f, wrap("attachment", err)
-}
-
-// TriageUpdate is what triage changes on a request: its kind and regime,
-// and with them every date (worked out again from the original receipt),
-// the calendar, the kind-specific fields and whether the subject must
-// confirm their email.
-type TriageUpdate struct {
-	Kind              dsr.Kind
-	Regime            string
-	Fields            map[string]string
-	NeedsVerification bool
-	Deadlines         dsr.Deadlines
-}
-
-// Retriage stores a triage change of kind or regime. received_at and
-// received_on stay: the clock started at receipt.
-func Retriage(ctx context.Context, tx pgx.Tx, id string, u TriageUpdate, at time.Time) error {
-	fields, err := json.Marshal(nonNil(u.Fields))
-	if err != nil {
-		return err
-	}
-	d := u.Deadlines
-	_, err = tx.Exec(ctx, `UPDATE requests SET kind = $2, regime = $3, calendar = $4, fields = $5, needs_verification = $6,
-		ack_due = $7, legal_due = $8, policy_due = $9, due_on = $10, extended_due = $11, extension_notice_by = $12,
-		updated_at = $13 WHERE id = $1`,
-		id, u.Kind, u.Regime, d.Calendar, fields, u.NeedsVerification, dateArg(d.AckDue), d.LegalDue.Time(),
-		dateArg(d.PolicyDue), d.Due.Time(), dateArg(d.ExtendedDue), dateArg(d.ExtensionNoticeBy), at)
-	return wrap("retriage", err)
 }
 
 // InboundForRequest returns the id of the inbound email a request was

@@ -12,11 +12,11 @@ import (
 
 // Token purposes and holders.
 const (
-	TokenVerify   = "verify"
-	TokenStatus   = "status"
-	TokenDownload = "download"
-	HolderSubject = "subject"
-	HolderAgent   = "agent"
+	TokenVerify   = dsr.TokenVerify
+	TokenStatus   = dsr.TokenStatus
+	TokenDownload = dsr.TokenDownload
+	HolderSubject = dsr.HolderSubject
+	HolderAgent   = dsr.HolderAgent
 )
 
 // Status-link scopes. A pending link was issued before the subject proved
@@ -24,15 +24,15 @@ const (
 // that the request exists and nothing else. A full link was issued after
 // confirmation and may answer and withdraw.
 const (
-	ScopePending = "pending"
-	ScopeFull    = "full"
+	ScopePending = dsr.ScopePending
+	ScopeFull    = dsr.ScopeFull
 )
 
 // StatusLinkGrace is how long status links keep working after their
 // request closes (completed, denied, withdrawn, expired): long enough to
 // read the outcome, short enough that an old email stops being a key.
 // SetStatus applies it in the transaction of every close.
-const StatusLinkGrace = 30 * 24 * time.Hour
+const StatusLinkGrace = dsr.StatusLinkGrace
 
 // Token is a stored link token (only its hash is stored).
 type Token struct {
@@ -80,14 +80,6 @@ func UseToken(ctx context.Context, tx pgx.Tx, id string, at time.Time) error {
 func UseAllTokens(ctx context.Context, tx pgx.Tx, requestID, purpose string, at time.Time) error {
 	_, err := tx.Exec(ctx, `UPDATE tokens SET used_at = $3 WHERE request_id = $1 AND purpose = $2 AND used_at IS NULL`, requestID, purpose, at)
 	return wrap("use tokens", err)
-}
-
-// RevokeStatusTokens revokes every status link of a request still in
-// force (both holders), in one statement: at confirmation, the links
-// handed out before the address was proven stop working.
-func RevokeStatusTokens(ctx context.Context, tx pgx.Tx, requestID string, at time.Time) error {
-	_, err := tx.Exec(ctx, `UPDATE tokens SET revoked_at = $2 WHERE request_id = $1 AND purpose = 'status' AND revoked_at IS NULL`, requestID, at)
-	return wrap("revoke status tokens", err)
 }
 
 // capStatusTokens ends a closed request's status links at closedAt plus

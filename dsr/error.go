@@ -108,5 +108,40 @@ func (f FieldErrors) Err() error {
 	if len(f) == 0 {
 		return nil
 	}
-	return &Error{Code: EINVALID, Message: "Some fields are not valid.", Fields: f}
+	return &Error{Code: EINVALID, Message: MsgInvalidFields, Fields: f}
+}
+
+// Messages shared by many errors.
+const (
+	// MsgInvalidFields heads every EINVALID error that names fields.
+	MsgInvalidFields = "Some fields are not valid."
+	// MsgTemporary is the message of every ETEMPORARY error.
+	MsgTemporary = "The service is briefly unavailable. Please try again in a minute."
+)
+
+// InvalidField returns the EINVALID error for one bad field, with msg
+// saying what is wrong with it.
+func InvalidField(field, msg string) *Error {
+	return &Error{Code: EINVALID, Message: MsgInvalidFields, Fields: FieldErrors{field: msg}}
+}
+
+// Internal wraps err, which users never see, as an EINTERNAL error; nil
+// stays nil.
+func Internal(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Code: EINTERNAL, Err: err}
+}
+
+// Internalf is Internal(fmt.Errorf(format, args...)): say what failed,
+// and wrap the cause with %w.
+func Internalf(format string, args ...any) *Error {
+	return &Error{Code: EINTERNAL, Err: fmt.Errorf(format, args...)}
+}
+
+// Temporary wraps err, a database or network failure that may pass, as
+// an ETEMPORARY error with MsgTemporary.
+func Temporary(err error) *Error {
+	return &Error{Code: ETEMPORARY, Message: MsgTemporary, Err: err}
 }

@@ -417,10 +417,10 @@ func (s *Submission) regime(cfg *Config, received Date) (*Regime, error) {
 	if s.Regime != "" {
 		var err error
 		if r, err = LookupRegime(s.Regime); err != nil {
-			return nil, &Error{Code: EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"regime": ErrorMessage(err)}}
+			return nil, InvalidField("regime", ErrorMessage(err))
 		}
 		if !cfg.OffersRegime(r.ID) {
-			return nil, &Error{Code: EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"regime": cfg.Organisation.Name + " does not handle requests under " + r.Short + "."}}
+			return nil, InvalidField("regime", cfg.Organisation.Name+" does not handle requests under "+r.Short+".")
 		}
 		if !r.InForce(received) {
 			return nil, &Error{Code: EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"regime": fmt.Sprintf("%s applies to requests received from %s.", r.Short, r.Effective)}}
@@ -432,8 +432,7 @@ func (s *Submission) regime(cfg *Config, received Date) (*Regime, error) {
 		}
 	}
 	if s.Kind != "" && !r.Covers(s.Kind) {
-		return nil, &Error{Code: EINVALID, Message: "Some fields are not valid.",
-			Fields: map[string]string{"kind": r.Short + " does not give a right of " + s.Kind.Short() + "; choose one of: " + joinKinds(r.Kinds)}}
+		return nil, InvalidField("kind", r.Short+" does not give a right of "+s.Kind.Short()+"; choose one of: "+joinKinds(r.Kinds))
 	}
 	return r, nil
 }

@@ -223,7 +223,7 @@ func (e *Engine) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	}
 	if len(jobs.params) > 0 {
 		if _, err := e.river.InsertManyTx(ctx, tx, jobs.params); err != nil {
-			return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("insert jobs: %w", err)}
+			return dsr.Internalf("insert jobs: %w", err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -248,9 +248,9 @@ func (e *Engine) withRequest(ctx context.Context, id string, fn func(tx pgx.Tx, 
 // dbErr classifies a transaction-level database error.
 func dbErr(op string, err error) error {
 	if db.Unreachable(err) {
-		return &dsr.Error{Code: dsr.ETEMPORARY, Message: "The service is briefly unavailable. Please try again in a minute.", Err: fmt.Errorf("%s: %w", op, err)}
+		return dsr.Temporary(fmt.Errorf("%s: %w", op, err))
 	}
-	return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("%s: %w", op, err)}
+	return dsr.Internalf("%s: %w", op, err)
 }
 
 // jobBatch collects the jobs of one transaction.

@@ -34,7 +34,7 @@ func (e *Engine) SubmitGPC(ctx context.Context, email, deviceID string) (*GPCRec
 			" does not sell or share personal information under the CCPA, so a Global Privacy Control opt-out has nothing to record."}
 	}
 	if email == "" && deviceID == "" {
-		return nil, &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"device_id": "give an email or a device id"}}
+		return nil, dsr.InvalidField("device_id", "give an email or a device id")
 	}
 	if rc, err := e.existingGPC(ctx, email, deviceID); rc != nil || err != nil {
 		return rc, err
@@ -73,6 +73,6 @@ func (e *Engine) MarkOptOutApplied(ctx context.Context, requestID, system, userI
 		if err := db.MarkOptOutApplied(ctx, tx, req.ID, system, userID, now); err != nil {
 			return err
 		}
-		return event(ctx, tx, req, Actor(userID), "opt_out_applied", false, map[string]string{"system": system}, now)
+		return event(ctx, tx, req, Actor(userID), dsr.EventOptOutApplied, false, map[string]string{"system": system}, now)
 	})
 }

@@ -255,44 +255,11 @@ func (e *Engine) createFromEmail(ctx context.Context, tx pgx.Tx, in *db.InboundE
 	if kind == dsr.KindOptOut {
 		s.Fields = map[string]string{"opt_out_of": guessOptOutOf(p.subject + "\n" + p.text)}
 	}
-	dl, err := e.org.Deadlines(reg, kind, in.ReceivedAt)
-	if err != nil {
-		return "", err
-	}
-	subjectID, err := db.InsertRequester(ctx, tx, s.Subject)
-	if err != nil {
-		return "", err
-	}
-	id, _, err := db.InsertRequest(ctx, tx, db.NewRequest{Kind: kind, Regime: reg.ID, Status: dsr.StatusPendingTriage,
-		Channel: dsr.ChannelEmail, RequesterID: subjectID, Details: s.Details, Fields: s.Fields, ReceivedAt: in.ReceivedAt,
-		Deadlines: dl, NeedsVerification: s.NeedsVerification(reg)})
-	if err != nil {
-		return "", err
-	}
-	req, err := db.GetRequest(ctx, tx, id, true)
+	req, err := e.createEmailRequest(ctx, tx, s, reg, in.ReceivedAt)
 	if err != nil {
 		return "", err
 	}
 	now := e.now()
-	if err := db.InsertLedger(ctx, tx, req.ID, now, dl.Ledger); err != nil {
-		return "", err
-	}
-	received := map[string]string{"kind": string(req.Kind), "regime": req.Regime, "channel": string(req.Channel),
-		"due": req.DueOn.String(), "agent": "false"}
-	if err := event(ctx, tx, req, actorFor(req), "received", true, received, now); err != nil {
-		return "", err
-	}
-	if !req.AckDue.IsZero() {
-		if err := e.mailAll(ctx, tx, req, MailEmailReceived, mailExtra{}); err != nil {
-			return "", err
-		}
-		if err := e.acknowledgeAtIntake(ctx, tx, req, reg, now); err != nil {
-			return "", err
-		}
-	}
-	if err := e.scheduleReminders(ctx, tx, req); err != nil {
-		return "", err
-	}
 	stored, err := insertFiles(ctx, tx, req.ID, "inbound", p.files)
 	if err != nil {
 		return "", err

@@ -16,21 +16,22 @@ import (
 	"github.com/dsrdesk/dsrdesk/notify"
 )
 
-// Mail events: one template each under templates/mail/<locale>/.
+// Mail events: one template each under templates/mail/<locale>/ (the
+// planners in dsr name them; these are the same values).
 const (
-	MailReceived       = "received"        // to the subject: confirm your email
-	MailAgentConfirm   = "agent_confirm"   // to the subject: confirm the agent's authority
-	MailReceivedAgent  = "received_agent"  // to the agent: we got what you filed
-	MailAcknowledged   = "acknowledged"    // open, with the due date
-	MailEmailReceived  = "email_received"  // an emailed request awaits triage (meets an acknowledgment duty)
-	MailVerifyReminder = "verify_reminder" // to the subject: still unconfirmed
-	MailExpired        = "expired"
-	MailInfoNeeded     = "info_needed"
-	MailAnswerReceived = "answer_received"
-	MailExtended       = "extended"
-	MailCompleted      = "completed"
-	MailDenied         = "denied"
-	MailWithdrawn      = "withdrawn"
+	MailReceived       = dsr.MailReceived       // to the subject: confirm your email
+	MailAgentConfirm   = dsr.MailAgentConfirm   // to the subject: confirm the agent's authority
+	MailReceivedAgent  = dsr.MailReceivedAgent  // to the agent: we got what you filed
+	MailAcknowledged   = dsr.MailAcknowledged   // open, with the due date
+	MailEmailReceived  = dsr.MailEmailReceived  // an emailed request awaits triage (meets an acknowledgment duty)
+	MailVerifyReminder = dsr.MailVerifyReminder // to the subject: still unconfirmed
+	MailExpired        = dsr.MailExpired
+	MailInfoNeeded     = dsr.MailInfoNeeded
+	MailAnswerReceived = dsr.MailAnswerReceived
+	MailExtended       = dsr.MailExtended
+	MailCompleted      = dsr.MailCompleted
+	MailDenied         = dsr.MailDenied
+	MailWithdrawn      = dsr.MailWithdrawn
 )
 
 // mailExtra carries what only some events show.
@@ -77,7 +78,7 @@ func (e *Engine) mailOne(ctx context.Context, tx pgx.Tx, req *dsr.Request, holde
 	data.StatusURL = e.link("/status/" + status)
 	r, err := e.renderer.Render(e.org.Locale, event, data)
 	if err != nil {
-		return &dsr.Error{Code: dsr.EINTERNAL, Err: err}
+		return dsr.Internal(err)
 	}
 	m := &db.Message{RequestID: req.ID, Event: event, Locale: e.org.Locale, RecipientRole: holder,
 		ToName: req.Subject.Name, ToEmail: req.Subject.Email, Subject: r.Subject, TextBody: r.Text, HTMLBody: r.HTML}
@@ -93,19 +94,8 @@ func (e *Engine) mailOne(ctx context.Context, tx pgx.Tx, req *dsr.Request, holde
 // bodies are sealed for the delivery job (and, with no relay, stay
 // sealed: unreadable without DSR_SECRET_KEY).
 func (e *Engine) recordMessage(ctx context.Context, tx pgx.Tx, m *db.Message) error {
-	m.FromEmail, m.MessageID, m.CreatedAt = e.org.Mail.From, e.newMessageID(), e.now()
-	text, textLinks := redactLinks(m.TextBody)
-	html, htmlLinks := redactLinks(m.HTMLBody)
-	if textLinks || htmlLinks {
-		sealed, err := sealMail(e.sealKey, m.MessageID, m.TextBody, m.HTMLBody)
-		if err != nil {
-			return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("seal message: %w", err)}
-		}
-		m.TextBody, m.HTMLBody, m.Sealed = text, html, sealed
-	}
-	m.Status = db.MessageCaptured
-	if e.mailer != nil {
-		m.Status = db.MessageQueued
+	if err := e.prepareMessage(m, e.now()); err != nil {
+		return err
 	}
 	id, err := db.InsertMessage(ctx, tx, m)
 	if err != nil {
@@ -115,9 +105,55 @@ func (e *Engine) recordMessage(ctx context.Context, tx pgx.Tx, m *db.Message) er
 		return nil
 	}
 	if err := e.enqueue(ctx, tx, DeliverArgs{MessageID: id}, nil); err != nil {
-		return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("insert deliver job: %w", err)}
+		return dsr.Internalf("insert deliver job: %w", err)
 	}
 	return nil
+}
+
+// prepareMessage fills in what every recorded message carries (sender,
+// Message-ID, time, status) and, when its bodies hold links, seals the
+// live bodies and keeps only redacted ones in the clear.
+func (e *Engine) prepareMessage(m *db.Message, now time.Time) error {
+	m.FromEmail, m.MessageID, m.CreatedAt = e.org.Mail.From, e.newMessageID(), now
+	text, textLinks := redactLinks(m.TextBody)
+	html, htmlLinks := redactLinks(m.HTMLBody)
+	if textLinks || htmlLinks {
+		sealed, err := sealMail(e.sealKey, m.MessageID, m.TextBody, m.HTMLBody)
+		if err != nil {
+			return dsr.Internalf("seal message: %w", err)
+		}
+		m.TextBody, m.HTMLBody, m.Sealed = text, html, sealed
+	}
+	m.Status = db.MessageCaptured
+	if e.mailer != nil {
+		m.Status = db.MessageQueued
+	}
+	return nil
+}
+
+// renderPlanned renders a planned message for req with its raw links
+// (the holder's status link, and the action and download links when there
+// are some) into the row to record, prepared as recordMessage prepares it.
+func (e *Engine) renderPlanned(req *dsr.Request, pm dsr.Message, statusRaw, actionRaw, downloadRaw string, now time.Time) (*db.Message, error) {
+	x := mailExtra{note: pm.Note, reason: pm.Reason, actionLabel: pm.ActionLabel, linkExpires: pm.LinkExpires, clockPaused: pm.ClockPaused}
+	if actionRaw != "" {
+		x.actionURL = e.link("/" + pm.Action.Purpose + "/" + actionRaw)
+	}
+	if downloadRaw != "" {
+		x.download = e.link("/download/" + downloadRaw)
+	}
+	data := e.mailData(req, pm.Holder, x)
+	data.StatusURL = e.link("/status/" + statusRaw)
+	r, err := e.renderer.Render(e.org.Locale, pm.Event, data)
+	if err != nil {
+		return nil, dsr.Internal(err)
+	}
+	m := &db.Message{ID: dsr.NewID(now), RequestID: req.ID, Event: pm.Event, Locale: e.org.Locale, RecipientRole: pm.Holder,
+		ToName: req.Subject.Name, ToEmail: req.Subject.Email, Subject: r.Subject, TextBody: r.Text, HTMLBody: r.HTML}
+	if pm.Holder == db.HolderAgent {
+		m.ToName, m.ToEmail = req.Agent.Name, req.Agent.Email
+	}
+	return m, e.prepareMessage(m, now)
 }
 
 func (e *Engine) mailData(req *dsr.Request, holder string, x mailExtra) notify.MailData {

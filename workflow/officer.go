@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -24,15 +23,18 @@ func (e *Engine) Assign(ctx context.Context, requestID, actor, assigneeID string
 	})
 }
 
+// assignTx is Assign inside tx: the decision is dsr.PlanAssign; whether
+// the user may work requests is checked here, against the user list.
 func (e *Engine) assignTx(ctx context.Context, tx pgx.Tx, requestID, actor, assigneeID string) error {
-	req, err := db.GetRequest(ctx, tx, requestID, true)
+	req, head, err := db.LockRequest(ctx, tx, requestID)
 	if err != nil {
 		return err
 	}
-	if req.Status.Closed() {
-		return req.Status.Transition(dsr.StatusInProgress)
+	now := e.now()
+	c, err := dsr.PlanAssign(req, actor, assigneeID, now)
+	if err != nil {
+		return err
 	}
-	data := map[string]string{"from": req.AssigneeID, "to": assigneeID}
 	if assigneeID != "" {
 		u, err := db.UserByID(ctx, tx, assigneeID)
 		if err != nil {
@@ -42,24 +44,8 @@ func (e *Engine) assignTx(ctx context.Context, tx pgx.Tx, requestID, actor, assi
 			return &dsr.Error{Code: dsr.EINVALID, Message: "Only active officers and admins can be assigned.", Fields: map[string]string{"assignee": "cannot work requests"}}
 		}
 	}
-	now := e.now()
-	if err := db.SetAssignee(ctx, tx, req.ID, assigneeID, now); err != nil {
-		return err
-	}
-	typ := "assigned"
-	if assigneeID == "" {
-		typ = "unassigned"
-	}
-	if err := event(ctx, tx, req, actor, typ, false, data, now); err != nil {
-		return err
-	}
-	if assigneeID != "" && req.Status == dsr.StatusOpen {
-		if err := db.SetStatus(ctx, tx, req.ID, dsr.StatusInProgress, now, ""); err != nil {
-			return err
-		}
-		return event(ctx, tx, req, actor, "in_progress", true, nil, now)
-	}
-	return nil
+	_, err = e.apply(ctx, tx, req, head, c, now)
+	return err
 }
 
 // VerifyOther records that the officer verified the subject's identity by
@@ -68,65 +54,26 @@ func (e *Engine) assignTx(ctx context.Context, tx pgx.Tx, requestID, actor, assi
 // revoked and the acknowledgment carries fresh full ones. Errors:
 // EINVALID, ENOTFOUND, ECONFLICT.
 func (e *Engine) VerifyOther(ctx context.Context, requestID, actor, method, note string) error {
-	fe := dsr.FieldErrors{}
-	if strings.TrimSpace(method) == "" {
-		fe.Add("method", "Say how the identity was verified.")
-	}
-	if strings.TrimSpace(note) == "" {
-		fe.Add("note", "is required")
-	}
-	if err := fe.Err(); err != nil {
-		return err
-	}
-	return e.withRequest(ctx, requestID, func(tx pgx.Tx, req *dsr.Request) error {
-		if req.Status != dsr.StatusPendingVerification {
-			return &dsr.Error{Code: dsr.ECONFLICT, Message: "The request is not waiting for verification.", Rule: "verification applies to pending requests only"}
-		}
-		now := e.now()
-		if err := db.InsertNote(ctx, tx, req.ID, actor, "Identity verified by "+method+": "+note, now); err != nil {
-			return err
-		}
-		if err := db.UseAllTokens(ctx, tx, req.ID, db.TokenVerify, now); err != nil {
-			return err
-		}
-		// The links handed out before are revoked; the acknowledgment
-		// below carries full ones.
-		if err := e.markVerified(ctx, tx, req, method, now); err != nil {
-			return err
-		}
-		if err := db.SetStatus(ctx, tx, req.ID, dsr.StatusOpen, now, ""); err != nil {
-			return err
-		}
-		req.Status = dsr.StatusOpen
-		if err := event(ctx, tx, req, actor, "verified", true, map[string]string{"method": method}, now); err != nil {
-			return err
-		}
-		return e.mailAll(ctx, tx, req, MailAcknowledged, mailExtra{})
+	return e.change(ctx, requestID, func(r *dsr.Request, now time.Time) (dsr.Change, error) {
+		return dsr.PlanVerify(r, actor, method, note, now)
 	})
 }
 
 // AddNote stores an internal note. Errors: EINVALID, ENOTFOUND.
 func (e *Engine) AddNote(ctx context.Context, requestID, actor, text string) error {
-	if strings.TrimSpace(text) == "" {
-		return &dsr.Error{Code: dsr.EINVALID, Message: "The note is empty.", Fields: map[string]string{"note": "is required"}}
+	if _, err := dsr.PlanNote(nil, actor, text); err != nil {
+		return err // an empty note is refused before the request is looked up
 	}
-	return e.withRequest(ctx, requestID, func(tx pgx.Tx, req *dsr.Request) error {
-		now := e.now()
-		if err := db.InsertNote(ctx, tx, req.ID, actor, text, now); err != nil {
-			return err
-		}
-		return event(ctx, tx, req, actor, "note_added", false, nil, now)
+	return e.change(ctx, requestID, func(r *dsr.Request, _ time.Time) (dsr.Change, error) {
+		return dsr.PlanNote(r, actor, text)
 	})
 }
 
 // WithdrawFor withdraws a request on the requester's behalf (e.g. they
 // asked by phone). Errors: EINVALID (no reason), ENOTFOUND, ECONFLICT.
 func (e *Engine) WithdrawFor(ctx context.Context, requestID, actor, reason string) error {
-	if strings.TrimSpace(reason) == "" {
-		return &dsr.Error{Code: dsr.EINVALID, Message: "Say how the requester asked to withdraw.", Fields: map[string]string{"reason": "is required"}}
-	}
-	return e.withRequest(ctx, requestID, func(tx pgx.Tx, req *dsr.Request) error {
-		return e.close(ctx, tx, req, dsr.StatusWithdrawn, actor, "withdrawn", MailWithdrawn, map[string]string{"on_behalf": reason}, mailExtra{})
+	return e.change(ctx, requestID, func(r *dsr.Request, now time.Time) (dsr.Change, error) {
+		return dsr.PlanWithdraw(r, actor, reason, now)
 	})
 }
 
@@ -145,24 +92,11 @@ const MaxExportBytes = 50 << 20
 // an expiring download link. Other kinds need a summary of what was done
 // and the systems touched. Errors: EINVALID, ENOTFOUND, ECONFLICT.
 func (e *Engine) CompleteWith(ctx context.Context, requestID, actor string, c Completion) error {
-	return e.withRequest(ctx, requestID, func(tx pgx.Tx, req *dsr.Request) error {
-		if err := validateCompletion(req.Kind, c); err != nil {
-			return err
+	return e.change(ctx, requestID, func(r *dsr.Request, now time.Time) (dsr.Change, error) {
+		if err := validateCompletion(r.Kind, c); err != nil {
+			return dsr.Change{}, err
 		}
-		if err := req.Status.Transition(dsr.StatusCompleted); err != nil {
-			return err
-		}
-		data := map[string]string{"summary": c.Summary, "systems": c.Systems}
-		x := mailExtra{note: strings.TrimSpace(c.Summary)}
-		if len(c.Exports) > 0 {
-			link, expires, n, err := e.storeExports(ctx, tx, req, c.Exports)
-			if err != nil {
-				return err
-			}
-			x.download, x.linkExpires = link, expires
-			data["exports"] = fmt.Sprint(n)
-		}
-		return e.close(ctx, tx, req, dsr.StatusCompleted, actor, "completed", MailCompleted, data, x)
+		return dsr.PlanCompleteWith(e.org, r, actor, c.Summary, c.Systems, c.Exports, now)
 	})
 }
 
@@ -189,24 +123,6 @@ func validateCompletion(k dsr.Kind, c Completion) error {
 		}
 	}
 	return fe.Err()
-}
-
-func (e *Engine) storeExports(ctx context.Context, tx pgx.Tx, req *dsr.Request, files []dsr.File) (string, time.Time, int, error) {
-	for i := range files {
-		f := files[i]
-		if f.ContentType == "" {
-			f.ContentType = "application/octet-stream"
-		}
-		if _, err := db.InsertAttachment(ctx, tx, req.ID, "export", &f); err != nil {
-			return "", time.Time{}, 0, err
-		}
-	}
-	expires := e.now().Add(time.Duration(e.org.Downloads.ValidDays) * 24 * time.Hour)
-	tok, err := issueToken(ctx, tx, req.ID, db.TokenDownload, db.HolderSubject, expires)
-	if err != nil {
-		return "", time.Time{}, 0, err
-	}
-	return e.link("/download/" + tok), expires, len(files), nil
 }
 
 // Download is an export the data subject may fetch.
@@ -253,7 +169,7 @@ func (e *Engine) FetchExport(ctx context.Context, token, attachmentID string) (*
 		if err != nil {
 			return err
 		}
-		return event(ctx, tx, req, dsr.ActorRequester, "export_downloaded", true, map[string]string{"attachment": attachmentID}, e.now())
+		return event(ctx, tx, req, dsr.ActorRequester, dsr.EventExportDownload, true, map[string]string{"attachment": attachmentID}, e.now())
 	})
 	return f, err
 }
@@ -280,7 +196,7 @@ func (e *Engine) RetryMessage(ctx context.Context, messageID string) error {
 		// unique per message, so a retry then would be dropped silently.
 		res, err := e.river.InsertTx(ctx, tx, DeliverArgs{MessageID: m.ID}, nil)
 		if err != nil {
-			return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("insert deliver job: %w", err)}
+			return dsr.Internalf("insert deliver job: %w", err)
 		}
 		if res.UniqueSkippedAsDuplicate {
 			return &dsr.Error{Code: dsr.ECONFLICT, Message: "The last delivery attempt is still finishing. Try again in a moment.", Rule: "outbox retry"}

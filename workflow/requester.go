@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -138,60 +137,23 @@ func (e *Engine) Verify(ctx context.Context, token string) (string, error) {
 		if err := e.validToken(t, true); err != nil {
 			return err
 		}
-		req, err := db.GetRequest(ctx, tx, t.RequestID, true)
+		req, head, err := db.LockRequest(ctx, tx, t.RequestID)
 		if err != nil {
 			return err
 		}
-		if req.Status != dsr.StatusPendingVerification {
-			return dsr.Errorf(dsr.EGONE, "This request no longer needs confirming.")
-		}
 		now := e.now()
-		if err := e.open(ctx, tx, req, now); err != nil {
+		c, err := dsr.PlanVerify(req, dsr.ActorRequester, "email_link", "", now)
+		if err != nil {
 			return err
 		}
-		status, err = e.issueStatusToken(ctx, tx, req, db.HolderSubject, now)
-		return err
+		links, err := e.apply(ctx, tx, req, head, c, now)
+		if err != nil {
+			return err
+		}
+		status = links[0]
+		return nil
 	})
 	return status, err
-}
-
-func (e *Engine) open(ctx context.Context, tx pgx.Tx, req *dsr.Request, now time.Time) error {
-	if err := req.Status.Transition(dsr.StatusOpen); err != nil {
-		return err
-	}
-	if err := db.UseAllTokens(ctx, tx, req.ID, db.TokenVerify, now); err != nil {
-		return err
-	}
-	if err := e.markVerified(ctx, tx, req, "email_link", now); err != nil {
-		return err
-	}
-	if err := db.SetStatus(ctx, tx, req.ID, dsr.StatusOpen, now, ""); err != nil {
-		return err
-	}
-	req.Status = dsr.StatusOpen
-	data := map[string]string{"method": "email_link"}
-	if req.Agent != nil {
-		data["agent_authority"] = "confirmed by the data subject"
-	}
-	if err := event(ctx, tx, req, dsr.ActorRequester, "verified", true, data, now); err != nil {
-		return err
-	}
-	return e.mailAll(ctx, tx, req, MailAcknowledged, mailExtra{})
-}
-
-// markVerified records that the subject proved the address (by method)
-// and revokes every status link issued before: those were handed to
-// whoever filed, who need not be the subject. Links issued from here on
-// (req.VerifiedAt set) are full.
-func (e *Engine) markVerified(ctx context.Context, tx pgx.Tx, req *dsr.Request, method string, now time.Time) error {
-	if err := db.MarkVerified(ctx, tx, req.ID, now, method, req.Agent != nil); err != nil {
-		return err
-	}
-	if err := db.RevokeStatusTokens(ctx, tx, req.ID, now); err != nil {
-		return err
-	}
-	req.VerifiedAt, req.VerifiedMethod = &now, method
-	return nil
 }
 
 // Status returns the requester's view behind a status link: for a
@@ -224,7 +186,7 @@ func (e *Engine) view(ctx context.Context, q db.Querier, t *db.Token) (*RequestV
 	}
 	for _, ev := range evs {
 		v.History = append(v.History, PublicEvent{At: ev.At, Text: describe(ev, e.org.Location())})
-		if ev.Type == "info_requested" {
+		if ev.Type == string(dsr.EventInfoRequested) {
 			v.InfoRequested = ev.Data["note"]
 		}
 	}
@@ -234,31 +196,31 @@ func (e *Engine) view(ctx context.Context, q db.Querier, t *db.Token) (*RequestV
 // describe turns a public event into a sentence for the requester.
 func describe(ev dsr.Event, loc *time.Location) string {
 	d := ev.Data
-	switch ev.Type {
-	case "received":
+	switch dsr.EventType(ev.Type) {
+	case dsr.EventReceived:
 		return "Request received."
-	case "verified":
+	case dsr.EventVerified:
 		if d["agent_authority"] != "" {
 			return "The data subject confirmed their email address and the agent's authority."
 		}
 		return "Email address confirmed."
-	case "opened":
+	case dsr.EventOpened:
 		return "Request opened without identity verification (" + d["reason"] + ")."
-	case "info_requested":
+	case dsr.EventInfoRequested:
 		return "We asked for more information: " + d["note"]
-	case "answer_received":
+	case dsr.EventAnswerReceived:
 		return "We received your answer."
-	case "extended":
+	case dsr.EventExtended:
 		return "The time limit was extended to " + d["due"] + ". Reason: " + d["reason"]
-	case "in_progress":
+	case dsr.EventInProgress:
 		return "Our privacy team is working on the request."
-	case "completed":
+	case dsr.EventCompleted:
 		return "Request completed."
-	case "denied":
+	case dsr.EventDenied:
 		return "Request refused: " + d["reason_label"]
-	case "withdrawn":
+	case dsr.EventWithdrawn:
 		return "Request withdrawn."
-	case "expired":
+	case dsr.EventExpired:
 		return "Request expired because it was never confirmed."
 	}
 	return strings.ReplaceAll(ev.Type, "_", " ")
@@ -270,7 +232,14 @@ func describe(ev dsr.Event, loc *time.Location) string {
 // pending link, ECONFLICT when already closed.
 func (e *Engine) Withdraw(ctx context.Context, token string) error {
 	return e.inTx(ctx, func(tx pgx.Tx) error {
-		t, req, err := e.statusTokenTx(ctx, tx, token)
+		t, err := db.FindToken(ctx, tx, HashToken(token), db.TokenStatus, false)
+		if err != nil {
+			return err
+		}
+		if err := e.validToken(t, false); err != nil {
+			return err
+		}
+		req, head, err := db.LockRequest(ctx, tx, t.RequestID)
 		if err != nil {
 			return err
 		}
@@ -281,7 +250,13 @@ func (e *Engine) Withdraw(ctx context.Context, token string) error {
 		if t.Holder == db.HolderAgent {
 			actor = dsr.ActorAgent
 		}
-		return e.close(ctx, tx, req, dsr.StatusWithdrawn, actor, "withdrawn", MailWithdrawn, map[string]string{}, mailExtra{})
+		now := e.now()
+		c, err := dsr.PlanWithdraw(req, actor, "", now)
+		if err != nil {
+			return err
+		}
+		_, err = e.apply(ctx, tx, req, head, c, now)
+		return err
 	})
 }
 
@@ -298,20 +273,22 @@ func (e *Engine) statusTokenTx(ctx context.Context, tx pgx.Tx, token string) (*d
 	return t, req, err
 }
 
-// close moves req to a closed status with its event and emails.
-func (e *Engine) close(ctx context.Context, tx pgx.Tx, req *dsr.Request, to dsr.Status, actor, eventType, mail string, data map[string]string, x mailExtra) error {
-	if err := req.Status.Transition(to); err != nil {
-		return err
-	}
+// close moves the locked request req to a closed status with its public
+// event and emails (dsr.PlanClose), for the engine's own closings (the
+// verification expiry). Errors: ECONFLICT when the status does not allow
+// it.
+func (e *Engine) close(ctx context.Context, tx pgx.Tx, req *dsr.Request, to dsr.Status, actor string, eventType dsr.EventType, mail string, data map[string]string, x mailExtra) error {
 	now := e.now()
-	if err := db.SetStatus(ctx, tx, req.ID, to, now, eventType); err != nil {
+	c, err := dsr.PlanClose(req, to, actor, eventType, mail, data, dsr.Message{Note: x.note, Reason: x.reason, LinkExpires: x.linkExpires}, now)
+	if err != nil {
 		return err
 	}
-	req.Status, req.ClosedAt = to, &now // the closing email's links end with the others
-	if err := event(ctx, tx, req, actor, eventType, true, data, now); err != nil {
+	head, err := db.ChainHeadOf(ctx, tx, req.ID)
+	if err != nil {
 		return err
 	}
-	return e.mailAll(ctx, tx, req, mail, x)
+	_, err = e.apply(ctx, tx, req, head, c, now)
+	return err
 }
 
 // Answer records the requester's answer to a request for information
@@ -352,35 +329,23 @@ func (e *Engine) Answer(ctx context.Context, token, text string, file *dsr.File)
 	})
 }
 
+// resume applies dsr.PlanAnswer to the locked request req (the callers
+// have checked that the request awaits the requester) and tells the
+// assignee, or every officer, that the answer arrived.
 func (e *Engine) resume(ctx context.Context, tx pgx.Tx, req *dsr.Request, holder, text string, file *dsr.File) error {
 	now := e.now()
-	data := map[string]string{"holder": holder, "length": fmt.Sprint(len(text))}
-	if file != nil {
-		id, err := db.InsertAttachment(ctx, tx, req.ID, "answer", file)
-		if err != nil {
-			return err
-		}
-		data["attachment"] = id
-	}
-	if err := event(ctx, tx, req, actorFor(req), "answer_received", true, data, now); err != nil {
+	c, err := dsr.PlanAnswer(e.org, req, holder, text, file, now)
+	if err != nil {
 		return err
 	}
-	if err := e.unpause(ctx, tx, req, now); err != nil {
+	head, err := db.ChainHeadOf(ctx, tx, req.ID)
+	if err != nil {
 		return err
 	}
-	if err := db.SetStatus(ctx, tx, req.ID, dsr.StatusInProgress, now, ""); err != nil {
+	if _, err := e.apply(ctx, tx, req, head, c, now); err != nil {
 		return err
 	}
-	req.Status = dsr.StatusInProgress
-	if text != "" {
-		if err := db.InsertNote(ctx, tx, req.ID, holder, text, now); err != nil {
-			return err
-		}
-	}
-	if err := e.notifyAssignee(ctx, tx, req); err != nil {
-		return err
-	}
-	return e.mailAll(ctx, tx, req, MailAnswerReceived, mailExtra{})
+	return e.notifyAssignee(ctx, tx, req)
 }
 
 // notifyAssignee tells the assignee (or, unassigned, every officer) that

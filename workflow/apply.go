@@ -1,0 +1,240 @@
+package workflow
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/dsrdesk/dsrdesk/db"
+	"github.com/dsrdesk/dsrdesk/dsr"
+	"github.com/dsrdesk/dsrdesk/notify"
+)
+
+// deliverable is the mail layer's answer to "can a message to p be
+// written at all", which the planners need to count an acknowledgment.
+func deliverable(p dsr.Person) error {
+	return notify.CheckRecipient(notify.Address{Name: p.Name, Email: p.Email})
+}
+
+// issuedLinks are the raw tokens drawn for a change's messages, by
+// message index: only their hashes are stored.
+type issuedLinks struct {
+	status, action, download []string
+}
+
+// issueLinks draws the tokens of a change's messages (and extra grants,
+// returned raw in the same order) for request id, and returns the rows to
+// store.
+func issueLinks(id string, msgs []dsr.Message, extra ...dsr.TokenGrant) (issuedLinks, []string, []db.NewToken) {
+	var l issuedLinks
+	var rows []db.NewToken
+	grant := func(g dsr.TokenGrant) string {
+		raw, hash := newToken()
+		rows = append(rows, db.NewToken{RequestID: id, Purpose: g.Purpose, Holder: g.Holder, Scope: g.Scope, Hash: hash, Expires: g.Expires})
+		return raw
+	}
+	l.status, l.action, l.download = make([]string, len(msgs)), make([]string, len(msgs)), make([]string, len(msgs))
+	for i, m := range msgs {
+		if m.Action != nil {
+			l.action[i] = grant(*m.Action)
+		}
+		if m.Download != nil {
+			l.download[i] = grant(*m.Download)
+		}
+		l.status[i] = grant(m.Status)
+	}
+	raws := make([]string, len(extra))
+	for i, g := range extra {
+		raws[i] = grant(g)
+	}
+	return l, raws, rows
+}
+
+// planEvents turns planned events into events at now.
+func planEvents(evs []dsr.NewEvent, now time.Time) []dsr.Event {
+	out := make([]dsr.Event, len(evs))
+	for i, ev := range evs {
+		out[i] = dsr.Event{At: now, Actor: ev.Actor, Type: string(ev.Type), Public: ev.Public, Data: ev.Data}
+	}
+	return out
+}
+
+// renderAll renders a change's messages with their links.
+func (e *Engine) renderAll(req *dsr.Request, msgs []dsr.Message, l issuedLinks, now time.Time) ([]*db.Message, error) {
+	out := make([]*db.Message, 0, len(msgs))
+	for i, pm := range msgs {
+		m, err := e.renderPlanned(req, pm, l.status[i], l.action[i], l.download[i], now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// jobParams maps a change's jobs, and the delivery of its messages when a
+// relay is configured, to River insert parameters.
+func (e *Engine) jobParams(req *dsr.Request, jobs []dsr.Job, msgs []*db.Message, now time.Time) []river.InsertManyParams {
+	var out []river.InsertManyParams
+	for _, j := range jobs {
+		switch j.Kind {
+		case dsr.JobDeadlineReminders:
+			out = append(out, e.reminderParams(req, now))
+		case dsr.JobVerification, dsr.JobVerificationFromNow:
+			remind, expire := e.verifyTimes(req)
+			if j.Kind == dsr.JobVerificationFromNow {
+				remind, expire = e.triagedVerificationTimes(now)
+			}
+			out = append(out,
+				river.InsertManyParams{Args: VerifyReminderArgs{RequestID: req.ID}, InsertOpts: &river.InsertOpts{ScheduledAt: remind}},
+				river.InsertManyParams{Args: VerifyExpiryArgs{RequestID: req.ID}, InsertOpts: &river.InsertOpts{ScheduledAt: expire}})
+		}
+	}
+	if e.mailer != nil {
+		for _, m := range msgs {
+			out = append(out, river.InsertManyParams{Args: DeliverArgs{MessageID: m.ID}})
+		}
+	}
+	return out
+}
+
+// insertIntake writes a new request's plan inside tx, a transaction the
+// caller owns (inbound mail processing): the request row, ledger, events
+// and tokens in one batch, the messages, which need the request number,
+// in a second; the jobs join the transaction's batch (inTx). It returns
+// the request as stored.
+func (e *Engine) insertIntake(ctx context.Context, tx pgx.Tx, in *dsr.Intake, now time.Time) (*dsr.Request, error) {
+	req, c := in.Request, in.Change
+	links, _, tokens := issueLinks(req.ID, c.Messages)
+	first := &pgx.Batch{}
+	db.QueueNewRequest(first, req, in.Permission, &req.Ref)
+	db.QueueLedger(first, req.ID, now, c.Ledger)
+	db.QueueEvents(first, req.ID, db.ChainHead{}, planEvents(c.Events, now))
+	db.QueueTokens(first, tokens)
+	if err := db.SendBatch(ctx, tx, first); err != nil {
+		return nil, err
+	}
+	msgs, err := e.renderAll(req, c.Messages, links, now)
+	if err != nil {
+		return nil, err
+	}
+	last := &pgx.Batch{}
+	db.QueueMessages(last, msgs)
+	if err := db.SendBatch(ctx, tx, last); err != nil {
+		return nil, err
+	}
+	for _, p := range e.jobParams(req, c.Jobs, msgs, now) {
+		if err := e.enqueue(ctx, tx, p.Args, p.InsertOpts); err != nil {
+			return nil, dsr.Internalf("insert jobs: %w", err)
+		}
+	}
+	return req, nil
+}
+
+// applyIntake writes a new request's plan in one transaction of three
+// round trips: BEGIN with the request row (and its subject, agent and
+// permission), ledger, events and tokens; the jobs (one River insert);
+// then the messages, which need the request number the first round trip
+// returned, with the idempotency record (when idemKey is set) and COMMIT.
+// Errors: ECONFLICT (an idempotency key stored concurrently),
+// ETEMPORARY, EINTERNAL.
+func (e *Engine) applyIntake(ctx context.Context, in *dsr.Intake, now time.Time, idemKey string, fp []byte) (*Receipt, error) {
+	req, c := in.Request, in.Change
+	links, receipt, tokens := issueLinks(req.ID, c.Messages, in.Receipt)
+
+	first := &pgx.Batch{}
+	db.QueueNewRequest(first, req, in.Permission, &req.Ref)
+	db.QueueLedger(first, req.ID, now, c.Ledger)
+	db.QueueEvents(first, req.ID, db.ChainHead{}, planEvents(c.Events, now))
+	db.QueueTokens(first, tokens)
+	tx, err := db.BeginWith(ctx, e.pool, first)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
+
+	msgs, err := e.renderAll(req, c.Messages, links, now)
+	if err != nil {
+		return nil, err
+	}
+	if jobs := e.jobParams(req, c.Jobs, msgs, now); len(jobs) > 0 {
+		if _, err := e.river.InsertManyTx(ctx, tx, jobs); err != nil {
+			return nil, dsr.Internalf("insert jobs: %w", err)
+		}
+	}
+	rc := &Receipt{ID: req.ID, Ref: req.RefString(), Kind: req.Kind, Regime: req.Regime, Status: req.Status,
+		ReceivedAt: req.ReceivedAt, DueAt: req.DueOn, StatusURL: e.link("/status/" + receipt[0])}
+	last := &pgx.Batch{}
+	db.QueueMessages(last, msgs)
+	if idemKey != "" {
+		lookup, sealed, err := e.sealReceipt(idemKey, rc)
+		if err != nil {
+			return nil, err
+		}
+		db.QueueIdempotent(last, lookup, db.Idempotent{Fingerprint: fp, RequestID: rc.ID, Response: sealed})
+	}
+	if err := tx.CommitWith(ctx, last); err != nil {
+		return nil, err
+	}
+	return rc, nil
+}
+
+// change runs one action on a request: lock it (with the head of its
+// event chain), decide with the engine clock, apply the Change, all in one
+// transaction. decide must not write anything; it may refuse with a
+// *dsr.Error, which rolls back. Errors: ENOTFOUND, and whatever decide or
+// the database returns.
+func (e *Engine) change(ctx context.Context, id string, decide func(r *dsr.Request, now time.Time) (dsr.Change, error)) error {
+	return e.inTx(ctx, func(tx pgx.Tx) error {
+		req, head, err := db.LockRequest(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		now := e.now()
+		c, err := decide(req, now)
+		if err != nil {
+			return err
+		}
+		_, err = e.apply(ctx, tx, req, head, c, now)
+		return err
+	})
+}
+
+// apply writes c to the locked request req in tx: the request row, ledger,
+// events (after head), tokens and messages as multi-row statements in one
+// batch, one round trip; the jobs join the transaction's batch, inserted
+// with one InsertManyTx at commit (inTx). req becomes the request after
+// the change. It returns the raw values of c.Links, in order.
+func (e *Engine) apply(ctx context.Context, tx pgx.Tx, req *dsr.Request, head db.ChainHead, c dsr.Change, now time.Time) ([]string, error) {
+	after := c.ApplyTo(req, now)
+	links, raws, tokens := issueLinks(req.ID, c.Messages, c.Links...)
+	msgs, err := e.renderAll(after, c.Messages, links, now)
+	if err != nil {
+		return nil, err
+	}
+	b := &pgx.Batch{}
+	if c.TouchesRequest() {
+		db.QueueRequestUpdate(b, after, after.Status.Closed() && !req.Status.Closed())
+	}
+	if c.Verified != nil {
+		db.QueueVerified(b, req.ID, now) // before this change's own links
+	}
+	db.QueueNotes(b, req.ID, now, c.Notes)
+	db.QueueAttachments(b, req.ID, c.Attachments)
+	db.QueueLedger(b, req.ID, now, c.Ledger)
+	db.QueueEvents(b, req.ID, head, planEvents(c.Events, now))
+	db.QueueTokens(b, tokens)
+	db.QueueMessages(b, msgs)
+	if err := db.SendBatch(ctx, tx, b); err != nil {
+		return nil, err
+	}
+	for _, p := range e.jobParams(after, c.Jobs, msgs, now) {
+		if err := e.enqueue(ctx, tx, p.Args, p.InsertOpts); err != nil {
+			return nil, dsr.Internalf("insert jobs: %w", err)
+		}
+	}
+	*req = *after
+	return raws, nil
+}
