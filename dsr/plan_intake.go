@@ -44,7 +44,7 @@ func PlanIntake(org *Config, s Submission, now time.Time, deliverable Deliverabl
 	if err := checkReceivedAt(s, now); err != nil {
 		return nil, err
 	}
-	reg, err := s.Validate(org)
+	reg, err := s.ValidateAt(org, now)
 	if err != nil {
 		return nil, err
 	}

@@ -87,7 +87,7 @@ func TestPlanIntake(t *testing.T) {
 			status: dsr.StatusPendingVerification, events: []dsr.EventType{dsr.EventReceived, dsr.EventAcknowledgmentSent},
 			messages: []msg{{dsr.MailReceived, dsr.HolderSubject, dsr.TokenVerify}},
 			jobs:     []dsr.JobKind{dsr.JobDeadlineReminders, dsr.JobVerification}, receipt: dsr.HolderSubject,
-			ackSent: true, verifySent: true, ackData: map[string]string{"late_by_days": "17"}}, // due 10 business days after 31 January
+			ackSent: true, verifySent: true, ackData: map[string]string{"late_by_days": "13"}}, // due 10 business days after Sat 31 January on US-CA (Lincoln Day 12 Feb, Presidents' Day 16 Feb): Tue 17 Feb; 2 March is 13 days later
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
