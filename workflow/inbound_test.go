@@ -86,7 +86,7 @@ func startInbound(t *testing.T, o inboundOpts) *inboundSetup {
 // from pairs.
 func fixture(t *testing.T, name string, pairs ...string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "inbound", name))
+	b, err := os.ReadFile(filepath.Join("..", "notify", "testdata", "inbound", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -649,42 +649,6 @@ func TestDKIMResultIsRecorded(t *testing.T) {
 	}
 	if st := request(t, s.Desk, pass.RequestID).Status; st != dsr.StatusPendingTriage {
 		t.Fatalf("DKIM pass changed the status to %s", st)
-	}
-}
-
-func TestGuessKind(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		subject, body string
-		want          dsr.Kind
-	}{
-		{"", "Please delete my data", dsr.KindErasure},
-		{"", "Erase everything you have about me.", dsr.KindErasure},
-		{"", "Please remove my data from your systems", dsr.KindErasure},
-		{"Right to be forgotten", "", dsr.KindErasure},
-		{"Subject Access Request", "and please delete nothing", dsr.KindAccess},
-		{"SAR", "", dsr.KindAccess},
-		{"", "I would like a copy of my personal data", dsr.KindAccess},
-		{"", "What data do you hold about me?", dsr.KindAccess},
-		{"", "My address is wrong, please update it", dsr.KindRectification},
-		{"", "Please rectify my name", dsr.KindRectification},
-		{"", "Export my data so I can port it elsewhere", dsr.KindPortability},
-		{"", "Please transfer my data to another provider", dsr.KindPortability},
-		{"", "Do not sell my personal information", dsr.KindOptOut},
-		{"", "I want to opt out", dsr.KindOptOut},
-		{"", "Unsubscribe me and remove me from your mailing list", dsr.KindOptOut},
-		{"", "Stop selling my data", dsr.KindOptOut},
-		{"", "Do not share my data", dsr.KindOptOut},
-		{"", "Please restrict the processing of my data", dsr.KindRestriction},
-		{"", "I object to your use of my data for profiling", dsr.KindObjection},
-		{"Hello", "Hi, can you help me?", dsr.KindAccess},
-		{"Delete my account", "What data will you keep?", dsr.KindErasure}, // the subject wins
-		{"", "I have no report or support issue", dsr.KindAccess},          // no keyword inside other words
-	} {
-		got, rule := workflow.GuessKind(tc.subject, tc.body)
-		if got != tc.want || rule == "" {
-			t.Errorf("GuessKind(%q, %q) = %s (%s), want %s", tc.subject, tc.body, got, rule, tc.want)
-		}
 	}
 }
 
