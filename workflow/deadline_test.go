@@ -2,6 +2,8 @@ package workflow_test
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/dsrdesk/dsrdesk/dsr/api/apitest"
 	"github.com/dsrdesk/dsrdesk/notify/smtptest"
 	"github.com/dsrdesk/dsrdesk/workflow"
+	"github.com/riverqueue/river"
 )
 
 func addUser(t *testing.T, d *apitest.Desk, email, role string) *db.User {
@@ -170,10 +173,8 @@ func TestSweepRepairsMissingJobsAndIsIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Simulate lost jobs: a crash, a restore, an operator deleting rows.
-	tag, err := d.Pool.Exec(ctx, `DELETE FROM river_job WHERE kind IN ('deadline_reminder', 'verify_expiry', 'verify_reminder')
-		AND args ->> 'request_id' IN ($1, $2)`, pending.ID, open.ID)
-	if err != nil || tag.RowsAffected() < 4 {
-		t.Fatalf("deleted %d jobs: %v", tag.RowsAffected(), err)
+	if n := deleteJobs(t, d, pending.ID, open.ID); n < 4 {
+		t.Fatalf("deleted %d jobs, want at least 4", n)
 	}
 	res, err := d.Engine.Sweep(ctx)
 	if err != nil {
@@ -198,6 +199,33 @@ func TestSweepRepairsMissingJobsAndIsIdempotent(t *testing.T) {
 	}
 	// The repaired events still form a valid chain.
 	assertChain(t, d, pending.ID)
+}
+
+// deleteJobs deletes the deadline and verification jobs of the requests
+// with River's JobDelete and returns how many.
+func deleteJobs(t *testing.T, d *apitest.Desk, ids ...string) int {
+	t.Helper()
+	ctx := context.Background()
+	res, err := d.Engine.River().JobList(ctx, river.NewJobListParams().Kinds("deadline_reminder", "verify_expiry", "verify_reminder").First(10000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, j := range res.Jobs {
+		var a struct {
+			RequestID string `json:"request_id"`
+		}
+		if err := json.Unmarshal(j.EncodedArgs, &a); err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(ids, a.RequestID) {
+			if _, err := d.Engine.River().JobDelete(ctx, j.ID); err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+	}
+	return n
 }
 
 func TestIntakeFailureLeavesNeitherRequestNorJobs(t *testing.T) {

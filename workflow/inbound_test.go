@@ -508,19 +508,8 @@ func TestParseJobRunsOnce(t *testing.T) {
 	before := eventTypes(t, s.Desk, in.RequestID)
 	s.WaitJobs(t, nil)
 	// A rescued job runs again: it must find the message processed.
-	rows, err := s.Pool.Query(context.Background(), `UPDATE river_job SET state = 'available', finalized_at = NULL, scheduled_at = now()
-		WHERE kind = 'parse_inbound_email' RETURNING id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		_ = rows.Scan(&id)
-		ids = append(ids, id)
-	}
-	rows.Close()
-	s.WaitJobs(t, ids)
+	res := work(t, s.Desk, workflow.ParseInboundWorker(s.Engine), workflow.ParseInboundArgs{InboundID: in.ID}, time.Time{})
+	wantCompleted(t, res)
 	if n := countRows(t, s.Desk, `SELECT count(*) FROM requests`); n != 1 {
 		t.Fatalf("%d requests after a re-run", n)
 	}
