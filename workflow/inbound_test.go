@@ -198,8 +198,7 @@ func TestPlainEmailBecomesErasureRequest(t *testing.T) {
 	// the deadline reminders run during triage.
 	ledgerHas(t, s.Desk, req.ID, dsr.LedgerReceived, dl.Received.String())
 	ledgerHas(t, s.Desk, req.ID, dsr.LedgerDue, dl.Due.String())
-	if n := countRows(t, s.Desk, `SELECT count(*) FROM river_job WHERE kind = 'deadline_reminder' AND args ->> 'request_id' = $1
-		AND args ->> 'due' = $2`, req.ID, dl.Due.String()); n != 1 {
+	if n := len(requestJobs(t, s.Desk, req.ID, dl.Due.String(), "deadline_reminder")); n != 1 {
 		t.Fatalf("%d deadline reminder jobs for the due date", n)
 	}
 	// Nothing is mailed to the sender until an officer triages the request
@@ -208,7 +207,7 @@ func TestPlainEmailBecomesErasureRequest(t *testing.T) {
 	if n := countRows(t, s.Desk, `SELECT count(*) FROM messages WHERE request_id = $1`, req.ID); n != 0 {
 		t.Fatalf("%d messages before triage", n)
 	}
-	if n := countRows(t, s.Desk, `SELECT count(*) FROM river_job WHERE kind IN ('verify_reminder', 'verify_expiry') AND args ->> 'request_id' = $1`, req.ID); n != 0 {
+	if n := len(requestJobs(t, s.Desk, req.ID, "", "verify_reminder", "verify_expiry")); n != 0 {
 		t.Fatalf("%d verification jobs before triage", n)
 	}
 	data := eventData(t, s.Desk, req.ID, "email_intake")
@@ -495,7 +494,7 @@ func TestDuplicateMessageIDMakesOneRequest(t *testing.T) {
 	if n := countRows(t, s.Desk, `SELECT count(*) FROM requests`); n != 1 {
 		t.Fatalf("%d requests", n)
 	}
-	if n := countRows(t, s.Desk, `SELECT count(*) FROM river_job WHERE kind = 'parse_inbound_email'`); n != 1 {
+	if n := len(requestJobs(t, s.Desk, "", "", "parse_inbound_email")); n != 1 {
 		t.Fatalf("%d parse jobs", n)
 	}
 }

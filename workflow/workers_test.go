@@ -85,6 +85,35 @@ func reminderJobs(t *testing.T, d *apitest.Desk, id string) map[workflow.Reminde
 	return out
 }
 
+// requestJobs lists, with River's JobList, the jobs of the given kinds
+// (all kinds when none) whose args name request id (all when id is "")
+// and, when due is not "", that due date.
+func requestJobs(t *testing.T, d *apitest.Desk, id, due string, kinds ...string) []*rivertype.JobRow {
+	t.Helper()
+	params := river.NewJobListParams().First(10000)
+	if len(kinds) > 0 {
+		params = params.Kinds(kinds...)
+	}
+	res, err := d.Engine.River().JobList(context.Background(), params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*rivertype.JobRow
+	for _, j := range res.Jobs {
+		var a struct {
+			RequestID string `json:"request_id"`
+			Due       string `json:"due"`
+		}
+		if err := json.Unmarshal(j.EncodedArgs, &a); err != nil {
+			t.Fatal(err)
+		}
+		if (id == "" || a.RequestID == id) && (due == "" || a.Due == due) {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
 // nextReminder asserts the chain step the worker scheduled.
 func nextReminder(t *testing.T, d *apitest.Desk, id string, due dsr.Date, step int, at time.Time) {
 	t.Helper()
