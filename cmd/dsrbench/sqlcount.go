@@ -15,11 +15,13 @@ import (
 	"github.com/dsrdesk/dsrdesk/workflow"
 )
 
-// statementCounter is a pgx QueryTracer and BatchTracer that counts the
-// SQL statements a pool runs and the round trips they take: each Exec,
-// Query or QueryRow is one statement in one round trip, a batch is one
-// round trip for all its statements. BEGIN and COMMIT are counted apart
-// (they are round trips too).
+// statementCounter is a pgx QueryTracer, BatchTracer and CopyFromTracer
+// that counts the SQL statements a pool runs and the round trips they
+// take: each Exec, Query, QueryRow or CopyFrom is one statement in one
+// round trip, a batch is one round trip for all its statements. BEGIN and
+// COMMIT are counted apart (they are round trips too). Implicit prepares
+// of the statement cache are not counted: the first of two submissions
+// warms it.
 type statementCounter struct {
 	mu                    sync.Mutex
 	statements, txControl int
@@ -55,6 +57,16 @@ func (c *statementCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.Trace
 }
 
 func (c *statementCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+func (c *statementCounter) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceCopyFromStartData) context.Context {
+	c.mu.Lock()
+	c.statements++
+	c.roundTrips++
+	c.mu.Unlock()
+	return ctx
+}
+
+func (c *statementCounter) TraceCopyFromEnd(context.Context, *pgx.Conn, pgx.TraceCopyFromEndData) {}
 
 // take returns the counts so far and starts again from zero.
 func (c *statementCounter) take() (statements, txControl, roundTrips int) {
