@@ -29,15 +29,18 @@ import (
 )
 
 type bench struct {
-	o         options
-	dbName    string
-	dbURL     string
-	pool      *pgxpool.Pool
-	tmp       string
-	child     *exec.Cmd // the first replica of dsrdesk serve
-	baseURL   string
-	bin       string     // the dsrdesk binary, built once
-	secret    string     // DSR_SECRET_KEY shared by every replica
+	o       options
+	dbName  string
+	dbURL   string
+	pool    *pgxpool.Pool
+	tmp     string
+	child   *exec.Cmd // the first replica of dsrdesk serve
+	baseURL string
+	bin     string // the dsrdesk binary, built once
+	// secretKey is the DSR_SECRET_KEY of every serve this run starts: a
+	// restarted server (the kill -9 check) and a second replica must open
+	// the mail another one sealed.
+	secretKey string
 	extra     []*replica // further replicas on the same database
 	sink      *sink
 	pgVersion string
@@ -169,7 +172,7 @@ func (b *bench) spawn(ctx context.Context, logName string) (*replica, error) {
 		}
 		key := make([]byte, 32)
 		_, _ = rand.Read(key)
-		b.bin, b.secret = bin, hex.EncodeToString(key)
+		b.bin, b.secretKey = bin, hex.EncodeToString(key)
 	}
 	port, err := freePort()
 	if err != nil {
@@ -180,7 +183,7 @@ func (b *bench) spawn(ctx context.Context, logName string) (*replica, error) {
 	// Replicas share only PostgreSQL and the secret key (which seals the
 	// links of stored mail that another replica may deliver).
 	r.cmd.Env = append(os.Environ(), "DATABASE_URL="+b.dbURL, "DSR_CONFIG="+filepath.Join(b.tmp, "config.json"),
-		fmt.Sprintf("DSR_ADDR=127.0.0.1:%d", port), "DSR_BASE_URL="+r.baseURL, "DSR_SMTP_URL=smtp://"+b.sink.addr, "DSR_SECRET_KEY="+b.secret,
+		fmt.Sprintf("DSR_ADDR=127.0.0.1:%d", port), "DSR_BASE_URL="+r.baseURL, "DSR_SMTP_URL=smtp://"+b.sink.addr, "DSR_SECRET_KEY="+b.secretKey,
 		"DSR_PUBLIC_RATE=1000000", "DSR_PUBLIC_BURST=1000000", "DSR_MAIL_RETRY_BASE=1s", "DSR_RESCUE_STUCK_AFTER=20s")
 	logf, err := os.OpenFile(filepath.Join(b.tmp, logName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {

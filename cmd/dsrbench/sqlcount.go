@@ -101,7 +101,7 @@ func (b *bench) intakeStatements(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	key, err := workflow.ParseSecretKey(b.secret) // the replicas deliver what it records
+	key, err := workflow.ParseSecretKey(b.secretKey) // the replicas deliver what it records
 	if err != nil {
 		return err
 	}
