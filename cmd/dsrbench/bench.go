@@ -28,24 +28,26 @@ import (
 	"github.com/dsrdesk/dsrdesk/db"
 )
 
+// bench is one run: its database, the `dsrdesk serve` replicas (child is
+// the first, extra the others, all built once into bin) and the results.
 type bench struct {
-	o       options
-	dbName  string
-	dbURL   string
-	pool    *pgxpool.Pool
-	tmp     string
-	child   *exec.Cmd // the first replica of dsrdesk serve
-	baseURL string
-	bin     string // the dsrdesk binary, built once
-	// secretKey is the DSR_SECRET_KEY of every serve this run starts: a
-	// restarted server (the kill -9 check) and a second replica must open
-	// the mail another one sealed.
-	secretKey string
-	extra     []*replica // further replicas on the same database
+	o         options
+	dbName    string
+	dbURL     string
+	pool      *pgxpool.Pool
+	tmp       string
+	child     *exec.Cmd
+	baseURL   string
+	bin       string
+	extra     []*replica
 	sink      *sink
 	pgVersion string
 	rows      []row
 	peakRSS   int64
+	// secretKey is the DSR_SECRET_KEY of every serve this run starts: a
+	// restarted server (the kill -9 check) must open the mail its
+	// predecessor sealed.
+	secretKey string
 }
 
 // row is one line of the final table.
