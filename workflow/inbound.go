@@ -18,10 +18,13 @@ import (
 
 // Requests by email. The SMTP listener (notify.NewInboundServer) calls
 // StoreInbound, which stores the raw message and its parse job in one
-// transaction before the sender gets 250. The job parses the message and
-// either creates a request waiting for triage (channel email, the sender as
-// data subject, the clock started at receipt; see triage.go), attaches a
-// reply to the request it answers, or records why it did neither.
+// transaction before the sender gets 250. The job reads the message with
+// the pure parsing of notify (ParseMail, CheckDKIM; the kind is guessed by
+// dsr.GuessKind) and applies it here: it either creates a request waiting
+// for triage (channel email, the sender as data subject, the clock started
+// at receipt; see triage.go), attaches a reply to the request it answers
+// (or holds a stranger's reply for officers), or records why it did
+// neither.
 
 // Limits of what an email contributes to a request.
 const (
