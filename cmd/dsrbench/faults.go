@@ -252,11 +252,11 @@ func (b *bench) faultPGRestart(ctx context.Context) error {
 // every accepted request exists with its jobs and every message is
 // delivered exactly once (counted per Message-ID at the SMTP sink); a
 // session signed in on one replica works on the other; there is one live
-// River leader and at most one sweep per period. Then it kills one replica
-// with -9 mid-load: nothing accepted is lost, every message is delivered
-// (at least once: a delivery the killed replica was making when it died
-// may be repeated by the survivor), and leadership stays with a live
-// replica.
+// River leader and at most one sweep per period. Then it kills the first
+// replica (the leader) with -9 mid-load: nothing accepted is lost, every
+// message is delivered (at least once: a delivery the killed replica was
+// making when it died may be repeated by the survivor), and the survivor
+// becomes the one live leader.
 func (b *bench) faultTwoReplicas(ctx context.Context) error {
 	fmt.Println("two replicas on one database: load over both, then kill -9 of one")
 	r, err := b.startReplica(ctx)
@@ -296,20 +296,25 @@ func (b *bench) faultTwoReplicas(ctx context.Context) error {
 		return err
 	}
 
-	// Kill -9 of the second replica mid-load.
+	// Kill -9 of the first replica mid-load: it was up before the second,
+	// so it holds the River leadership (the leader keeps it until it dies),
+	// and the survivor must take over leading, rescuing its running jobs and
+	// the sweep. The second replica then serves the checks that follow.
 	stop, done = make(chan struct{}), make(chan struct{})
 	var failed int
 	go func() { ids, failed = b.loadOver(8, stop, urls...); close(done) }()
 	time.Sleep(2 * time.Second)
-	if err := r.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := b.child.Process.Signal(syscall.SIGKILL); err != nil {
 		return err
 	}
-	_ = r.cmd.Wait()
+	_ = b.child.Wait()
 	killed := time.Now()
+	b.child, b.baseURL = r.cmd, r.baseURL
+	b.extra = b.extra[:len(b.extra)-1]
 	time.Sleep(1 * time.Second)
 	close(stop)
 	<-done
-	fmt.Printf("  second replica killed: %d requests accepted, %d calls to it failed\n", len(ids), failed)
+	fmt.Printf("  first replica killed: %d requests accepted, %d calls to it failed\n", len(ids), failed)
 	if err := b.checkAccepted(ctx, ids); err != nil {
 		return err
 	}
@@ -409,6 +414,11 @@ func (b *bench) checkLeaderAlive(ctx context.Context, before string, expires, ki
 		var exp time.Time
 		err := b.pool.QueryRow(ctx, `SELECT leader_id, expires_at FROM river_leader WHERE expires_at > now()`).Scan(&leader, &exp)
 		if err == nil && (leader != before || exp.After(killed.Add(term))) {
+			if leader != before {
+				fmt.Printf("  leadership moved from the killed replica to %s (checked %.0fs after the kill, once its mail was delivered)\n", leader, time.Since(killed).Seconds())
+			} else {
+				fmt.Printf("  the leader %s was the surviving replica and keeps renewing its term\n", leader)
+			}
 			_, _, err := b.checkOneLeader(ctx)
 			return err
 		}
