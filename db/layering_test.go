@@ -29,9 +29,6 @@ var sqlStatement = regexp.MustCompile(`(?is)^\s*(` +
 // non-test code may hold SQL besides db/ itself.
 var sqlAllowed = map[string]string{
 	"cmd/dsrbench": "the benchmark measures raw-SQL ceilings (single-row inserts, seeding a million requests) against the app; its SQL is the measurement",
-	// A test harness, imported only by tests: its SQL moves time for
-	// jobs until the tests use River's own test time (issue #11 step 5).
-	"dsr/api/apitest": "test harness",
 }
 
 // TestNoSQLOutsideDB enforces "SQL lives only in db, next to its scan":

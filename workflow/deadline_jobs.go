@@ -94,7 +94,12 @@ type reminderWorker struct {
 }
 
 // Work sends one reminder or escalation and schedules the next step. It
-// does nothing when the request is closed or its date moved.
+// does nothing when the request is closed or its date moved: the change
+// that moved the date scheduled the chain for the new one. River runs a
+// step at its time (ScheduledAt), so the worker does not second-guess the
+// clock. While the clock is paused (waiting for the requester) the step is
+// skipped and the chain goes on: an answer that moves the date starts a
+// new chain, one that does not (paused for no day) keeps this one.
 func (w *reminderWorker) Work(ctx context.Context, job *river.Job[ReminderArgs]) error {
 	e := w.e
 	return e.inTx(ctx, func(tx pgx.Tx) error {
@@ -109,18 +114,23 @@ func (w *reminderWorker) Work(ctx context.Context, job *river.Job[ReminderArgs])
 			return nil
 		}
 		now := e.now()
-		if at := e.stepTime(req.DueOn, job.Args.Step); now.Before(at) {
-			return river.JobSnooze(at.Sub(now))
+		if req.PausedSince == nil {
+			if err := w.notify(ctx, tx, req, job.Args.Step, now); err != nil {
+				return err
+			}
 		}
-		if req.PausedSince != nil {
-			return river.JobSnooze(24 * time.Hour) // the due date moves when the answer arrives
-		}
-		if err := w.notify(ctx, tx, req, job.Args.Step, now); err != nil {
-			return err
-		}
-		next := ReminderArgs{RequestID: req.ID, Due: job.Args.Due, Step: job.Args.Step + 1}
-		return e.enqueue(ctx, tx, next, &river.InsertOpts{ScheduledAt: e.stepTime(req.DueOn, next.Step)})
+		next := e.followingStep(req.DueOn, job.Args.Step, now)
+		return e.enqueue(ctx, tx, ReminderArgs{RequestID: req.ID, Due: job.Args.Due, Step: next},
+			&river.InsertOpts{ScheduledAt: e.stepTime(req.DueOn, next)})
 	})
+}
+
+// followingStep is the step of the chain for due after step ran at now:
+// the next one, or the first still in the future when the step ran late
+// (the workers were down, or the configured offsets changed), so missed
+// reminders are not sent in a burst.
+func (e *Engine) followingStep(due dsr.Date, step int, now time.Time) int {
+	return max(step+1, e.nextStep(due, now))
 }
 
 func (w *reminderWorker) notify(ctx context.Context, tx pgx.Tx, req *dsr.Request, step int, now time.Time) error {

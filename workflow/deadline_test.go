@@ -2,6 +2,8 @@ package workflow_test
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,8 @@ import (
 	"github.com/dsrdesk/dsrdesk/dsr/api/apitest"
 	"github.com/dsrdesk/dsrdesk/notify/smtptest"
 	"github.com/dsrdesk/dsrdesk/workflow"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
 
 func addUser(t *testing.T, d *apitest.Desk, email, role string) *db.User {
@@ -170,10 +174,8 @@ func TestSweepRepairsMissingJobsAndIsIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Simulate lost jobs: a crash, a restore, an operator deleting rows.
-	tag, err := d.Pool.Exec(ctx, `DELETE FROM river_job WHERE kind IN ('deadline_reminder', 'verify_expiry', 'verify_reminder')
-		AND args ->> 'request_id' IN ($1, $2)`, pending.ID, open.ID)
-	if err != nil || tag.RowsAffected() < 4 {
-		t.Fatalf("deleted %d jobs: %v", tag.RowsAffected(), err)
+	if n := deleteJobs(t, d, pending.ID, open.ID); n < 4 {
+		t.Fatalf("deleted %d jobs, want at least 4", n)
 	}
 	res, err := d.Engine.Sweep(ctx)
 	if err != nil {
@@ -183,9 +185,12 @@ func TestSweepRepairsMissingJobsAndIsIdempotent(t *testing.T) {
 		t.Fatalf("sweep %+v, want 2 reminder chains, 1 expiry, 1 stale (the denied request's chain)", res)
 	}
 	for _, id := range []string{pending.ID, open.ID} {
-		var n int
-		_ = d.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'deadline_reminder' AND state = 'scheduled' AND args ->> 'request_id' = $1
-			AND args ->> 'due' = (SELECT to_char(due_on, 'YYYY-MM-DD') FROM requests WHERE id = $1::uuid)`, id).Scan(&n)
+		n := 0
+		for _, j := range requestJobs(t, d, id, request(t, d, id).DueOn.String(), "deadline_reminder") {
+			if j.State == rivertype.JobStateScheduled {
+				n++
+			}
+		}
 		if n != 1 {
 			t.Fatalf("request %s has %d live reminder jobs after the sweep", id, n)
 		}
@@ -198,6 +203,33 @@ func TestSweepRepairsMissingJobsAndIsIdempotent(t *testing.T) {
 	}
 	// The repaired events still form a valid chain.
 	assertChain(t, d, pending.ID)
+}
+
+// deleteJobs deletes the deadline and verification jobs of the requests
+// with River's JobDelete and returns how many.
+func deleteJobs(t *testing.T, d *apitest.Desk, ids ...string) int {
+	t.Helper()
+	ctx := context.Background()
+	res, err := d.Engine.River().JobList(ctx, river.NewJobListParams().Kinds("deadline_reminder", "verify_expiry", "verify_reminder").First(10000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, j := range res.Jobs {
+		var a struct {
+			RequestID string `json:"request_id"`
+		}
+		if err := json.Unmarshal(j.EncodedArgs, &a); err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(ids, a.RequestID) {
+			if _, err := d.Engine.River().JobDelete(ctx, j.ID); err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+	}
+	return n
 }
 
 func TestIntakeFailureLeavesNeitherRequestNorJobs(t *testing.T) {
@@ -216,12 +248,17 @@ func TestIntakeFailureLeavesNeitherRequestNorJobs(t *testing.T) {
 		t.Fatalf("submit: %v", err)
 	}
 	var reqs, jobs int
-	_ = d.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM requests), (SELECT count(*) FROM river_job WHERE kind <> 'reconcile_deadlines')`).Scan(&reqs, &jobs)
+	_ = d.Pool.QueryRow(ctx, `SELECT count(*) FROM requests`).Scan(&reqs)
+	for _, j := range requestJobs(t, d, "", "") {
+		if j.Kind != "reconcile_deadlines" {
+			jobs++
+		}
+	}
 	if reqs != 0 || jobs != 0 {
 		t.Fatalf("after a failed intake: %d requests, %d jobs; want none", reqs, jobs)
 	}
 	ok := submit(t, d, dsr.KindAccess, "fine@example.com", "NL", "", nil)
-	_ = d.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE args ->> 'request_id' = $1`, ok.ID).Scan(&jobs)
+	jobs = len(requestJobs(t, d, ok.ID, ""))
 	if jobs != 3 { // deadline chain, verification reminder, verification expiry
 		t.Fatalf("a good intake has %d jobs, want 3", jobs)
 	}

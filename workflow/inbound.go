@@ -1,28 +1,15 @@
 package workflow
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
-	"github.com/emersion/go-message"
-	_ "github.com/emersion/go-message/charset" // decode ISO-8859-*, Windows-125x, … bodies and headers
-	"github.com/emersion/go-message/mail"
-	"github.com/emersion/go-message/textproto"
-	"github.com/emersion/go-msgauth/dkim"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"golang.org/x/net/html"
-	"golang.org/x/net/html/atom"
 
 	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
@@ -31,31 +18,29 @@ import (
 
 // Requests by email. The SMTP listener (notify.NewInboundServer) calls
 // StoreInbound, which stores the raw message and its parse job in one
-// transaction before the sender gets 250. The job parses the message and
-// either creates a request waiting for triage (channel email, the sender as
-// data subject, the clock started at receipt; see triage.go), attaches a
-// reply to the request it answers, or records why it did neither.
+// transaction before the sender gets 250. The job reads the message with
+// the pure parsing of notify (ParseMail, CheckDKIM; the kind is guessed by
+// dsr.GuessKind) and applies it here: it either creates a request waiting
+// for triage (channel email, the sender as data subject, the clock started
+// at receipt; see triage.go), attaches a reply to the request it answers
+// (or holds a stranger's reply for officers), or records why it did
+// neither.
 
 // Limits of what an email contributes to a request.
 const (
-	maxInboundParts     = 100   // MIME parts looked at per message
-	maxInboundFiles     = 10    // attachments stored per message
 	maxInboundNote      = 10000 // characters of a reply kept as the requester's note (as Answer)
 	maxInboundDetails   = 5000  // characters of a new request's details (as the form)
-	maxInboundSubject   = 500
 	maxInboundName      = 200
 	dkimLookupTimeout   = 10 * time.Second
-	dkimMaxSignatures   = 5
 	inboundParseTimeout = 2 * time.Minute
 )
 
-// DKIM results recorded for the From: domain: a signal for officers, not
-// proof of the data subject's identity.
+// DKIM results recorded for the From: domain (see notify.CheckDKIM).
 const (
-	DKIMPass      = "pass"      // a valid signature by the From: domain (or a parent domain)
-	DKIMFail      = "fail"      // the From: domain signed, but the signature does not verify
-	DKIMNone      = "none"      // no signature by the From: domain
-	DKIMTempError = "temperror" // the key could not be fetched
+	DKIMPass      = notify.DKIMPass
+	DKIMFail      = notify.DKIMFail
+	DKIMNone      = notify.DKIMNone
+	DKIMTempError = notify.DKIMTempError
 )
 
 // AcceptsInbound reports whether rcpt is one of the organisation's
@@ -90,8 +75,8 @@ func (e *Engine) InboundDomain() string {
 // is not stored again (nil: the sender gets 250). Errors: EINTERNAL when
 // the database fails (the server answers 451 and the sender retries).
 func (e *Engine) StoreInbound(ctx context.Context, m notify.InboundMessage) error {
-	in := &db.InboundEmail{ReceivedAt: e.now(), EnvelopeFrom: cleanText(m.From), Recipients: m.To,
-		RemoteIP: m.RemoteIP, Helo: cleanText(m.Helo), MessageID: cleanText(headerMessageID(m.Raw)), Raw: m.Raw}
+	in := &db.InboundEmail{ReceivedAt: e.now(), EnvelopeFrom: notify.CleanText(m.From), Recipients: m.To,
+		RemoteIP: m.RemoteIP, Helo: notify.CleanText(m.Helo), MessageID: notify.CleanText(notify.HeaderMessageID(m.Raw)), Raw: m.Raw}
 	if in.Recipients == nil {
 		in.Recipients = []string{}
 	}
@@ -105,21 +90,6 @@ func (e *Engine) StoreInbound(ctx context.Context, m notify.InboundMessage) erro
 		}
 		return nil
 	})
-}
-
-// headerMessageID returns the Message-ID of a raw message without angle
-// brackets, or "" when it has none or the header does not parse.
-func headerMessageID(raw []byte) string {
-	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
-	if err != nil {
-		return ""
-	}
-	mh := mail.Header{Header: message.Header{Header: h}}
-	id, err := mh.MessageID()
-	if err != nil {
-		return ""
-	}
-	return id
 }
 
 // ParseInboundArgs asks for one stored inbound email to be parsed. IDs
@@ -160,9 +130,9 @@ func (e *Engine) processInbound(ctx context.Context, id string) error {
 	if err != nil || in.Status != db.InboundReceived {
 		return err
 	}
-	p := parseInbound(in.Raw)
-	if p.fromDomain != "" {
-		p.dkim, p.dkimDomain = e.checkDKIM(ctx, in.Raw, p.fromDomain)
+	p := &inboundMail{ParsedMail: notify.ParseMail(in.Raw)}
+	if p.FromDomain != "" {
+		p.dkim, p.dkimDomain = e.checkDKIM(ctx, in.Raw, p.FromDomain)
 	}
 	applyErr := e.inTx(ctx, func(tx pgx.Tx) error { return e.applyInbound(ctx, tx, in, p) })
 	if applyErr == nil || dsr.ErrorCode(applyErr) == dsr.EINTERNAL {
@@ -190,10 +160,10 @@ func (e *Engine) applyInbound(ctx context.Context, tx pgx.Tx, in *db.InboundEmai
 	if why := e.ignoreReason(in, p); why != "" {
 		return db.MarkInboundProcessed(ctx, tx, in.ID, p.outcome(db.InboundIgnored, "", why), now)
 	}
-	if p.problem != "" {
-		return db.MarkInboundProcessed(ctx, tx, in.ID, p.outcome(db.InboundUnreadable, "", p.problem), now)
+	if p.Problem != "" {
+		return db.MarkInboundProcessed(ctx, tx, in.ID, p.outcome(db.InboundUnreadable, "", p.Problem), now)
 	}
-	replied, err := db.RepliedMessage(ctx, tx, p.refs)
+	replied, err := db.RepliedMessage(ctx, tx, p.Refs)
 	if err != nil {
 		return err
 	}
@@ -213,17 +183,17 @@ func (e *Engine) applyInbound(ctx context.Context, tx pgx.Tx, in *db.InboundEmai
 // ignoreReason says why a message must never become a request or an
 // answer (RFC 3834: do not act on automatic mail, or loops follow), or "".
 func (e *Engine) ignoreReason(in *db.InboundEmail, p *inboundMail) string {
-	if as := strings.ToLower(strings.TrimSpace(p.autoSubmitted)); as != "" && as != "no" {
+	if as := strings.ToLower(strings.TrimSpace(p.AutoSubmitted)); as != "" && as != "no" {
 		return "automatic message (Auto-Submitted: " + as + ")"
 	}
-	if in.EnvelopeFrom == "" || p.report {
+	if in.EnvelopeFrom == "" || p.Report {
 		return "delivery report or bounce (null sender or multipart/report)"
 	}
-	switch strings.ToLower(strings.TrimSpace(p.precedence)) {
+	switch strings.ToLower(strings.TrimSpace(p.Precedence)) {
 	case "bulk", "junk", "list":
-		return "bulk or list mail (Precedence: " + strings.ToLower(strings.TrimSpace(p.precedence)) + ")"
+		return "bulk or list mail (Precedence: " + strings.ToLower(strings.TrimSpace(p.Precedence)) + ")"
 	}
-	if strings.EqualFold(p.from, e.org.Mail.From) || e.AcceptsInbound(p.from) {
+	if strings.EqualFold(p.From, e.org.Mail.From) || e.AcceptsInbound(p.From) {
 		return "sent from our own address (mail loop)"
 	}
 	return ""
@@ -244,23 +214,23 @@ func (e *Engine) createFromEmail(ctx context.Context, tx pgx.Tx, in *db.InboundE
 	if err != nil {
 		return "", err
 	}
-	kind, kindRule := GuessKind(p.subject, p.text)
+	kind, kindRule := dsr.GuessKind(p.Subject, p.Text)
 	kind, kindRule, err = e.fitKind(kind, kindRule, reg)
 	if err != nil {
 		return "", err
 	}
 	s := dsr.Submission{Kind: kind, Regime: reg.ID, Channel: dsr.ChannelEmail,
-		Subject: dsr.Person{Email: p.from, Name: truncateRunes(p.fromName, maxInboundName)},
-		Details: truncateRunes(strings.TrimSpace(p.subjectLine()+p.text), maxInboundDetails)}
+		Subject: dsr.Person{Email: p.From, Name: notify.TruncateRunes(p.FromName, maxInboundName)},
+		Details: notify.TruncateRunes(strings.TrimSpace(p.subjectLine()+p.Text), maxInboundDetails)}
 	if kind == dsr.KindOptOut {
-		s.Fields = map[string]string{"opt_out_of": guessOptOutOf(p.subject + "\n" + p.text)}
+		s.Fields = map[string]string{"opt_out_of": dsr.GuessOptOutOf(p.Subject + "\n" + p.Text)}
 	}
 	req, err := e.createEmailRequest(ctx, tx, s, reg, in.ReceivedAt)
 	if err != nil {
 		return "", err
 	}
 	now := e.now()
-	stored, err := insertFiles(ctx, tx, req.ID, "inbound", p.files)
+	stored, err := insertFiles(ctx, tx, req.ID, "inbound", p.Files)
 	if err != nil {
 		return "", err
 	}
@@ -319,9 +289,9 @@ func (e *Engine) attachReply(ctx context.Context, tx pgx.Tx, in *db.InboundEmail
 		return e.holdReply(ctx, tx, in, p, m, req, holder)
 	}
 	now := e.now()
-	text := truncateRunes(stripQuoted(p.text), maxInboundNote)
+	text := notify.TruncateRunes(notify.StripQuoted(p.Text), maxInboundNote)
 	resume := req.Status == dsr.StatusAwaitingRequester
-	files := p.files
+	files := p.Files
 	var first *dsr.File
 	if resume && len(files) > 0 {
 		first, files = &files[0], files[1:] // resume stores it, as Answer does
@@ -331,7 +301,7 @@ func (e *Engine) attachReply(ctx context.Context, tx pgx.Tx, in *db.InboundEmail
 		return err
 	}
 	data := map[string]string{"inbound_email": in.ID, "holder": holder, "in_reply_to": m.Event,
-		"sender_matches": fmt.Sprint(strings.EqualFold(p.from, m.ToEmail)), "dkim": p.dkim, "dkim_domain": p.dkimDomain,
+		"sender_matches": fmt.Sprint(strings.EqualFold(p.From, m.ToEmail)), "dkim": p.dkim, "dkim_domain": p.dkimDomain,
 		"resumed": fmt.Sprint(resume), "length": fmt.Sprint(len(text))}
 	p.fileData(data, stored)
 	if err := event(ctx, tx, req, actorFor(req), "email_reply_received", true, data, now); err != nil {
@@ -352,10 +322,10 @@ func (e *Engine) attachReply(ctx context.Context, tx pgx.Tx, in *db.InboundEmail
 // too, but a stranger's own address never passes as the requester's.
 func replyAuthor(req *dsr.Request, p *inboundMail, m *db.Message) (holder string, trusted bool) {
 	if p.dkim != "fail" {
-		if req.Subject.Email != "" && strings.EqualFold(p.from, req.Subject.Email) {
+		if req.Subject.Email != "" && strings.EqualFold(p.From, req.Subject.Email) {
 			return db.HolderSubject, true
 		}
-		if req.Agent != nil && strings.EqualFold(p.from, req.Agent.Email) {
+		if req.Agent != nil && strings.EqualFold(p.From, req.Agent.Email) {
 			return db.HolderAgent, true
 		}
 	}
@@ -369,8 +339,8 @@ func replyAuthor(req *dsr.Request, p *inboundMail, m *db.Message) (holder string
 // (AcceptReply).
 func (e *Engine) holdReply(ctx context.Context, tx pgx.Tx, in *db.InboundEmail, p *inboundMail, m *db.Message, req *dsr.Request, heldFor string) error {
 	now := e.now()
-	text := truncateRunes(stripQuoted(p.text), maxInboundNote)
-	stored, err := insertFiles(ctx, tx, req.ID, db.AttachmentUnverified, p.files)
+	text := notify.TruncateRunes(notify.StripQuoted(p.Text), maxInboundNote)
+	stored, err := insertFiles(ctx, tx, req.ID, db.AttachmentUnverified, p.Files)
 	if err != nil {
 		return err
 	}
@@ -513,38 +483,30 @@ func insertFiles(ctx context.Context, tx pgx.Tx, requestID, purpose string, file
 	return ids, nil
 }
 
-// inboundMail is what the parse job reads from a raw message.
+// inboundMail is a parsed message (notify.ParseMail) with the DKIM result
+// for its From: domain.
 type inboundMail struct {
-	from, fromName, fromDomain string
-	subject                    string
-	refs                       []string // In-Reply-To then References, without angle brackets
-	text                       string   // the body as plain text
-	fromHTML                   bool     // text was converted from an HTML-only body
-	files                      []dsr.File
-	rejected                   []string // "name (why)" of attachments not stored
-	autoSubmitted, precedence  string
-	report                     bool // multipart/report: a delivery status notification
-	problem                    string
-	dkim, dkimDomain           string
+	*notify.ParsedMail
+	dkim, dkimDomain string
 }
 
 func (p *inboundMail) outcome(status, requestID, note string) db.InboundOutcome {
-	return db.InboundOutcome{Status: status, RequestID: requestID, FromAddress: p.from, Subject: p.subject,
+	return db.InboundOutcome{Status: status, RequestID: requestID, FromAddress: p.From, Subject: p.Subject,
 		DKIM: p.dkim, DKIMDomain: p.dkimDomain, Note: note}
 }
 
 func (p *inboundMail) subjectLine() string {
-	if p.subject == "" {
+	if p.Subject == "" {
 		return ""
 	}
-	return "Subject: " + p.subject + "\n\n"
+	return "Subject: " + p.Subject + "\n\n"
 }
 
 func (p *inboundMail) bodySource() string {
 	switch {
-	case p.fromHTML:
+	case p.FromHTML:
 		return "html"
-	case p.text == "":
+	case p.Text == "":
 		return "empty"
 	}
 	return "text"
@@ -555,286 +517,9 @@ func (p *inboundMail) fileData(data map[string]string, stored []string) {
 	if len(stored) > 0 {
 		data["attachments"] = strings.Join(stored, ",")
 	}
-	if len(p.rejected) > 0 {
-		data["attachments_not_stored"] = strings.Join(p.rejected, "; ")
+	if len(p.Rejected) > 0 {
+		data["attachments_not_stored"] = strings.Join(p.Rejected, "; ")
 	}
-}
-
-// parseInbound reads a raw message with go-message: sender, subject,
-// thread references, the first text body (HTML converted when there is no
-// plain text) and the attachments that pass the upload checks. It never
-// fails: what it cannot use is noted in problem or rejected.
-func parseInbound(raw []byte) *inboundMail {
-	p := &inboundMail{}
-	mr, err := mail.CreateReader(bytes.NewReader(raw))
-	if err != nil && !message.IsUnknownCharset(err) {
-		p.problem = "the message does not parse: " + err.Error()
-		return p
-	}
-	defer mr.Close()
-	h := mr.Header
-	if from, err := h.AddressList("From"); err == nil && len(from) > 0 {
-		p.from, p.fromName = cleanText(from[0].Address), cleanName(from[0].Name)
-		if i := strings.LastIndexByte(p.from, '@'); i >= 0 {
-			p.fromDomain = strings.ToLower(p.from[i+1:])
-		}
-	}
-	if !dsr.ValidEmail(p.from) {
-		p.problem = "no valid From: address"
-	}
-	subject, _ := h.Subject()
-	p.subject = truncateRunes(cleanText(subject), maxInboundSubject)
-	for _, key := range []string{"In-Reply-To", "References"} {
-		ids, _ := h.MsgIDList(key)
-		p.refs = append(p.refs, ids...)
-	}
-	p.autoSubmitted, p.precedence = h.Get("Auto-Submitted"), h.Get("Precedence")
-	if t, _, _ := h.ContentType(); t == "multipart/report" {
-		p.report = true
-	}
-	p.readParts(mr)
-	return p
-}
-
-func (p *inboundMail) readParts(mr *mail.Reader) {
-	var plain, htmlBody string
-	var havePlain, haveHTML bool
-	for n := 0; n < maxInboundParts; n++ {
-		part, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil && !message.IsUnknownCharset(err) {
-			if p.problem == "" && !havePlain && !haveHTML {
-				p.problem = "the message body does not parse: " + err.Error()
-			}
-			break
-		}
-		var ct, name string
-		inline := false
-		switch h := part.Header.(type) {
-		case *mail.InlineHeader:
-			var params map[string]string
-			ct, params, _ = h.ContentType()
-			name, inline = params["name"], true
-		case *mail.AttachmentHeader:
-			ct, _, _ = h.ContentType()
-			name, _ = h.Filename()
-		}
-		switch {
-		case inline && ct == "text/plain" && !havePlain:
-			plain, havePlain = readText(part.Body), true
-		case inline && ct == "text/html" && !haveHTML:
-			htmlBody, haveHTML = readText(part.Body), true
-		case inline && strings.HasPrefix(ct, "text/"):
-			_, _ = io.Copy(io.Discard, part.Body) // further alternatives
-		default:
-			p.readFile(part.Body, name, ct)
-		}
-	}
-	switch {
-	case havePlain:
-		p.text = tidyText(plain)
-	case haveHTML:
-		p.text, p.fromHTML = htmlToText(htmlBody), true
-	}
-}
-
-// readFile keeps an attachment that passes the same checks as uploads
-// (PDF, PNG or JPEG by content, at most 10 MB); others are only listed.
-func (p *inboundMail) readFile(body io.Reader, name, ct string) {
-	content, _ := io.ReadAll(io.LimitReader(body, dsr.MaxPermissionBytes+1))
-	_, _ = io.Copy(io.Discard, body)
-	label := "unnamed " + ct
-	if strings.Trim(name, ". ") != "" {
-		label = dsr.SafeFilename(cleanText(name), "")
-	}
-	f := dsr.File{Filename: cleanText(name), Content: content}
-	switch {
-	case len(content) > dsr.MaxPermissionBytes:
-		p.rejected = append(p.rejected, label+" (larger than 10 MB)")
-	case dsr.CheckPermissionFile(&f) != nil:
-		p.rejected = append(p.rejected, label+" (not a PDF, PNG or JPEG)")
-	case len(p.files) >= maxInboundFiles:
-		p.rejected = append(p.rejected, label+" (too many attachments)")
-	default:
-		p.files = append(p.files, f)
-	}
-}
-
-func readText(r io.Reader) string {
-	b, _ := io.ReadAll(r) // a broken encoding keeps what decoded
-	return cleanText(string(b))
-}
-
-// cleanText makes s storable in PostgreSQL text: valid UTF-8, no NUL.
-func cleanText(s string) string {
-	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
-}
-
-// cleanName makes a From: display name fit to be a requester's name: the
-// encoded-word form lets a sender put line breaks and other control
-// characters in it, which would make every mail to them undeliverable, so
-// each becomes a space.
-func cleanName(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			return ' '
-		}
-		return r
-	}, cleanText(s))
-	return strings.Join(strings.Fields(s), " ")
-}
-
-var (
-	blankLines = regexp.MustCompile(`\n{3,}`)
-	spaceRun   = regexp.MustCompile(`[ \t\f\v\x{a0}]+`)
-	anySpace   = regexp.MustCompile(`\s+`)
-)
-
-// tidyText normalises line breaks, trims each line's trailing space and
-// collapses runs of blank lines.
-func tidyText(s string) string {
-	s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		lines[i] = strings.TrimRight(l, " \t")
-	}
-	return strings.TrimSpace(blankLines.ReplaceAllString(strings.Join(lines, "\n"), "\n\n"))
-}
-
-// htmlToText turns an HTML body into plain text: the text of the
-// document, block elements on their own lines, scripts, styles and the
-// head dropped, entities decoded.
-func htmlToText(s string) string {
-	z := html.NewTokenizer(strings.NewReader(s))
-	var b strings.Builder
-	skip := 0
-	for {
-		tt := z.Next()
-		switch tt {
-		case html.ErrorToken:
-			lines := strings.Split(b.String(), "\n")
-			for i, l := range lines {
-				lines[i] = strings.TrimSpace(spaceRun.ReplaceAllString(l, " "))
-			}
-			return tidyText(strings.Join(lines, "\n"))
-		case html.TextToken:
-			if skip == 0 {
-				b.WriteString(anySpace.ReplaceAllString(string(z.Text()), " ")) // HTML: line breaks in text are spaces
-			}
-		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
-			name, _ := z.TagName()
-			a := atom.Lookup(name)
-			switch a {
-			case atom.Script, atom.Style, atom.Head, atom.Title, atom.Template:
-				if tt == html.StartTagToken {
-					skip++
-				} else if tt == html.EndTagToken && skip > 0 {
-					skip--
-				}
-			case atom.Body:
-				skip = 0 // a head never closed does not hide the body
-			case atom.Br:
-				b.WriteByte('\n')
-			case atom.Li:
-				if tt == html.StartTagToken {
-					b.WriteString("\n- ")
-				}
-			case atom.P, atom.Div, atom.Tr, atom.Table, atom.Ul, atom.Ol, atom.Blockquote, atom.Pre,
-				atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6, atom.Hr, atom.Section, atom.Article, atom.Header, atom.Footer:
-				b.WriteString("\n\n")
-			case atom.Td, atom.Th:
-				b.WriteByte(' ')
-			}
-		}
-	}
-}
-
-var replyHeaderLine = regexp.MustCompile(`(?m)^(On [^\n]*(\n[^\n]*)?wrote:[ \t]*$|-{2,}\s*Original Message\s*-{2,}|_{10,}[ \t]*$)`)
-
-// stripQuoted keeps what the requester wrote in a reply: the text before
-// "On … wrote:" (or an Outlook "Original Message" line), without lines
-// quoted with ">".
-func stripQuoted(s string) string {
-	if loc := replyHeaderLine.FindStringIndex(s); loc != nil {
-		s = s[:loc[0]]
-	}
-	var kept []string
-	for _, l := range strings.Split(s, "\n") {
-		if !strings.HasPrefix(strings.TrimLeft(l, " "), ">") {
-			kept = append(kept, l)
-		}
-	}
-	return tidyText(strings.Join(kept, "\n"))
-}
-
-func truncateRunes(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n])
-}
-
-// kindRules guess a request's kind from English wording, most specific
-// first: the first rule matching the subject wins, else the first matching
-// the body.
-var kindRules = []struct {
-	kind dsr.Kind
-	re   *regexp.Regexp
-}{
-	{dsr.KindAccess, regexp.MustCompile(`(?i)\b(data )?subject access request\b|\bd?sar\b|\bright of access\b`)},
-	{dsr.KindErasure, regexp.MustCompile(`(?i)\bright to (erasure|be forgotten)\b`)},
-	{dsr.KindPortability, regexp.MustCompile(`(?i)\b(data )?portability\b`)},
-	{dsr.KindRectification, regexp.MustCompile(`(?i)\b(right to )?rectification\b`)},
-	{dsr.KindOptOut, regexp.MustCompile(`(?i)\bopt(ing)?[ -]?out\b|\b(do not|don'?t|stop) (sell|shar)(e|ing)\b|\bstop selling\b|\bunsubscribe\b|\bremove me from (your|the|all) (mailing|marketing|email|e-mail)|\bsale of my\b|\b(sell|sharing|share) my (personal )?(data|information|info)\b`)},
-	{dsr.KindErasure, regexp.MustCompile(`(?i)\b(delete|deletion|erase|erasure|remove|removal|forget me)\b`)},
-	{dsr.KindRectification, regexp.MustCompile(`(?i)\b(correct|correction|rectify|update|wrong|inaccurate|incorrect)\b`)},
-	{dsr.KindPortability, regexp.MustCompile(`(?i)\b(port|export|transfer)\b`)},
-	{dsr.KindRestriction, regexp.MustCompile(`(?i)\brestrict(ion)?\b`)},
-	{dsr.KindObjection, regexp.MustCompile(`(?i)\bobject(ion)?\b`)},
-	{dsr.KindAccess, regexp.MustCompile(`(?i)\baccess\b|\bcopy of\b|\bwhat (personal )?(data|information)\b`)},
-	{dsr.KindOptOut, regexp.MustCompile(`(?i)\bshar(e|ing)\b`)},
-}
-
-// GuessKind guesses what an email asks for from English keywords ("delete
-// my data" → erasure, "subject access request" → access, "do not sell" →
-// opt_out, …), looking at the subject first and then the body; with no
-// keyword it is access. It returns the kind and the rule that decided it,
-// for the officer who checks the guess.
-func GuessKind(subject, body string) (dsr.Kind, string) {
-	for _, where := range []struct{ name, text string }{{"subject", subject}, {"body", body}} {
-		for _, r := range kindRules {
-			if m := r.re.FindString(where.text); m != "" {
-				return r.kind, fmt.Sprintf("%q in the %s", strings.ToLower(m), where.name)
-			}
-		}
-	}
-	return dsr.KindAccess, "no keyword: access by default"
-}
-
-// guessOptOutOf lists what an opt-out by email is about, for the
-// opt_out_of field: sale and sharing unless the text says otherwise.
-func guessOptOutOf(text string) string {
-	t := strings.ToLower(text)
-	var out []string
-	add := func(v string, words ...string) {
-		for _, w := range words {
-			if strings.Contains(t, w) {
-				out = append(out, v)
-				return
-			}
-		}
-	}
-	add("sale", "sell", "sale")
-	add("sharing", "shar")
-	add("targeted_advertising", "advertis", "targeted")
-	add("profiling", "profiling")
-	add("direct_marketing", "marketing", "unsubscribe", "newsletter")
-	if len(out) == 0 {
-		return "sale,sharing"
-	}
-	return strings.Join(out, ",")
 }
 
 // dkimLookups holds the TXT resolvers set with SetDKIMLookup, per engine.
@@ -849,9 +534,9 @@ func (e *Engine) SetDKIMLookup(fn func(domain string) ([]string, error)) {
 	dkimLookups.Store(e, fn)
 }
 
-// checkDKIM verifies the message's DKIM signatures and returns the result
-// for the From: domain: pass when a signature by that domain or a parent
-// domain verifies, otherwise temperror, fail or none (no such signature).
+// checkDKIM verifies the message's DKIM signatures for the From: domain
+// (notify.CheckDKIM) with the lookup set by SetDKIMLookup, else the system
+// resolver, each lookup bounded by dkimLookupTimeout.
 func (e *Engine) checkDKIM(ctx context.Context, raw []byte, fromDomain string) (result, domain string) {
 	lookup := func(name string) ([]string, error) {
 		lctx, cancel := context.WithTimeout(ctx, dkimLookupTimeout)
@@ -861,33 +546,9 @@ func (e *Engine) checkDKIM(ctx context.Context, raw []byte, fromDomain string) (
 	if fn, ok := dkimLookups.Load(e); ok {
 		lookup = fn.(func(string) ([]string, error))
 	}
-	vs, err := dkim.VerifyWithOptions(bytes.NewReader(raw), &dkim.VerifyOptions{LookupTXT: lookup, MaxVerifications: dkimMaxSignatures})
-	if err != nil {
-		if dkim.IsTempFail(err) {
-			return DKIMTempError, ""
-		}
-		return DKIMFail, ""
-	}
-	result = DKIMNone
-	for _, v := range vs {
-		if !alignedDomain(v.Domain, fromDomain) {
-			continue
-		}
-		switch {
-		case v.Err == nil:
-			return DKIMPass, strings.ToLower(v.Domain)
-		case dkim.IsTempFail(v.Err):
-			result, domain = DKIMTempError, strings.ToLower(v.Domain)
-		case result != DKIMTempError:
-			result, domain = DKIMFail, strings.ToLower(v.Domain)
-		}
-	}
-	return result, domain
+	return notify.CheckDKIM(raw, fromDomain, lookup)
 }
 
-// alignedDomain reports whether a signature by signer speaks for the From:
-// domain from: the same domain or a parent of it (relaxed alignment).
-func alignedDomain(signer, from string) bool {
-	signer, from = strings.ToLower(strings.TrimSuffix(signer, ".")), strings.ToLower(from)
-	return signer != "" && (signer == from || strings.HasSuffix(from, "."+signer))
-}
+// guessOptOutOf is dsr.GuessOptOutOf, for the triage code that calls it
+// by this name.
+func guessOptOutOf(text string) string { return dsr.GuessOptOutOf(text) }

@@ -86,7 +86,7 @@ func startInbound(t *testing.T, o inboundOpts) *inboundSetup {
 // from pairs.
 func fixture(t *testing.T, name string, pairs ...string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "inbound", name))
+	b, err := os.ReadFile(filepath.Join("..", "notify", "testdata", "inbound", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,8 +198,7 @@ func TestPlainEmailBecomesErasureRequest(t *testing.T) {
 	// the deadline reminders run during triage.
 	ledgerHas(t, s.Desk, req.ID, dsr.LedgerReceived, dl.Received.String())
 	ledgerHas(t, s.Desk, req.ID, dsr.LedgerDue, dl.Due.String())
-	if n := countRows(t, s.Desk, `SELECT count(*) FROM river_job WHERE kind = 'deadline_reminder' AND args ->> 'request_id' = $1
-		AND args ->> 'due' = $2`, req.ID, dl.Due.String()); n != 1 {
+	if n := len(requestJobs(t, s.Desk, req.ID, dl.Due.String(), "deadline_reminder")); n != 1 {
 		t.Fatalf("%d deadline reminder jobs for the due date", n)
 	}
 	// Nothing is mailed to the sender until an officer triages the request
@@ -208,7 +207,7 @@ func TestPlainEmailBecomesErasureRequest(t *testing.T) {
 	if n := countRows(t, s.Desk, `SELECT count(*) FROM messages WHERE request_id = $1`, req.ID); n != 0 {
 		t.Fatalf("%d messages before triage", n)
 	}
-	if n := countRows(t, s.Desk, `SELECT count(*) FROM river_job WHERE kind IN ('verify_reminder', 'verify_expiry') AND args ->> 'request_id' = $1`, req.ID); n != 0 {
+	if n := len(requestJobs(t, s.Desk, req.ID, "", "verify_reminder", "verify_expiry")); n != 0 {
 		t.Fatalf("%d verification jobs before triage", n)
 	}
 	data := eventData(t, s.Desk, req.ID, "email_intake")
@@ -495,7 +494,7 @@ func TestDuplicateMessageIDMakesOneRequest(t *testing.T) {
 	if n := countRows(t, s.Desk, `SELECT count(*) FROM requests`); n != 1 {
 		t.Fatalf("%d requests", n)
 	}
-	if n := countRows(t, s.Desk, `SELECT count(*) FROM river_job WHERE kind = 'parse_inbound_email'`); n != 1 {
+	if n := len(requestJobs(t, s.Desk, "", "", "parse_inbound_email")); n != 1 {
 		t.Fatalf("%d parse jobs", n)
 	}
 }
@@ -508,19 +507,8 @@ func TestParseJobRunsOnce(t *testing.T) {
 	before := eventTypes(t, s.Desk, in.RequestID)
 	s.WaitJobs(t, nil)
 	// A rescued job runs again: it must find the message processed.
-	rows, err := s.Pool.Query(context.Background(), `UPDATE river_job SET state = 'available', finalized_at = NULL, scheduled_at = now()
-		WHERE kind = 'parse_inbound_email' RETURNING id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		_ = rows.Scan(&id)
-		ids = append(ids, id)
-	}
-	rows.Close()
-	s.WaitJobs(t, ids)
+	res := work(t, s.Desk, workflow.ParseInboundWorker(s.Engine), workflow.ParseInboundArgs{InboundID: in.ID}, time.Time{})
+	wantCompleted(t, res)
 	if n := countRows(t, s.Desk, `SELECT count(*) FROM requests`); n != 1 {
 		t.Fatalf("%d requests after a re-run", n)
 	}
@@ -649,42 +637,6 @@ func TestDKIMResultIsRecorded(t *testing.T) {
 	}
 	if st := request(t, s.Desk, pass.RequestID).Status; st != dsr.StatusPendingTriage {
 		t.Fatalf("DKIM pass changed the status to %s", st)
-	}
-}
-
-func TestGuessKind(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		subject, body string
-		want          dsr.Kind
-	}{
-		{"", "Please delete my data", dsr.KindErasure},
-		{"", "Erase everything you have about me.", dsr.KindErasure},
-		{"", "Please remove my data from your systems", dsr.KindErasure},
-		{"Right to be forgotten", "", dsr.KindErasure},
-		{"Subject Access Request", "and please delete nothing", dsr.KindAccess},
-		{"SAR", "", dsr.KindAccess},
-		{"", "I would like a copy of my personal data", dsr.KindAccess},
-		{"", "What data do you hold about me?", dsr.KindAccess},
-		{"", "My address is wrong, please update it", dsr.KindRectification},
-		{"", "Please rectify my name", dsr.KindRectification},
-		{"", "Export my data so I can port it elsewhere", dsr.KindPortability},
-		{"", "Please transfer my data to another provider", dsr.KindPortability},
-		{"", "Do not sell my personal information", dsr.KindOptOut},
-		{"", "I want to opt out", dsr.KindOptOut},
-		{"", "Unsubscribe me and remove me from your mailing list", dsr.KindOptOut},
-		{"", "Stop selling my data", dsr.KindOptOut},
-		{"", "Do not share my data", dsr.KindOptOut},
-		{"", "Please restrict the processing of my data", dsr.KindRestriction},
-		{"", "I object to your use of my data for profiling", dsr.KindObjection},
-		{"Hello", "Hi, can you help me?", dsr.KindAccess},
-		{"Delete my account", "What data will you keep?", dsr.KindErasure}, // the subject wins
-		{"", "I have no report or support issue", dsr.KindAccess},          // no keyword inside other words
-	} {
-		got, rule := workflow.GuessKind(tc.subject, tc.body)
-		if got != tc.want || rule == "" {
-			t.Errorf("GuessKind(%q, %q) = %s (%s), want %s", tc.subject, tc.body, got, rule, tc.want)
-		}
 	}
 }
 

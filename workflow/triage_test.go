@@ -24,15 +24,14 @@ func emailRequest(t *testing.T, s *inboundSetup) (*db.InboundEmail, *dsr.Request
 	return in, req
 }
 
-// jobTime returns when the one job of kind for request id is scheduled.
+// jobTime returns when the (first) job of kind for request id is scheduled.
 func jobTime(t *testing.T, d *apitest.Desk, kind, id string) time.Time {
 	t.Helper()
-	var at time.Time
-	if err := d.Pool.QueryRow(context.Background(), `SELECT scheduled_at FROM river_job WHERE kind = $1 AND args ->> 'request_id' = $2`,
-		kind, id).Scan(&at); err != nil {
-		t.Fatalf("%s job of %s: %v", kind, id, err)
+	jobs := requestJobs(t, d, id, "", kind)
+	if len(jobs) == 0 {
+		t.Fatalf("%s job of %s: none", kind, id)
 	}
-	return at
+	return jobs[0].ScheduledAt
 }
 
 func TestTriageConfirmingKindSendsVerificationToSender(t *testing.T) {
@@ -118,8 +117,7 @@ func TestTriageChangingKindRecomputesDatesFromReceipt(t *testing.T) {
 		t.Fatalf("triaged event %v", data)
 	}
 	// A reminder chain for the new due date.
-	if n := countRows(t, s.Desk, `SELECT count(*) FROM river_job WHERE kind = 'deadline_reminder' AND args ->> 'request_id' = $1
-		AND args ->> 'due' = $2`, req.ID, dl.Due.String()); n != 1 {
+	if n := len(requestJobs(t, s.Desk, req.ID, dl.Due.String(), "deadline_reminder")); n != 1 {
 		t.Fatalf("%d reminder chains for the new due date", n)
 	}
 	apitest.LinkWith(t, s.MailTo(t, "ann@example.com", 1)[0], "/verify/")
@@ -191,7 +189,7 @@ func TestTriageToOptOutWithoutVerificationOpens(t *testing.T) {
 	}
 	s.MailWithSubject(t, "ann@example.com", "is being handled")
 	s.WaitJobs(t, nil)
-	if n := countRows(t, s.Desk, `SELECT count(*) FROM river_job WHERE kind IN ('verify_reminder', 'verify_expiry') AND args ->> 'request_id' = $1`, req.ID); n != 0 {
+	if n := len(requestJobs(t, s.Desk, req.ID, "", "verify_reminder", "verify_expiry")); n != 0 {
 		t.Fatalf("%d verification jobs for an opt-out the law forbids verifying", n)
 	}
 }

@@ -75,7 +75,7 @@ type verifyReminderWorker struct {
 // otherwise the world moved on and it does nothing.
 func (w *verifyReminderWorker) Work(ctx context.Context, job *river.Job[VerifyReminderArgs]) error {
 	e := w.e
-	return e.whileUnconfirmed(ctx, job.Args.RequestID, func(req *dsr.Request) time.Time { r, _ := e.verifyTimes(req); return r },
+	return e.whileUnconfirmed(ctx, job.Args.RequestID,
 		func(tx pgx.Tx, req *dsr.Request, now time.Time) error {
 			if err := event(ctx, tx, req, dsr.ActorSystem, "verification_reminder_sent", false, nil, now); err != nil {
 				return err
@@ -85,19 +85,16 @@ func (w *verifyReminderWorker) Work(ctx context.Context, job *river.Job[VerifyRe
 }
 
 // whileUnconfirmed locks the request and runs fn if it still waits for
-// confirmation once its time (at) has come; it does nothing when the world
-// moved on (confirmed, closed) and snoozes the job when it is early (a
-// fake clock, or a date that moved).
-func (e *Engine) whileUnconfirmed(ctx context.Context, id string, at func(*dsr.Request) time.Time, fn func(tx pgx.Tx, req *dsr.Request, now time.Time) error) error {
+// confirmation; it does nothing when the world moved on (confirmed,
+// closed). River runs the job at its time: the times of an unconfirmed
+// request never move once its first confirmation email is out (verifyTimes
+// counts from that email), so the worker does not re-check the clock.
+func (e *Engine) whileUnconfirmed(ctx context.Context, id string, fn func(tx pgx.Tx, req *dsr.Request, now time.Time) error) error {
 	return e.withRequest(ctx, id, func(tx pgx.Tx, req *dsr.Request) error {
 		if req.Status != dsr.StatusPendingVerification {
 			return nil
 		}
-		now := e.now()
-		if t := at(req); now.Before(t) {
-			return river.JobSnooze(t.Sub(now))
-		}
-		return fn(tx, req, now)
+		return fn(tx, req, e.now())
 	})
 }
 
@@ -110,7 +107,7 @@ type verifyExpiryWorker struct {
 // final email; the request leaves the queue.
 func (w *verifyExpiryWorker) Work(ctx context.Context, job *river.Job[VerifyExpiryArgs]) error {
 	e := w.e
-	return e.whileUnconfirmed(ctx, job.Args.RequestID, func(req *dsr.Request) time.Time { _, x := e.verifyTimes(req); return x },
+	return e.whileUnconfirmed(ctx, job.Args.RequestID,
 		func(tx pgx.Tx, req *dsr.Request, now time.Time) error {
 			if err := db.UseAllTokens(ctx, tx, req.ID, db.TokenVerify, now); err != nil {
 				return err

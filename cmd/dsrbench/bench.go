@@ -28,6 +28,8 @@ import (
 	"github.com/dsrdesk/dsrdesk/db"
 )
 
+// bench is one run: its database, the `dsrdesk serve` replicas (child is
+// the first, extra the others, all built once into bin) and the results.
 type bench struct {
 	o         options
 	dbName    string
@@ -36,6 +38,8 @@ type bench struct {
 	tmp       string
 	child     *exec.Cmd
 	baseURL   string
+	bin       string
+	extra     []*replica
 	sink      *sink
 	pgVersion string
 	rows      []row
@@ -83,16 +87,10 @@ func newBench(ctx context.Context, o options) (*bench, error) {
 }
 
 func (b *bench) close() {
-	if b.child != nil && b.child.Process != nil {
-		_ = b.child.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = b.child.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = b.child.Process.Kill()
-		}
+	for _, r := range b.extra {
+		stopChild(r.cmd)
 	}
+	stopChild(b.child)
 	if b.sink != nil {
 		_ = b.sink.srv.Close()
 	}
@@ -118,54 +116,97 @@ const benchConfig = `{
   "mail": {"from": "privacy@bench.example", "from_name": "Bench Privacy"}
 }`
 
+// replica is one `dsrdesk serve` child process.
+type replica struct {
+	cmd     *exec.Cmd
+	baseURL string
+}
+
+// stopChild interrupts a child process and waits for it (20s, then kill).
+func stopChild(c *exec.Cmd) {
+	if c == nil || c.Process == nil || c.ProcessState != nil {
+		return
+	}
+	_ = c.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = c.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = c.Process.Kill()
+	}
+}
+
 // startServer builds dsrdesk and runs `dsrdesk serve` as a child process,
 // so intake is measured over real HTTP and its memory can be read.
 func (b *bench) startServer(ctx context.Context) error {
-	bin := filepath.Join(b.tmp, "dsrdesk")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/dsrdesk")
-	build.Dir = moduleRoot()
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("build dsrdesk: %v\n%s", err, out)
-	}
-	cfgPath := filepath.Join(b.tmp, "config.json")
-	if err := os.WriteFile(cfgPath, []byte(benchConfig), 0o600); err != nil {
+	r, err := b.spawn(ctx, "serve.log")
+	if err != nil {
 		return err
+	}
+	b.child, b.baseURL = r.cmd, r.baseURL
+	return nil
+}
+
+// startReplica runs one more `dsrdesk serve` on the same database, with
+// the same config and secret key, on its own port.
+func (b *bench) startReplica(ctx context.Context) (*replica, error) {
+	r, err := b.spawn(ctx, fmt.Sprintf("serve-%d.log", len(b.extra)+2))
+	if err != nil {
+		return nil, err
+	}
+	b.extra = append(b.extra, r)
+	return r, nil
+}
+
+// spawn starts `dsrdesk serve` (built on first use) and waits until its
+// /readyz answers 200.
+func (b *bench) spawn(ctx context.Context, logName string) (*replica, error) {
+	if b.bin == "" {
+		bin := filepath.Join(b.tmp, "dsrdesk")
+		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/dsrdesk")
+		build.Dir = moduleRoot()
+		if out, err := build.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("build dsrdesk: %v\n%s", err, out)
+		}
+		if err := os.WriteFile(filepath.Join(b.tmp, "config.json"), []byte(benchConfig), 0o600); err != nil {
+			return nil, err
+		}
+		key := make([]byte, 32)
+		_, _ = rand.Read(key)
+		b.bin, b.secretKey = bin, hex.EncodeToString(key)
 	}
 	port, err := freePort()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	b.baseURL = fmt.Sprintf("http://127.0.0.1:%d", port)
-	if b.secretKey == "" {
-		k := make([]byte, 32)
-		if _, err := rand.Read(k); err != nil {
-			return err
-		}
-		b.secretKey = hex.EncodeToString(k)
-	}
-	b.child = exec.Command(bin, "serve")
-	b.child.Env = append(os.Environ(), "DATABASE_URL="+b.dbURL, "DSR_CONFIG="+cfgPath, "DSR_SECRET_KEY="+b.secretKey,
-		fmt.Sprintf("DSR_ADDR=127.0.0.1:%d", port), "DSR_BASE_URL="+b.baseURL, "DSR_SMTP_URL=smtp://"+b.sink.addr,
+	r := &replica{baseURL: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	r.cmd = exec.Command(b.bin, "serve")
+	// Replicas share only PostgreSQL and the secret key (which seals the
+	// links of stored mail that another replica may deliver).
+	r.cmd.Env = append(os.Environ(), "DATABASE_URL="+b.dbURL, "DSR_CONFIG="+filepath.Join(b.tmp, "config.json"),
+		fmt.Sprintf("DSR_ADDR=127.0.0.1:%d", port), "DSR_BASE_URL="+r.baseURL, "DSR_SMTP_URL=smtp://"+b.sink.addr, "DSR_SECRET_KEY="+b.secretKey,
 		"DSR_PUBLIC_RATE=1000000", "DSR_PUBLIC_BURST=1000000", "DSR_MAIL_RETRY_BASE=1s", "DSR_RESCUE_STUCK_AFTER=20s")
-	logf, err := os.Create(filepath.Join(b.tmp, "serve.log"))
+	logf, err := os.OpenFile(filepath.Join(b.tmp, logName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	b.child.Stdout, b.child.Stderr = logf, logf
-	if err := b.child.Start(); err != nil {
-		return err
+	r.cmd.Stdout, r.cmd.Stderr = logf, logf
+	if err := r.cmd.Start(); err != nil {
+		return nil, err
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if resp, err := http.Get(b.baseURL + "/readyz"); err == nil {
+		if resp, err := http.Get(r.baseURL + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return nil
+				return r, nil
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return errors.New("dsrdesk serve did not become ready in 30s")
+	_ = r.cmd.Process.Kill()
+	return nil, errors.New("dsrdesk serve did not become ready in 30s")
 }
 
 func moduleRoot() string {

@@ -11,6 +11,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+	"github.com/jackc/pgx/v5"
 )
 
 // runFaults checks that nothing acknowledged is lost when the server is
@@ -37,6 +39,9 @@ func runFaults(ctx context.Context, o options) error {
 	if err := b.faultSMTPDown(ctx); err != nil {
 		return fmt.Errorf("SMTP down: %w", err)
 	}
+	if err := b.faultTwoReplicas(ctx); err != nil {
+		return fmt.Errorf("two replicas: %w", err)
+	}
 	if o.pgRestart {
 		if err := b.faultPGRestart(ctx); err != nil {
 			return fmt.Errorf("PostgreSQL restart: %w", err)
@@ -49,6 +54,12 @@ func runFaults(ctx context.Context, o options) error {
 // load posts requests from c clients until stop is closed and returns the
 // ids answered 201, and how many calls failed otherwise.
 func (b *bench) load(c int, stop <-chan struct{}) (ids []string, failed int) {
+	return b.loadOver(c, stop, b.baseURL)
+}
+
+// loadOver is load with the calls spread round-robin over the replicas at
+// urls, as a load balancer would.
+func (b *bench) loadOver(c int, stop <-chan struct{}, urls ...string) (ids []string, failed int) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	client := &http.Client{Timeout: 10 * time.Second}
@@ -63,7 +74,7 @@ func (b *bench) load(c int, stop <-chan struct{}) (ids []string, failed int) {
 				default:
 				}
 				n := seq.Add(1)
-				code, body, err := postJSON(client, b.baseURL+"/api/v1/requests", map[string]any{"kind": "access",
+				code, body, err := postJSON(client, urls[int(n)%len(urls)]+"/api/v1/requests", map[string]any{"kind": "access",
 					"subject": map[string]any{"email": fmt.Sprintf("fault%d@example.com", n), "country": "US", "state": "CA"}})
 				mu.Lock()
 				if err == nil && code == http.StatusCreated {
@@ -234,6 +245,188 @@ func (b *bench) faultPGRestart(ctx context.Context) error {
 		return err
 	}
 	return b.checkDelivered(ctx, 3*time.Minute)
+}
+
+// faultTwoReplicas runs a second `dsrdesk serve` on the same database
+// and checks that the two behave as one: with intake spread over both,
+// every accepted request exists with its jobs and every message is
+// delivered exactly once (counted per Message-ID at the SMTP sink); a
+// session signed in on one replica works on the other; there is one live
+// River leader and at most one sweep per period. Then it kills the first
+// replica (the leader) with -9 mid-load: nothing accepted is lost, every
+// message is delivered (at least once: a delivery the killed replica was
+// making when it died may be repeated by the survivor), and the survivor
+// becomes the one live leader.
+func (b *bench) faultTwoReplicas(ctx context.Context) error {
+	fmt.Println("two replicas on one database: load over both, then kill -9 of one")
+	r, err := b.startReplica(ctx)
+	if err != nil {
+		return err
+	}
+	urls := []string{b.baseURL, r.baseURL}
+
+	// Both alive: every job runs once.
+	stop := make(chan struct{})
+	var ids []string
+	done := make(chan struct{})
+	go func() { ids, _ = b.loadOver(8, stop, urls...); close(done) }()
+	time.Sleep(3 * time.Second)
+	close(stop)
+	<-done
+	fmt.Printf("  both replicas up: %d requests accepted over the two\n", len(ids))
+	if err := b.checkAccepted(ctx, ids); err != nil {
+		return err
+	}
+	if err := b.checkDelivered(ctx, 2*time.Minute); err != nil {
+		return err
+	}
+	n, dups, err := b.deliveriesOf(ctx, ids)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("  %d messages of these requests, %d delivered more than once\n", n, dups)
+	if dups > 0 {
+		return errors.New("a message was delivered twice while both replicas ran")
+	}
+	if err := b.checkSessionAcross(ctx, b.baseURL, r.baseURL); err != nil {
+		return err
+	}
+	leader, expires, err := b.checkOneLeader(ctx)
+	if err != nil {
+		return err
+	}
+
+	// Kill -9 of the first replica mid-load: it was up before the second,
+	// so it holds the River leadership (the leader keeps it until it dies),
+	// and the survivor must take over leading, rescuing its running jobs and
+	// the sweep. The second replica then serves the checks that follow.
+	stop, done = make(chan struct{}), make(chan struct{})
+	var failed int
+	go func() { ids, failed = b.loadOver(8, stop, urls...); close(done) }()
+	time.Sleep(2 * time.Second)
+	if err := b.child.Process.Signal(syscall.SIGKILL); err != nil {
+		return err
+	}
+	_ = b.child.Wait()
+	killed := time.Now()
+	b.child, b.baseURL = r.cmd, r.baseURL
+	b.extra = b.extra[:len(b.extra)-1]
+	time.Sleep(1 * time.Second)
+	close(stop)
+	<-done
+	fmt.Printf("  first replica killed: %d requests accepted, %d calls to it failed\n", len(ids), failed)
+	if err := b.checkAccepted(ctx, ids); err != nil {
+		return err
+	}
+	if err := b.checkDelivered(ctx, 2*time.Minute); err != nil {
+		return err
+	}
+	if n, dups, err = b.deliveriesOf(ctx, ids); err != nil {
+		return err
+	}
+	fmt.Printf("  %d messages of these requests, %d delivered more than once (at-least-once across the kill)\n", n, dups)
+	if err := b.checkLeaderAlive(ctx, leader, expires, killed); err != nil {
+		return err
+	}
+	return nil
+}
+
+// deliveriesOf counts the messages of the requests ids and how many of
+// their deliveries at the sink were repeats.
+func (b *bench) deliveriesOf(ctx context.Context, ids []string) (messages, repeats int, err error) {
+	rows, err := b.pool.Query(ctx, `SELECT message_id FROM messages WHERE request_id = ANY($1::uuid[])`, ids)
+	if err != nil {
+		return 0, 0, err
+	}
+	msgIDs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, id := range msgIDs {
+		if n := b.sink.delivered(id); n > 1 {
+			repeats += n - 1
+		}
+	}
+	return len(msgIDs), repeats, nil
+}
+
+// checkSessionAcross signs an officer in on replica a and uses the session
+// cookie on replica b: the console must answer 200 there, not send the
+// officer to the login page.
+func (b *bench) checkSessionAcross(ctx context.Context, a, other string) error {
+	c, err := b.loginAt(ctx, a, "replica-officer@bench.example")
+	if err != nil {
+		return err
+	}
+	au, _ := url.Parse(a + "/console") // the session cookie may be scoped to /console
+	var cookies []string
+	for _, ck := range c.Jar.Cookies(au) {
+		cookies = append(cookies, ck.Name+"="+ck.Value)
+	}
+	if len(cookies) == 0 {
+		return errors.New("no session cookie after signing in")
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, other+"/console", nil)
+	req.Header.Set("Cookie", strings.Join(cookies, "; "))
+	plain := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := plain.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	fmt.Printf("  signed in on the first replica; the console on the second answers %d with that cookie\n", resp.StatusCode)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("the session of one replica is refused by the other (%d %s)", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	return nil
+}
+
+// checkOneLeader checks there is one live River leader (the leader row
+// not expired) and at most one sweep job per 15-minute period, and returns
+// the leader and its expiry.
+func (b *bench) checkOneLeader(ctx context.Context) (string, time.Time, error) {
+	var leader string
+	var expires time.Time
+	if err := b.pool.QueryRow(ctx, `SELECT leader_id, expires_at FROM river_leader WHERE expires_at > now()`).Scan(&leader, &expires); err != nil {
+		return "", time.Time{}, fmt.Errorf("no live River leader: %w", err)
+	}
+	var perPeriod int
+	if err := b.pool.QueryRow(ctx, `SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM river_job WHERE kind = 'reconcile_deadlines'
+		GROUP BY date_bin('15 minutes', created_at, TIMESTAMPTZ '2000-01-01')) p`).Scan(&perPeriod); err != nil {
+		return "", time.Time{}, err
+	}
+	fmt.Printf("  one live River leader (%s); at most %d sweep per 15-minute period\n", leader, perPeriod)
+	if perPeriod > 1 {
+		return "", time.Time{}, errors.New("two sweeps ran in one period")
+	}
+	return leader, expires, nil
+}
+
+// checkLeaderAlive waits (45s at most) until the leadership held before a
+// replica was killed at killed is held by a live process: a new leader was
+// elected, or the same one renewed its term past what a dead one could
+// hold (its expiry then plus one term).
+func (b *bench) checkLeaderAlive(ctx context.Context, before string, expires, killed time.Time) error {
+	term := max(expires.Sub(killed), 0) + 20*time.Second
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		var leader string
+		var exp time.Time
+		err := b.pool.QueryRow(ctx, `SELECT leader_id, expires_at FROM river_leader WHERE expires_at > now()`).Scan(&leader, &exp)
+		if err == nil && (leader != before || exp.After(killed.Add(term))) {
+			if leader != before {
+				fmt.Printf("  leadership moved from the killed replica to %s (checked %.0fs after the kill, once its mail was delivered)\n", leader, time.Since(killed).Seconds())
+			} else {
+				fmt.Printf("  the leader %s was the surviving replica and keeps renewing its term\n", leader)
+			}
+			_, _, err := b.checkOneLeader(ctx)
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no live River leader 45s after the kill (leader %q)", leader)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 func (b *bench) readyz() int {

@@ -1,11 +1,17 @@
 // Command dsrbench measures DSR Desk against the physical ceilings of the
 // same machine and the same PostgreSQL: intake over real HTTP against a
-// real `dsrdesk serve` child process, single-row insert transactions and
-// River inserts as ceilings, mail through the outbox against direct SMTP,
-// the officer queue and the reconciliation sweep over a seeded database,
-// and the server's peak memory. It creates (and drops) its own database.
+// real `dsrdesk serve` child process (and against two on one database),
+// single-row insert transactions, River inserts and pgbench as ceilings,
+// the SQL statements and round trips of one intake of each kind, mail
+// through the outbox against direct SMTP, the officer queue and the
+// reconciliation sweep over a seeded database, and the server's peak
+// memory. It creates (and drops) its own database.
 //
 //	go run ./cmd/dsrbench [-requests 1000000] [-intake 2000] [-mail 2000]
+//
+// With -faults it runs the fault checks instead: kill -9 of the server,
+// the mail relay down, two replicas with one killed, a PostgreSQL restart
+// (-pg-restart=false skips the last).
 package main
 
 import (
@@ -42,7 +48,7 @@ func main() {
 	levels := flag.String("clients", "1,8,32", "intake concurrency levels")
 	flag.BoolVar(&o.keep, "keep", false, "keep the benchmark database")
 	flag.StringVar(&o.only, "only", "", "run only this part: intake, mail or queue")
-	flag.BoolVar(&o.faults, "faults", false, "run the fault checks (kill -9, mail relay down, PostgreSQL restart) instead of the benchmarks")
+	flag.BoolVar(&o.faults, "faults", false, "run the fault checks (kill -9, mail relay down, two replicas with one killed, PostgreSQL restart) instead of the benchmarks")
 	flag.BoolVar(&o.pgRestart, "pg-restart", true, "with -faults: restart the local PostgreSQL cluster (needs pg_ctlcluster and root)")
 	flag.Parse()
 	for _, l := range strings.Split(*levels, ",") {

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/dsrdesk/dsrdesk/db/dbtest"
 	"github.com/dsrdesk/dsrdesk/dsr"
@@ -198,45 +200,70 @@ func LinkWith(t testing.TB, m smtptest.Received, part string) string {
 	return ""
 }
 
-// RunDue advances the clock by d, makes every scheduled job now due under
-// the fake clock available, and waits until River has worked them. This is
-// how tests move time: no sleeping until a deadline.
+// RunDue advances the clock by d, makes every scheduled (or retryable) job
+// now due under the fake clock available with River's JobRetry, and waits
+// until River has worked them and what they enqueued. This is how tests
+// move time: no sleeping until a deadline, no editing River's rows.
 func (d *Desk) RunDue(t testing.TB, by time.Duration) {
 	t.Helper()
 	d.Clock.Advance(by)
 	ctx := context.Background()
-	rows, err := d.Pool.Query(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now()
-		WHERE state IN ('scheduled', 'retryable') AND scheduled_at <= $1 RETURNING id`, d.Clock.Now())
-	if err != nil {
-		t.Fatalf("apitest: promote due jobs: %v", err)
-	}
+	rc := d.Engine.River()
+	now := d.Clock.Now()
 	var ids []int64
-	for rows.Next() {
-		var id int64
-		_ = rows.Scan(&id)
-		ids = append(ids, id)
+	params := river.NewJobListParams().States(rivertype.JobStateScheduled, rivertype.JobStateRetryable).
+		OrderBy(river.JobListOrderByScheduledAt, river.SortOrderAsc).First(1000)
+	for {
+		res, err := rc.JobList(ctx, params)
+		if err != nil {
+			t.Fatalf("apitest: list due jobs: %v", err)
+		}
+		for _, j := range res.Jobs {
+			if j.ScheduledAt.After(now) {
+				d.WaitJobs(t, ids)
+				return
+			}
+			if _, err := rc.JobRetry(ctx, j.ID); err != nil {
+				t.Fatalf("apitest: make job %d available: %v", j.ID, err)
+			}
+			ids = append(ids, j.ID)
+		}
+		if len(res.Jobs) < 1000 {
+			break
+		}
+		params = params.After(res.LastCursor)
 	}
-	rows.Close()
 	d.WaitJobs(t, ids)
 }
 
 // WaitJobs waits until the given jobs, and any job they enqueued, are no
-// longer available or running.
+// longer available or running (nor, for the given ones, retryable).
 func (d *Desk) WaitJobs(t testing.TB, ids []int64) {
 	t.Helper()
+	ctx := context.Background()
+	rc := d.Engine.River()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		var pending int
-		err := d.Pool.QueryRow(context.Background(), `SELECT count(*) FROM river_job
-			WHERE (id = ANY($1) AND state IN ('available', 'running', 'retryable')) OR (state IN ('available', 'running'))`, ids).Scan(&pending)
+		// The given jobs waiting for a retry first, then anything available
+		// or running: a job moving from one to the other is seen.
+		pending := 0
+		if len(ids) > 0 {
+			retrying, err := rc.JobList(ctx, river.NewJobListParams().IDs(ids...).States(rivertype.JobStateRetryable).First(1))
+			if err != nil {
+				t.Fatalf("apitest: wait jobs: %v", err)
+			}
+			pending = len(retrying.Jobs)
+		}
+		busy, err := rc.JobList(ctx, river.NewJobListParams().States(rivertype.JobStateAvailable, rivertype.JobStateRunning).First(1))
 		if err != nil {
 			t.Fatalf("apitest: wait jobs: %v", err)
 		}
+		pending += len(busy.Jobs)
 		if pending == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("apitest: %d jobs still pending after 20s", pending)
+			t.Fatalf("apitest: jobs still pending after 20s")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
