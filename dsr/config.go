@@ -30,15 +30,15 @@ type Config struct {
 	// DefaultRegime applies to requesters from places no jurisdiction
 	// names. Empty: rights are offered only to the places listed (Datto:
 	// EEA residents only).
-	DefaultRegime string       `json:"default_regime"`
-	Promises      []Promise    `json:"promises"`
+	DefaultRegime string    `json:"default_regime"`
+	Promises      []Promise `json:"promises"`
 	// Voluntary offers kinds to regimes whose law does not give them
 	// (Ontra: restriction for everyone, California included).
-	Voluntary []VoluntaryOffer `json:"voluntary"`
-	Reminders     Reminders    `json:"reminders"`
-	Verification  Verification `json:"verification"`
-	Downloads     Downloads    `json:"downloads"`
-	Mail          MailConfig   `json:"mail"`
+	Voluntary    []VoluntaryOffer `json:"voluntary"`
+	Reminders    Reminders        `json:"reminders"`
+	Verification Verification     `json:"verification"`
+	Downloads    Downloads        `json:"downloads"`
+	Mail         MailConfig       `json:"mail"`
 
 	loc *time.Location
 }
