@@ -33,7 +33,7 @@ func ledgerHas(out map[string]any, what, part string) bool {
 func TestExtendKeepsOrKnowinglyBreaksThePromise(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
-	_, tok := staff(t, d, "olga@testorg.example", workflow.RoleOfficer)
+	u, tok := staff(t, d, "olga@testorg.example", workflow.RoleOfficer)
 	rc := newRequest(t, d, "erasure", "era@example.com", "NL", "")
 	act := func(action string, body any, want int) map[string]any {
 		t.Helper()
@@ -54,6 +54,14 @@ func TestExtendKeepsOrKnowinglyBreaksThePromise(t *testing.T) {
 		t.Fatalf("the due date should be the promise: %v", detail)
 	}
 
+	// The console offers the override and names the promise when refusing.
+	b := login(t, d, u.Email)
+	if _, page := b.get("/console/requests/" + rc.ID); !strings.Contains(page, `name="override_promise" value="true"`) {
+		t.Fatalf("console extend form lacks the override:\n%s", page)
+	}
+	if resp, page := b.post("/console/requests/"+rc.ID+"/extend", url.Values{"reason": {"Backups to check"}}); resp.StatusCode != 409 || !strings.Contains(page, "Privacy policy: erasure within 14 days") {
+		t.Fatalf("console extension of a promise: %d\n%s", resp.StatusCode, page)
+	}
 	out = act("extend", map[string]string{"reason": "Backups to check"}, 409)
 	e := out["error"].(map[string]any)
 	if msg := e["message"].(string); !strings.Contains(msg, "Privacy policy: erasure within 14 days") || !strings.Contains(e["rule"].(string), "override_promise") {
