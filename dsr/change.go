@@ -80,6 +80,9 @@ type Change struct {
 	Messages []Message
 	// Jobs are scheduled in the same transaction.
 	Jobs []Job
+	// Outcome, when set, is stored with a completed request: full,
+	// partial (with what was kept and why) or no data.
+	Outcome *Outcome
 }
 
 // DueChange is the dates of a request after an extension or a pause, as
@@ -201,6 +204,13 @@ type Message struct {
 	Note        string
 	Reason      string
 	ClockPaused bool
+	// Outcome and Kept tell a completion's result and, in part, what was
+	// kept with its legal basis.
+	Outcome string
+	Kept    []Kept
+	// PromiseMissed, when set, says that an extension breaks the
+	// organisation's own promise, which one, and by which date it was due.
+	PromiseMissed string
 }
 
 // JobKind names a follow-up job; the engine maps each to its River job.

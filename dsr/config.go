@@ -30,12 +30,15 @@ type Config struct {
 	// DefaultRegime applies to requesters from places no jurisdiction
 	// names. Empty: rights are offered only to the places listed (Datto:
 	// EEA residents only).
-	DefaultRegime string       `json:"default_regime"`
-	Promises      []Promise    `json:"promises"`
-	Reminders     Reminders    `json:"reminders"`
-	Verification  Verification `json:"verification"`
-	Downloads     Downloads    `json:"downloads"`
-	Mail          MailConfig   `json:"mail"`
+	DefaultRegime string    `json:"default_regime"`
+	Promises      []Promise `json:"promises"`
+	// Voluntary offers kinds to regimes whose law does not give them
+	// (Ontra: restriction for everyone, California included).
+	Voluntary    []VoluntaryOffer `json:"voluntary"`
+	Reminders    Reminders        `json:"reminders"`
+	Verification Verification     `json:"verification"`
+	Downloads    Downloads        `json:"downloads"`
+	Mail         MailConfig       `json:"mail"`
 
 	loc *time.Location
 }
@@ -64,6 +67,19 @@ type Promise struct {
 	Kind    Kind     `json:"kind"`
 	Days    int      `json:"days"`
 	Regimes []string `json:"regimes"`
+	Source  string   `json:"source"`
+}
+
+// VoluntaryOffer is a right the organisation offers where the law does
+// not require it: kind under Regimes (empty: every offered regime that
+// does not cover it). Days is the organisation's promised period,
+// counted as receipt + Days like a Promise; 0 means the regime's general
+// response period (with its extension). Source says where the policy
+// offers it.
+type VoluntaryOffer struct {
+	Kind    Kind     `json:"kind"`
+	Regimes []string `json:"regimes"`
+	Days    int      `json:"days"`
 	Source  string   `json:"source"`
 }
 
@@ -182,6 +198,7 @@ func (c *Config) validate() error {
 	}
 	c.validateOrganisation(add)
 	c.validatePlaces(add)
+	c.validateVoluntary(add)
 	c.validateTimings(add)
 	if len(errs) == 0 {
 		return nil
@@ -271,6 +288,27 @@ func (c *Config) validatePlaces(add addFunc) {
 		for k, id := range p.Regimes {
 			if !c.offers(id) {
 				add(fmt.Sprintf("%s.regimes[%d]", f, k), "%q is not in regimes", id)
+			}
+		}
+	}
+}
+
+func (c *Config) validateVoluntary(add addFunc) {
+	for i, v := range c.Voluntary {
+		f := fmt.Sprintf("voluntary[%d]", i)
+		if _, err := ParseKind(string(v.Kind)); err != nil {
+			add(f+".kind", "%s", ErrorMessage(err))
+		} else if !c.OffersKind(v.Kind) {
+			add(f+".kind", "%q is not in kinds", v.Kind)
+		}
+		if v.Days < 0 || v.Days > 365 {
+			add(f+".days", "must be between 0 (the regime's general response period) and 365")
+		}
+		for k, id := range v.Regimes {
+			if !c.offers(id) {
+				add(fmt.Sprintf("%s.regimes[%d]", f, k), "%q is not in regimes", id)
+			} else if r, _ := LookupRegime(id); r.Covers(v.Kind) {
+				add(fmt.Sprintf("%s.regimes[%d]", f, k), "%s already gives a right of %s: a promise, not a voluntary offer, sets its period", r.Short, v.Kind.Short())
 			}
 		}
 	}
@@ -440,6 +478,43 @@ func (p Promise) appliesTo(regimeID string) bool {
 	return false
 }
 
+// VoluntaryFor returns the organisation's voluntary offer of kind k to
+// regime r (a kind r's law does not give), or nil when there is none or
+// the law gives the right anyway.
+func (c *Config) VoluntaryFor(k Kind, r *Regime) *VoluntaryOffer {
+	if r == nil || r.Covers(k) || !c.OffersKind(k) {
+		return nil
+	}
+	for i := range c.Voluntary {
+		v := &c.Voluntary[i]
+		if v.Kind != k {
+			continue
+		}
+		if len(v.Regimes) == 0 {
+			return v
+		}
+		for _, id := range v.Regimes {
+			if or, err := LookupRegime(id); err == nil && or == r {
+				return v
+			}
+		}
+	}
+	return nil
+}
+
+// voluntaryDays is the promised period of a voluntary offer of kind k
+// under regime id, with its source; 0 when there is none.
+func (c *Config) voluntaryDays(k Kind, regimeID string) (int, string) {
+	r, err := LookupRegime(regimeID)
+	if err != nil {
+		return 0, ""
+	}
+	if v := c.VoluntaryFor(k, r); v != nil {
+		return v.Days, v.Source
+	}
+	return 0, ""
+}
+
 // CalendarFor returns the working-day calendar for regime r: the
 // regime_calendars entry, else the organisation's calendar, else the
 // regime's default.
@@ -468,5 +543,6 @@ func (c *Config) Deadlines(r *Regime, k Kind, received time.Time) (Deadlines, er
 	return ComputeDeadlines(DeadlineInput{
 		Regime: r, Kind: k, Received: DateIn(received, c.Location()),
 		Calendar: c.CalendarFor(r), PromiseDays: days, PromiseSource: src,
+		Voluntary: c.VoluntaryFor(k, r),
 	})
 }

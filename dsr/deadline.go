@@ -19,6 +19,12 @@ const (
 	LedgerAppealReceived    = "appeal_received"
 	LedgerAppealDue         = "appeal_due"
 	LedgerAppealExtendedDue = "appeal_extended_due"
+	// LedgerVoluntary records that the organisation offers the kind
+	// though the regime's law does not give it (Config.Voluntary).
+	LedgerVoluntary = "voluntary"
+	// LedgerPromiseBroken records an extension that breaks the
+	// organisation's own promise, overridden by an officer.
+	LedgerPromiseBroken = "promise_broken"
 )
 
 // LedgerEntry is one date of a request with the rule that produced it, in
@@ -41,6 +47,10 @@ type DeadlineInput struct {
 	PromiseDays int
 	// PromiseSource says where the promise is made (e.g. "privacy policy").
 	PromiseSource string
+	// Voluntary, when set, is the organisation's offer of a kind the
+	// regime does not cover: the request gets the offer's promised period
+	// (as a promise) over the regime's general response period.
+	Voluntary *VoluntaryOffer
 }
 
 // Deadlines are the dates of one request. Zero Dates do not apply (no
@@ -68,7 +78,8 @@ func ComputeDeadlines(in DeadlineInput) (Deadlines, error) {
 		return Deadlines{}, Errorf(EINVALID, "regime is required")
 	}
 	r := in.Regime
-	if !r.Covers(in.Kind) {
+	voluntary := in.Voluntary != nil && !r.Covers(in.Kind)
+	if !r.Covers(in.Kind) && !voluntary {
 		return Deadlines{}, Errorf(EINVALID, "%s does not cover %s requests (valid: %s)", r.ID, in.Kind, joinKinds(r.Kinds))
 	}
 	if in.Received.IsZero() {
@@ -100,6 +111,17 @@ func ComputeDeadlines(in DeadlineInput) (Deadlines, error) {
 	d.ack(counter, r.AckFor(in.Kind))
 
 	period, extendable, rule := r.PeriodFor(in.Kind)
+	if voluntary {
+		src := in.Voluntary.Source
+		if src == "" {
+			src = "organisation policy"
+		}
+		d.add(LedgerVoluntary, in.Received, fmt.Sprintf("offered voluntarily (policy): %s does not give a right of %s; the organisation offers it (%s)", r.Short, in.Kind.Short(), src))
+		rule = fmt.Sprintf("offered voluntarily (policy): %s's general response period of %s from receipt applies", r.Short, r.Response)
+		if in.Voluntary.Days > 0 && (in.PromiseDays == 0 || in.Voluntary.Days < in.PromiseDays) {
+			in.PromiseDays, in.PromiseSource = in.Voluntary.Days, src+" (offered voluntarily)"
+		}
+	}
 	due, how := counter.add(in.Received, period)
 	d.LegalDue = due
 	d.add(LedgerLegalDue, due, rule+": "+how)
@@ -259,4 +281,30 @@ func addBusinessDays(c *Calendar, start Date, n int) Date {
 		}
 	}
 	return d
+}
+
+// ClockStopped reports, for a request whose clock is stopped (waiting for
+// an answer the regime lets it wait for), the day it stopped in loc and
+// how many days of the period remained then, counted to the due date; ok
+// is false when the clock runs.
+func ClockStopped(r *Request, loc *time.Location) (since Date, remain int, ok bool) {
+	if r.PausedSince == nil || r.Status.Closed() {
+		return Date{}, 0, false
+	}
+	since = DateIn(*r.PausedSince, loc)
+	return since, since.DaysUntil(r.DueOn), true
+}
+
+// ClockStoppedText is the countdown of a stopped clock in words, "clock
+// stopped since 3 Dec 2026, 28 days remain", or "" when the clock runs.
+func ClockStoppedText(r *Request, loc *time.Location) string {
+	since, n, ok := ClockStopped(r, loc)
+	if !ok {
+		return ""
+	}
+	days := fmt.Sprintf("%d days remain", n)
+	if n == 1 {
+		days = "1 day remains"
+	}
+	return "clock stopped since " + since.Human() + ", " + days
 }

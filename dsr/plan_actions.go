@@ -11,6 +11,27 @@ import (
 // Change the action makes or a *Error saying why it may not. None reads or
 // writes anything.
 
+// Reasons for asking the requester for information. Whether the clock
+// stops for a reason is regime data (Pause.Reasons in regimes.json).
+const (
+	InfoIdentity      = "identity"      // proof of identity or of the agent's authority
+	InfoClarification = "clarification" // what the request is about (its scope)
+	InfoFee           = "fee"           // a fee or cost contribution
+	InfoOther         = "other"
+)
+
+// InfoReasons lists the reasons an officer may give for asking.
+var InfoReasons = []string{InfoIdentity, InfoClarification, InfoFee, InfoOther}
+
+func validInfoReason(s string) bool {
+	for _, r := range InfoReasons {
+		if r == s {
+			return true
+		}
+	}
+	return false
+}
+
 // InfoRequested tells the officer what asking the requester did to the
 // clock.
 type InfoRequested struct {
@@ -18,16 +39,28 @@ type InfoRequested struct {
 	Explanation string
 }
 
-// PlanRequestInfo asks the requester for more information: the request
-// waits for them (Status.Transition to awaiting_requester), and where the
-// regime stops the clock (UK clarification, EU identity doubts, Oregon
-// authentication, Utah fraud) it stops, with a ledger entry; where it does
-// not (CCPA) the explanation says the clock keeps running. Errors:
-// EINVALID (empty note), ECONFLICT (the status does not allow it).
-func PlanRequestInfo(org *Config, r *Request, actor, note string, now time.Time) (Change, InfoRequested, error) {
+// PlanRequestInfo asks the requester for more information for a reason
+// (one of InfoReasons): the request waits for them (Status.Transition to
+// awaiting_requester), and where the regime stops the clock for that
+// reason (regimes.json pause.reasons: EU identity and scope, UK
+// clarification, Oregon and Utah authentication) it stops, with a ledger
+// entry; where it does not (CCPA; a question about anything else) the
+// explanation says the clock keeps running. Errors: EINVALID (missing or
+// unknown reason, empty note), ECONFLICT (the status does not allow it).
+func PlanRequestInfo(org *Config, r *Request, actor, reason, note string, now time.Time) (Change, InfoRequested, error) {
 	note = strings.TrimSpace(note)
+	reason = strings.TrimSpace(reason)
+	fe := FieldErrors{}
+	if reason == "" {
+		fe.Add("reason", "Choose why you are asking: "+strings.Join(InfoReasons, ", ")+".")
+	} else if !validInfoReason(reason) {
+		fe.Add("reason", "Choose one of: "+strings.Join(InfoReasons, ", ")+".")
+	}
 	if note == "" {
-		return Change{}, InfoRequested{}, &Error{Code: EINVALID, Message: "Say what information you need.", Fields: FieldErrors{"note": "is required"}}
+		fe.Add("note", "is required")
+	}
+	if len(fe) > 0 {
+		return Change{}, InfoRequested{}, &Error{Code: EINVALID, Message: "Say why you are asking and what information you need.", Fields: fe}
 	}
 	if err := r.Status.Transition(StatusAwaitingRequester); err != nil {
 		return Change{}, InfoRequested{}, err
@@ -37,37 +70,60 @@ func PlanRequestInfo(org *Config, r *Request, actor, note string, now time.Time)
 		return Change{}, InfoRequested{}, err
 	}
 	c := Change{To: StatusAwaitingRequester}
-	res := InfoRequested{ClockPaused: reg.PausesClock()}
+	res := InfoRequested{ClockPaused: reg.PausesFor(reason)}
 	if res.ClockPaused {
-		res.Explanation = "The clock is stopped until the answer arrives: " + reg.Pause.Rule + "."
+		res.Explanation = fmt.Sprintf("The clock is stopped until the answer arrives (asked for %s): %s.", reason, reg.Pause.Rule)
 		c.PauseFrom = &now
 		c.Ledger = []LedgerEntry{{What: LedgerPaused, Date: DateIn(now, org.Location()), Rule: res.Explanation}}
 	} else {
-		res.Explanation = "The clock keeps running: the due date stays " + r.DueOn.Human() + ". " + reg.PauseNote
+		res.Explanation = fmt.Sprintf("The clock keeps running: under %s asking for %s does not stop it, so the due date stays %s.", reg.Short, reason, r.DueOn.Human())
+		if reg.PauseNote != "" {
+			res.Explanation += " " + reg.PauseNote
+		}
 	}
 	clock := "running"
 	if res.ClockPaused {
 		clock = "paused"
 	}
-	c.Events = []NewEvent{{Type: EventInfoRequested, Actor: actor, Public: true, Data: map[string]string{"note": note, "clock": clock}}}
+	c.Events = []NewEvent{{Type: EventInfoRequested, Actor: actor, Public: true, Data: map[string]string{"note": note, "reason": reason, "clock": clock}}}
 	c.Messages = MailAll(c.ApplyTo(r, now), MailInfoNeeded, now, Message{Note: note, ClockPaused: res.ClockPaused})
 	return c, res, nil
 }
 
 // PlanExtend extends the request's deadline as the regime allows
 // (CheckExtension, Extend), restarts the reminder chain for the new date
-// and tells the requester and agent the reason. Errors: EINVALID (no
-// reason), ECONFLICT naming the rule that refuses it.
-func PlanExtend(org *Config, r *Request, actor, reason string, now time.Time) (Change, error) {
+// and tells the requester and agent the reason. An extension needs a
+// confirmed identity (or a request that needs none). When the due date is
+// the organisation's own promise (Config.PromiseFor, e.g. "erasure within
+// 14 days"), extending breaks it: refused unless overridePromise, and
+// then the ledger records the broken promise and the mail says plainly
+// that the promised date is missed and why (the reason). Errors: EINVALID
+// (no reason), ECONFLICT naming the rule that refuses it (identity not
+// confirmed, the promise, the law).
+func PlanExtend(org *Config, r *Request, actor, reason string, overridePromise bool, now time.Time) (Change, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
 		return Change{}, &Error{Code: EINVALID, Message: "Give the reason for the extension; the requester is told it.", Fields: FieldErrors{"reason": "is required"}}
+	}
+	if r.NeedsVerification && r.VerifiedAt == nil {
+		return Change{}, &Error{Code: ECONFLICT, Message: "The requester's identity is not confirmed yet, so the deadline cannot be extended.",
+			Rule: "no extension before the identity is confirmed: an extension notice goes only to a confirmed requester"}
 	}
 	reg, err := LookupRegime(r.Regime)
 	if err != nil {
 		return Change{}, err
 	}
 	today := DateIn(now, org.Location())
+	promised := promiseDue(org, r)
+	var broken *LedgerEntry
+	if promised != "" {
+		if !overridePromise {
+			return Change{}, &Error{Code: ECONFLICT, Message: "The due date " + r.DueOn.Human() + " is the organisation's promise (" + promised + "); extending breaks it.",
+				Rule: "a policy promise is kept unless the officer overrides it (override_promise: true) with the reason the requester is told"}
+		}
+		broken = &LedgerEntry{What: LedgerPromiseBroken, Date: r.PolicyDue, Rule: fmt.Sprintf(
+			"promise broken: %s; the promised date %s is missed, overridden by %s: %s", promised, r.PolicyDue.Human(), actor, reason)}
+	}
 	if err := CheckExtension(reg, r, today); err != nil {
 		return Change{}, err
 	}
@@ -75,8 +131,35 @@ func PlanExtend(org *Config, r *Request, actor, reason string, now time.Time) (C
 	c := Change{Due: &DueChange{LegalDue: res.Due, Due: res.Due, ExtendedDue: r.ExtendedDue, PausedDays: r.PausedDays, Extensions: r.Extensions + 1},
 		Ledger: res.Ledger, Jobs: []Job{{Kind: JobDeadlineReminders}},
 		Events: []NewEvent{{Type: EventExtended, Actor: actor, Public: true, Data: map[string]string{"due": res.Due.String(), "reason": reason}}}}
-	c.Messages = MailAll(c.ApplyTo(r, now), MailExtended, now, Message{Note: reason})
+	m := Message{Note: reason}
+	if broken != nil {
+		c.Ledger = append([]LedgerEntry{*broken}, c.Ledger...)
+		c.Events[0].Data["promise_broken"] = promised
+		c.Events[0].Data["promised_due"] = r.PolicyDue.String()
+		m.PromiseMissed = fmt.Sprintf("We promised to answer by %s (%s). We will not meet that date.", r.PolicyDue.Long(), promised)
+	}
+	c.Messages = MailAll(c.ApplyTo(r, now), MailExtended, now, m)
 	return c, nil
+}
+
+// promiseDue names the organisation's promise the request's due date
+// comes from ("Privacy policy §4: erasure within 14 days"), or "" when the
+// due date is the law's.
+func promiseDue(org *Config, r *Request) string {
+	if r.PolicyDue.IsZero() || r.DueOn != r.PolicyDue || !r.PolicyDue.Before(r.LegalDue) {
+		return ""
+	}
+	days, src := org.PromiseFor(r.Kind, r.Regime)
+	if days == 0 {
+		days, src = org.voluntaryDays(r.Kind, r.Regime)
+	}
+	if days == 0 {
+		return ""
+	}
+	if src == "" {
+		src = "organisation policy"
+	}
+	return fmt.Sprintf("%s: %s within %d days", src, r.Kind.Short(), days)
 }
 
 // PlanClose closes the request (Status.Transition to a closed status) with
@@ -115,22 +198,34 @@ func PlanDeny(r *Request, actor, reason, label, explanation string, now time.Tim
 		Message{Note: explanation, Reason: label}, now)
 }
 
-// PlanComplete closes the request as done, with what was done (summary)
-// told to the data subject (the agent's copy leaves it out). Errors:
-// ECONFLICT.
+// PlanComplete closes the request as done (outcome full), with what was
+// done (summary) told to the data subject (the agent's copy leaves it
+// out). Errors: ECONFLICT.
 func PlanComplete(r *Request, actor, summary string, now time.Time) (Change, error) {
-	return PlanClose(r, StatusCompleted, actor, EventCompleted, MailCompleted, map[string]string{"summary": summary}, Message{Note: summary}, now)
+	c, err := PlanClose(r, StatusCompleted, actor, EventCompleted, MailCompleted, map[string]string{"summary": summary, "outcome": OutcomeFull}, Message{Note: summary, Outcome: OutcomeFull}, now)
+	if err == nil {
+		c.Outcome = &Outcome{Result: OutcomeFull}
+	}
+	return c, err
 }
 
 // PlanCompleteWith closes the request as done with what the officer
-// recorded: the summary and systems touched, and for access and
-// portability the export files, stored with the request and offered to the
-// data subject — never the agent — through a download link valid for the
-// organisation's download period. The caller has validated the inputs for
-// the request's kind. Errors: ECONFLICT.
-func PlanCompleteWith(org *Config, r *Request, actor, summary, systems string, exports []File, now time.Time) (Change, error) {
-	data := map[string]string{"summary": summary, "systems": systems}
-	m := Message{Note: strings.TrimSpace(summary)}
+// recorded: the outcome (ParseOutcome: full, partial with what was kept
+// and its legal basis, or no data), stored with the request and told to
+// the requester and agent; the summary and systems touched; and for
+// access and portability the export files, stored with the request and
+// offered to the data subject — never the agent — through a download
+// link valid for the organisation's download period. The caller has
+// validated the inputs for the request's kind. Errors: ECONFLICT.
+func PlanCompleteWith(org *Config, r *Request, actor, summary, systems string, exports []File, o Outcome, now time.Time) (Change, error) {
+	if o.Result == "" {
+		o.Result = OutcomeFull
+	}
+	data := map[string]string{"summary": summary, "systems": systems, "outcome": o.Result}
+	for i, k := range o.Kept {
+		data[fmt.Sprintf("kept.%d", i)] = k.Data + " — " + k.Basis
+	}
+	m := Message{Note: strings.TrimSpace(summary), Outcome: o.Result, Kept: o.Kept}
 	var atts []Attachment
 	if len(exports) > 0 {
 		for i := range exports {
@@ -147,6 +242,9 @@ func PlanCompleteWith(org *Config, r *Request, actor, summary, systems string, e
 	}
 	c, err := PlanClose(r, StatusCompleted, actor, EventCompleted, MailCompleted, data, m, now)
 	c.Attachments = atts
+	if err == nil {
+		c.Outcome = &o
+	}
 	return c, err
 }
 
@@ -395,7 +493,7 @@ func triageChoice(org *Config, kind Kind, regime string) (Kind, *Regime, error) 
 	case !org.OffersRegime(reg.ID):
 		fe.Add("regime", fmt.Sprintf("The organisation does not apply %s (valid: %s).", reg.Short, strings.Join(org.Regimes, ", ")))
 	}
-	if len(fe) == 0 && !reg.Covers(k) {
+	if len(fe) == 0 && !reg.Covers(k) && org.VoluntaryFor(k, reg) == nil {
 		fe.Add("kind", fmt.Sprintf("%s does not give a right of %s (it covers: %s).", reg.Short, k.Short(), joinKinds(reg.Kinds)))
 	}
 	if err := fe.Err(); err != nil {

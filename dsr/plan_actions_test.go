@@ -63,21 +63,30 @@ func TestPlanRequestInfo(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		regime string
+		reason string
 		status dsr.Status
 		note   string
 		paused bool
 		code   string
 	}{
-		{"gdpr stops the clock", "gdpr", dsr.StatusInProgress, "Which account?", true, ""},
-		{"ccpa keeps it running", "ccpa", dsr.StatusOpen, "Which account?", false, ""},
-		{"empty note", "gdpr", dsr.StatusInProgress, "  ", false, dsr.EINVALID},
-		{"not while pending verification", "gdpr", dsr.StatusPendingVerification, "Which account?", false, dsr.ECONFLICT},
-		{"not once closed", "gdpr", dsr.StatusCompleted, "Which account?", false, dsr.ECONFLICT},
+		{"gdpr identity stops the clock", "gdpr", "identity", dsr.StatusInProgress, "Which account?", true, ""},
+		{"gdpr scope stops the clock", "gdpr", "clarification", dsr.StatusInProgress, "Which account?", true, ""},
+		{"gdpr other keeps it running", "gdpr", "other", dsr.StatusInProgress, "Which account?", false, ""},
+		{"gdpr fee keeps it running", "gdpr", "fee", dsr.StatusInProgress, "Which account?", false, ""},
+		{"uk clarification stops the clock", "uk_gdpr", "clarification", dsr.StatusInProgress, "Which account?", true, ""},
+		{"uk other keeps it running", "uk_gdpr", "other", dsr.StatusInProgress, "Which account?", false, ""},
+		{"ccpa identity keeps it running", "ccpa", "identity", dsr.StatusOpen, "Which account?", false, ""},
+		{"ccpa clarification keeps it running", "ccpa", "clarification", dsr.StatusOpen, "Which account?", false, ""},
+		{"missing reason", "gdpr", "", dsr.StatusInProgress, "Which account?", false, dsr.EINVALID},
+		{"unknown reason", "gdpr", "scope", dsr.StatusInProgress, "Which account?", false, dsr.EINVALID},
+		{"empty note", "gdpr", "identity", dsr.StatusInProgress, "  ", false, dsr.EINVALID},
+		{"not while pending verification", "gdpr", "identity", dsr.StatusPendingVerification, "Which account?", false, dsr.ECONFLICT},
+		{"not once closed", "gdpr", "identity", dsr.StatusCompleted, "Which account?", false, dsr.ECONFLICT},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			r := planRequest(t, org, tc.regime, dsr.KindAccess, tc.status, received, true)
-			c, res, err := dsr.PlanRequestInfo(org, r, "user:1", tc.note, now)
+			c, res, err := dsr.PlanRequestInfo(org, r, "user:1", tc.reason, tc.note, now)
 			if codeOf(err) != tc.code {
 				t.Fatalf("err %v, want code %q", err, tc.code)
 			}
@@ -87,8 +96,8 @@ func TestPlanRequestInfo(t *testing.T) {
 			if c.To != dsr.StatusAwaitingRequester || res.ClockPaused != tc.paused || (c.PauseFrom != nil) != tc.paused || (len(c.Ledger) == 1) != tc.paused {
 				t.Errorf("change %+v result %+v, want awaiting, paused %v", c, res, tc.paused)
 			}
-			if got := eventTypesOf(c); !reflect.DeepEqual(got, []dsr.EventType{dsr.EventInfoRequested}) {
-				t.Errorf("events %v", got)
+			if got := eventTypesOf(c); !reflect.DeepEqual(got, []dsr.EventType{dsr.EventInfoRequested}) || c.Events[0].Data["reason"] != tc.reason {
+				t.Errorf("events %v %v", got, c.Events[0].Data)
 			}
 			if got := mailsOf(c); !reflect.DeepEqual(got, []string{"info_needed→subject", "info_needed→agent"}) {
 				t.Errorf("mails %v", got)
@@ -106,7 +115,7 @@ func TestPlanExtend(t *testing.T) {
 	received := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	r := planRequest(t, org, "gdpr", dsr.KindAccess, dsr.StatusInProgress, received, false)
 	now := received.Add(10 * 24 * time.Hour)
-	c, err := dsr.PlanExtend(org, r, "user:1", "Many systems to search", now)
+	c, err := dsr.PlanExtend(org, r, "user:1", "Many systems to search", false, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +145,7 @@ func TestPlanExtend(t *testing.T) {
 		if tc.edit != nil {
 			tc.edit(&r2)
 		}
-		if _, err := dsr.PlanExtend(org, &r2, "user:1", tc.reason, now); codeOf(err) != tc.code {
+		if _, err := dsr.PlanExtend(org, &r2, "user:1", tc.reason, false, now); codeOf(err) != tc.code {
 			t.Errorf("%s: err %v, want %s", tc.name, err, tc.code)
 		}
 	}
@@ -444,7 +453,7 @@ func TestPlanCompleteWithExports(t *testing.T) {
 	r := planRequest(t, org, "ccpa", dsr.KindAccess, dsr.StatusInProgress, received, true)
 	r.VerifiedAt = &received
 	exports := []dsr.File{{Filename: "data.json", Content: []byte(`{"a":1}`)}, {Filename: "b.csv", ContentType: "text/csv", Content: []byte("x")}}
-	c, err := dsr.PlanCompleteWith(org, r, "user:1", " Here is your data. ", "", exports, now)
+	c, err := dsr.PlanCompleteWith(org, r, "user:1", " Here is your data. ", "", exports, dsr.Outcome{}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -469,7 +478,7 @@ func TestPlanCompleteWithExports(t *testing.T) {
 			}
 		}
 	}
-	if _, err := dsr.PlanCompleteWith(org, c.ApplyTo(r, now), "user:1", "again", "", exports, now); codeOf(err) != dsr.ECONFLICT {
+	if _, err := dsr.PlanCompleteWith(org, c.ApplyTo(r, now), "user:1", "again", "", exports, dsr.Outcome{}, now); codeOf(err) != dsr.ECONFLICT {
 		t.Errorf("completing a completed request: %v", err)
 	}
 }

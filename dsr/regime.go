@@ -66,9 +66,12 @@ type Extension struct {
 }
 
 // Pause says that the regime stops the clock while the controller waits
-// for information it asked the requester for.
+// for information it asked the requester for, and for which reasons of
+// asking (InfoReasons: "identity", "clarification", "fee", "other"); a
+// question for any other reason leaves the clock running.
 type Pause struct {
-	Rule string `json:"rule"`
+	Rule    string   `json:"rule"`
+	Reasons []string `json:"reasons"`
 }
 
 // Regime is one privacy law's rules for data-subject requests, loaded from
@@ -222,6 +225,16 @@ func (r *Regime) validate() error {
 			return fmt.Errorf("regime %q: appeal extension needs total and max_times", r.ID)
 		}
 	}
+	if p := r.Pause; p != nil {
+		if len(p.Reasons) == 0 {
+			return fmt.Errorf("regime %q: pause needs the reasons that stop the clock", r.ID)
+		}
+		for _, reason := range p.Reasons {
+			if !validInfoReason(reason) {
+				return fmt.Errorf("regime %q: unknown pause reason %q (valid: %s)", r.ID, reason, strings.Join(InfoReasons, ", "))
+			}
+		}
+	}
 	if r.GPC != nil && r.GPC.Required && r.GPC.From.IsZero() {
 		return fmt.Errorf("regime %q: a required GPC needs its from date", r.ID)
 	}
@@ -338,8 +351,22 @@ func (r *Regime) AckFor(k Kind) *Ack {
 }
 
 // PausesClock reports whether the regime stops the clock while waiting for
-// the requester.
+// the requester for at least one reason.
 func (r *Regime) PausesClock() bool { return r.Pause != nil }
+
+// PausesFor reports whether the regime stops the clock while waiting for
+// an answer asked for the given reason (one of InfoReasons).
+func (r *Regime) PausesFor(reason string) bool {
+	if r.Pause == nil {
+		return false
+	}
+	for _, p := range r.Pause.Reasons {
+		if p == reason {
+			return true
+		}
+	}
+	return false
+}
 
 // AppealDates are the dates of one appeal: when it arrived, when the
 // answer is due, and the latest answer date after the regime's appeal

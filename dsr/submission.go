@@ -431,7 +431,7 @@ func (s *Submission) regime(cfg *Config, received Date) (*Regime, error) {
 			return nil, err
 		}
 	}
-	if s.Kind != "" && !r.Covers(s.Kind) {
+	if s.Kind != "" && !r.Covers(s.Kind) && cfg.VoluntaryFor(s.Kind, r) == nil {
 		return nil, InvalidField("kind", r.Short+" does not give a right of "+s.Kind.Short()+"; choose one of: "+joinKinds(r.Kinds))
 	}
 	return r, nil

@@ -39,6 +39,14 @@ type MailData struct {
 	LinkExpires       string
 	Note              string
 	ReasonLabel       string
+	// Completion outcome (full, partial, no_data), what a partial one
+	// kept with its basis, and the complaint routes of the regime.
+	Outcome         string
+	Kept            []KeptLine
+	ComplaintRoutes []string
+	// PromiseMissed says which promise an extension breaks ("" when it
+	// breaks none).
+	PromiseMissed string
 	// Officer mails.
 	RecipientName string
 	ConsoleURL    string
@@ -46,6 +54,9 @@ type MailData struct {
 	Overdue       bool
 	Lines         []string
 }
+
+// KeptLine is data a partial completion kept, and the legal basis.
+type KeptLine struct{ Data, Basis string }
 
 // Rendered is one email ready to become a MIME message.
 type Rendered struct {

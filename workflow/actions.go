@@ -16,27 +16,32 @@ type InfoRequestResult struct {
 	Explanation string
 }
 
-// RequestInfo asks the requester for more information: the request waits
-// for them, and where the regime stops the clock (UK clarification, EU
-// identity doubts, Oregon authentication, Utah fraud) it stops; where it
-// does not (CCPA) the officer is told the clock keeps running. Errors:
-// EINVALID (empty note), ENOTFOUND, ECONFLICT.
-func (e *Engine) RequestInfo(ctx context.Context, requestID, actor, note string) (*InfoRequestResult, error) {
+// RequestInfo asks the requester for more information for a reason (one
+// of dsr.InfoReasons): the request waits for them, and where the regime
+// stops the clock for that reason (EU identity and scope, UK
+// clarification, Oregon and Utah authentication) it stops; where it does
+// not (CCPA, or a question for another reason) the officer is told the
+// clock keeps running. Errors: EINVALID (missing or unknown reason, empty
+// note), ENOTFOUND, ECONFLICT.
+func (e *Engine) RequestInfo(ctx context.Context, requestID, actor, reason, note string) (*InfoRequestResult, error) {
 	var res dsr.InfoRequested
 	err := e.change(ctx, requestID, func(r *dsr.Request, now time.Time) (c dsr.Change, err error) {
-		c, res, err = dsr.PlanRequestInfo(e.org, r, actor, note, now)
+		c, res, err = dsr.PlanRequestInfo(e.org, r, actor, reason, note, now)
 		return c, err
 	})
 	return &InfoRequestResult{ClockPaused: res.ClockPaused, Explanation: res.Explanation}, err
 }
 
 // Extend extends the request's deadline as the regime allows, with the
-// reason emailed to the requester and agent. Errors: EINVALID (no reason),
-// ENOTFOUND, ECONFLICT naming the rule that refuses it.
-func (e *Engine) Extend(ctx context.Context, requestID, actor, reason string) (dsr.Date, error) {
+// reason emailed to the requester and agent. A due date that is the
+// organisation's own promise is extended only with overridePromise (the
+// broken promise is recorded and the requester told). Errors: EINVALID
+// (no reason), ENOTFOUND, ECONFLICT naming the rule that refuses it
+// (identity not confirmed, the promise, the law).
+func (e *Engine) Extend(ctx context.Context, requestID, actor, reason string, overridePromise bool) (dsr.Date, error) {
 	var due dsr.Date
 	err := e.change(ctx, requestID, func(r *dsr.Request, now time.Time) (dsr.Change, error) {
-		c, err := dsr.PlanExtend(e.org, r, actor, reason, now)
+		c, err := dsr.PlanExtend(e.org, r, actor, reason, overridePromise, now)
 		if c.Due != nil {
 			due = c.Due.Due
 		}

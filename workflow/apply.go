@@ -227,6 +227,9 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, req *dsr.Request, head db
 	db.QueueEvents(b, req.ID, head, planEvents(c.Events, now))
 	db.QueueTokens(b, tokens)
 	db.QueueMessages(b, msgs)
+	if c.Outcome != nil {
+		db.QueueOutcome(b, req.ID, *c.Outcome)
+	}
 	if err := db.SendBatch(ctx, tx, b); err != nil {
 		return nil, err
 	}

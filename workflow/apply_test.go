@@ -30,10 +30,10 @@ func TestAppliedChangesKeepTheHashChain(t *testing.T) {
 	if err := d.Engine.Assign(ctx, rc.ID, actor, u.ID); err != nil {
 		t.Fatalf("assign: %v", err)
 	}
-	if res, err := d.Engine.RequestInfo(ctx, rc.ID, actor, "Which account do you mean?"); err != nil || !res.ClockPaused {
+	if res, err := d.Engine.RequestInfo(ctx, rc.ID, actor, "clarification", "Which account do you mean?"); err != nil || !res.ClockPaused {
 		t.Fatalf("request info: %+v %v", res, err)
 	}
-	if _, err := d.Engine.Extend(ctx, rc.ID, actor, "Many systems to search."); err != nil {
+	if _, err := d.Engine.Extend(ctx, rc.ID, actor, "Many systems to search.", false); err != nil {
 		t.Fatalf("extend: %v", err)
 	}
 	if err := d.Engine.Deny(ctx, rc.ID, actor, "duplicate", "Same as your earlier request."); err != nil {

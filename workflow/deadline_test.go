@@ -141,7 +141,7 @@ func TestExtensionMovesTheReminders(t *testing.T) {
 	rc := submit(t, d, dsr.KindAccess, "xia@example.com", "US", "CA", nil)
 	verify(t, d, "xia@example.com")
 	before := request(t, d, rc.ID)
-	newDue, err := d.Engine.Extend(context.Background(), rc.ID, officer, "Large volume of records.")
+	newDue, err := d.Engine.Extend(context.Background(), rc.ID, officer, "Large volume of records.", false)
 	if err != nil {
 		t.Fatal(err)
 	}

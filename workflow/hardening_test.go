@@ -70,7 +70,7 @@ func TestStrangerReplyIsHeldUntilAccepted(t *testing.T) {
 	ctx := context.Background()
 	rc := submit(t, s.Desk, dsr.KindAccess, "olu@example.com", "GB", "", nil)
 	verify(t, s.Desk, "olu@example.com")
-	if _, err := s.Engine.RequestInfo(ctx, rc.ID, officer, "Which accounts do you mean?"); err != nil {
+	if _, err := s.Engine.RequestInfo(ctx, rc.ID, officer, "clarification", "Which accounts do you mean?"); err != nil {
 		t.Fatal(err)
 	}
 	ask := s.MailWithSubject(t, "olu@example.com", "more information")
@@ -138,7 +138,7 @@ func TestReplyFromRequesterAddressInOtherCaseResumesAtOnce(t *testing.T) {
 	ctx := context.Background()
 	rc := submit(t, s.Desk, dsr.KindAccess, "olu@example.com", "GB", "", nil)
 	verify(t, s.Desk, "olu@example.com")
-	if _, err := s.Engine.RequestInfo(ctx, rc.ID, officer, "Which accounts do you mean?"); err != nil {
+	if _, err := s.Engine.RequestInfo(ctx, rc.ID, officer, "clarification", "Which accounts do you mean?"); err != nil {
 		t.Fatal(err)
 	}
 	ask := s.MailWithSubject(t, "olu@example.com", "more information")

@@ -315,7 +315,7 @@ func TestEmailReplyResumesAwaitingRequest(t *testing.T) {
 	s := startInbound(t, inboundOpts{})
 	rc := submit(t, s.Desk, dsr.KindAccess, "olu@example.com", "GB", "", nil)
 	verify(t, s.Desk, "olu@example.com")
-	if _, err := s.Engine.RequestInfo(context.Background(), rc.ID, officer, "Which accounts do you mean?"); err != nil {
+	if _, err := s.Engine.RequestInfo(context.Background(), rc.ID, officer, "clarification", "Which accounts do you mean?"); err != nil {
 		t.Fatal(err)
 	}
 	ask := s.MailWithSubject(t, "olu@example.com", "more information")

@@ -43,6 +43,9 @@ type mailExtra struct {
 	linkExpires time.Time
 	download    string
 	clockPaused bool
+	outcome     string
+	kept        []dsr.Kept
+	promise     string
 }
 
 // mailAll sends event to the data subject and, where there is one, the
@@ -135,7 +138,8 @@ func (e *Engine) prepareMessage(m *db.Message, now time.Time) error {
 // (the holder's status link, and the action and download links when there
 // are some) into the row to record, prepared as recordMessage prepares it.
 func (e *Engine) renderPlanned(req *dsr.Request, pm dsr.Message, statusRaw, actionRaw, downloadRaw string, now time.Time) (*db.Message, error) {
-	x := mailExtra{note: pm.Note, reason: pm.Reason, actionLabel: pm.ActionLabel, linkExpires: pm.LinkExpires, clockPaused: pm.ClockPaused}
+	x := mailExtra{note: pm.Note, reason: pm.Reason, actionLabel: pm.ActionLabel, linkExpires: pm.LinkExpires, clockPaused: pm.ClockPaused,
+		outcome: pm.Outcome, kept: pm.Kept, promise: pm.PromiseMissed}
 	if actionRaw != "" {
 		x.actionURL = e.link("/" + pm.Action.Purpose + "/" + actionRaw)
 	}
@@ -182,6 +186,13 @@ func (e *Engine) mailData(req *dsr.Request, holder string, x mailExtra) notify.M
 	if reg != nil {
 		d.RegimeSentence = fmt.Sprintf("Your request is handled under the %s.", reg.Name)
 		d.ComplaintSentence = reg.Complaint
+		for _, cr := range reg.ComplaintRoutes {
+			d.ComplaintRoutes = append(d.ComplaintRoutes, cr.Name+": "+cr.URL)
+		}
+	}
+	d.Outcome, d.PromiseMissed = x.outcome, x.promise
+	for _, k := range x.kept {
+		d.Kept = append(d.Kept, notify.KeptLine{Data: k.Data, Basis: k.Basis})
 	}
 	return d
 }

@@ -82,6 +82,10 @@ type Completion struct {
 	Summary string     // what was done, told to the requester
 	Systems string     // systems touched (erasure, rectification, …)
 	Exports []dsr.File // access and portability: the files handed over
+	// Outcome is full (""), partial or no_data; Kept lists what a
+	// partial outcome kept and why (dsr.ParseOutcome).
+	Outcome string
+	Kept    []dsr.Kept
 }
 
 // MaxExportBytes bounds one export file.
@@ -93,15 +97,45 @@ const MaxExportBytes = 50 << 20
 // and the systems touched. Errors: EINVALID, ENOTFOUND, ECONFLICT.
 func (e *Engine) CompleteWith(ctx context.Context, requestID, actor string, c Completion) error {
 	return e.change(ctx, requestID, func(r *dsr.Request, now time.Time) (dsr.Change, error) {
-		if err := validateCompletion(r.Kind, c); err != nil {
-			return dsr.Change{}, err
+		o, oerr := dsr.ParseOutcome(c.Outcome, c.Kept)
+		if err := validateCompletion(r.Kind, o.Result, c); err != nil || oerr != nil {
+			return dsr.Change{}, mergeFieldErrors(err, oerr)
 		}
-		return dsr.PlanCompleteWith(e.org, r, actor, c.Summary, c.Systems, c.Exports, now)
+		return dsr.PlanCompleteWith(e.org, r, actor, c.Summary, c.Systems, c.Exports, o, now)
 	})
 }
 
-func validateCompletion(k dsr.Kind, c Completion) error {
+// mergeFieldErrors joins the field errors of two validations; nil when
+// both passed.
+func mergeFieldErrors(errs ...error) error {
 	fe := dsr.FieldErrors{}
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		de, ok := err.(*dsr.Error)
+		if !ok || len(de.Fields) == 0 {
+			return err
+		}
+		for f, m := range de.Fields {
+			fe.Add(f, m)
+		}
+	}
+	return fe.Err()
+}
+
+// validateCompletion checks what the officer recorded for the kind: an
+// access or portability request completed in full or in part hands over
+// export files; one that found no data, and every other kind, says what
+// was done (and, except for no data, the systems touched).
+func validateCompletion(k dsr.Kind, outcome string, c Completion) error {
+	fe := dsr.FieldErrors{}
+	if outcome == dsr.OutcomeNoData {
+		if strings.TrimSpace(c.Summary) == "" {
+			fe.Add("summary", "Say where you searched; the requester is told no data was found.")
+		}
+		return fe.Err()
+	}
 	switch k {
 	case dsr.KindAccess, dsr.KindPortability:
 		if len(c.Exports) == 0 {

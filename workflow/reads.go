@@ -74,6 +74,8 @@ type RequestDetail struct {
 	Attachments   []Attachment
 	HeldReplies   []*HeldReply
 	Notes         []Note
+	// Outcome is a completed request's outcome (Result "" otherwise).
+	Outcome dsr.Outcome
 }
 
 // RequestDetail loads a request with its ledger, events, messages,
@@ -112,6 +114,9 @@ func (e *Engine) RequestDetail(ctx context.Context, id string) (*RequestDetail, 
 		return nil, err
 	}
 	d.Messages, d.Attachments, d.HeldReplies, d.Notes = messagesOf(msgs), attachmentsOf(atts), heldRepliesOf(held), notesOf(notes)
+	if d.Outcome, err = db.RequestOutcome(ctx, e.pool, id); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 

@@ -24,6 +24,11 @@ type RequestView struct {
 	// InfoRequested is the officer's latest question while the request
 	// awaits the requester.
 	InfoRequested string
+	// ClockStopped is "clock stopped since …, N days remain" while the
+	// clock waits for the requester's answer, else "".
+	ClockStopped string
+	// Outcome is a completed request's outcome (Result "" otherwise).
+	Outcome dsr.Outcome
 }
 
 // PublicEvent is one line of the requester's history.
@@ -176,9 +181,14 @@ func (e *Engine) view(ctx context.Context, q db.Querier, t *db.Token) (*RequestV
 		return nil, err
 	}
 	reg, _ := dsr.LookupRegime(req.Regime)
-	v := &RequestView{Request: req, Regime: reg, Holder: t.Holder, Scope: t.Scope}
+	v := &RequestView{Request: req, Regime: reg, Holder: t.Holder, Scope: t.Scope, ClockStopped: dsr.ClockStoppedText(req, e.org.Location())}
 	if !v.Full() {
 		return v, nil // the history holds the officers' questions: not for an unproven holder
+	}
+	if req.Status == dsr.StatusCompleted {
+		if v.Outcome, err = db.RequestOutcome(ctx, q, req.ID); err != nil {
+			return nil, err
+		}
 	}
 	evs, err := db.Events(ctx, q, req.ID, true)
 	if err != nil {

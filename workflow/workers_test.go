@@ -213,7 +213,7 @@ func TestReminderWhilePausedSkipsTheStepAndKeepsTheChain(t *testing.T) {
 	addUser(t, d, "olga@testorg.example", db.RoleOfficer)
 	rc := submit(t, d, dsr.KindAccess, "ula@example.com", "GB", "", nil)
 	verify(t, d, "ula@example.com")
-	if _, err := d.Engine.RequestInfo(context.Background(), rc.ID, officer, "Which accounts do you mean?"); err != nil {
+	if _, err := d.Engine.RequestInfo(context.Background(), rc.ID, officer, "clarification", "Which accounts do you mean?"); err != nil {
 		t.Fatal(err)
 	}
 	req := request(t, d, rc.ID)

@@ -144,7 +144,7 @@ func TestUKClarificationStopsTheClock(t *testing.T) {
 	verify(t, d, "olu@example.com")
 	before := request(t, d, rc.ID)
 
-	res, err := d.Engine.RequestInfo(context.Background(), rc.ID, officer, "Which accounts do you mean?")
+	res, err := d.Engine.RequestInfo(context.Background(), rc.ID, officer, "clarification", "Which accounts do you mean?")
 	if err != nil || !res.ClockPaused || !strings.Contains(res.Explanation, "stopped") {
 		t.Fatalf("request info: %+v %v", res, err)
 	}
@@ -182,7 +182,7 @@ func TestCCPAClockKeepsRunningWhileWaiting(t *testing.T) {
 	if before.AckSentAt == nil || before.AckDue.IsZero() {
 		t.Fatalf("CCPA acknowledgment not recorded: %+v", before)
 	}
-	res, err := d.Engine.RequestInfo(context.Background(), rc.ID, officer, "Please confirm your account number.")
+	res, err := d.Engine.RequestInfo(context.Background(), rc.ID, officer, "clarification", "Please confirm your account number.")
 	if err != nil || res.ClockPaused || !strings.Contains(res.Explanation, "keeps running") {
 		t.Fatalf("request info: %+v %v", res, err)
 	}
@@ -203,10 +203,10 @@ func TestExtensionAcceptedOnceThenRefused(t *testing.T) {
 	rc := submit(t, d, dsr.KindAccess, "quinn@example.com", "NL", "", nil)
 	verify(t, d, "quinn@example.com")
 	req := request(t, d, rc.ID)
-	if _, err := d.Engine.Extend(context.Background(), rc.ID, officer, " "); dsr.ErrorCode(err) != dsr.EINVALID {
+	if _, err := d.Engine.Extend(context.Background(), rc.ID, officer, " ", false); dsr.ErrorCode(err) != dsr.EINVALID {
 		t.Fatalf("extension without reason: %v", err)
 	}
-	due, err := d.Engine.Extend(context.Background(), rc.ID, officer, "Data spread over many systems.")
+	due, err := d.Engine.Extend(context.Background(), rc.ID, officer, "Data spread over many systems.", false)
 	if err != nil || due != req.ExtendedDue || due == req.DueOn {
 		t.Fatalf("extend: %s %v (extended due %s)", due, err, req.ExtendedDue)
 	}
@@ -215,14 +215,14 @@ func TestExtensionAcceptedOnceThenRefused(t *testing.T) {
 		t.Fatalf("extension mail:\n%s", m.Text)
 	}
 	ledgerHas(t, d, rc.ID, dsr.LedgerExtended, due.String())
-	_, err = d.Engine.Extend(context.Background(), rc.ID, officer, "Again")
+	_, err = d.Engine.Extend(context.Background(), rc.ID, officer, "Again", false)
 	var de *dsr.Error
 	if !asErr(err, &de) || de.Code != dsr.ECONFLICT || de.Rule == "" || !strings.Contains(de.Message, "only 1 time") {
 		t.Fatalf("second extension: %v", err)
 	}
 	// A CCPA opt-out has no extension at all.
 	oo := submit(t, d, dsr.KindOptOut, "rae@example.com", "US", "CA", map[string]string{"opt_out_of": "sale"})
-	if _, err := d.Engine.Extend(context.Background(), oo.ID, officer, "busy"); !asErr(err, &de) || de.Code != dsr.ECONFLICT || !strings.Contains(de.Message, "no extension") {
+	if _, err := d.Engine.Extend(context.Background(), oo.ID, officer, "busy", false); !asErr(err, &de) || de.Code != dsr.ECONFLICT || !strings.Contains(de.Message, "no extension") {
 		t.Fatalf("CCPA opt-out extension: %v", err)
 	}
 }

@@ -92,6 +92,10 @@ type apiRequestDetail struct {
 	Events            []apiEvent        `json:"events"`
 	Messages          []apiMessage      `json:"messages"`
 	NeedsVerification bool              `json:"needs_verification"`
+	// Outcome of a completed request (full, partial, no_data; "" while
+	// open) and, in part, what was kept with its legal basis.
+	Outcome string     `json:"outcome"`
+	Kept    []dsr.Kept `json:"kept"`
 }
 
 type apiEvent struct {
@@ -126,7 +130,10 @@ func (s *Server) apiRequest(c echo.Context) error {
 		Subject: map[string]string{"email": r.Subject.Email, "name": r.Subject.Name, "country": r.Subject.Country, "state": r.Subject.State},
 		Details: r.Details, Fields: r.Fields, ReceivedAt: r.ReceivedAt, AckDue: r.AckDue, DueOn: r.DueOn, LegalDue: r.LegalDue,
 		PolicyDue: r.PolicyDue, ExtendedDue: r.ExtendedDue, Extensions: r.Extensions, AssigneeID: r.AssigneeID,
-		Ledger: d.Ledger, NeedsVerification: r.NeedsVerification}
+		Ledger: d.Ledger, NeedsVerification: r.NeedsVerification, Outcome: d.Outcome.Result, Kept: d.Outcome.Kept}
+	if out.Kept == nil {
+		out.Kept = []dsr.Kept{}
+	}
 	if r.Agent != nil {
 		out.Agent = map[string]any{"name": r.Agent.Name, "email": r.Agent.Email, "authority_confirmed": r.AgentConfirmedAt != nil}
 	}
@@ -224,6 +231,9 @@ func (s *Server) apiEnterRequest(c echo.Context) error {
 	return c.JSON(http.StatusCreated, rc)
 }
 
+// maxKeptRows bounds what one partial completion may list as kept.
+const maxKeptRows = 50
+
 // check refuses action input that cannot be stored (a NUL byte, broken
 // UTF-8) and an assignee that is not a user id, before any of it reaches
 // the engine. Errors: EINVALID with the fields.
@@ -232,6 +242,13 @@ func (in actionInput) check() error {
 		"explanation": in.Explanation, "summary": in.Summary, "systems": in.Systems, "kind": in.Kind, "regime": in.Regime}
 	for i, f := range in.Exports {
 		texts[fmt.Sprintf("exports.%d.filename", i)] = f.Filename
+	}
+	texts["outcome"] = in.Outcome
+	if len(in.Kept) > maxKeptRows {
+		return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"kept": fmt.Sprintf("at most %d rows", maxKeptRows)}}
+	}
+	for i, k := range in.Kept {
+		texts[fmt.Sprintf("kept.%d.data", i)], texts[fmt.Sprintf("kept.%d.basis", i)] = k.Data, k.Basis
 	}
 	if err := dsr.CheckTexts(texts); err != nil {
 		return err

@@ -58,6 +58,11 @@ type actionInput struct {
 	Regime      string     `json:"regime"` // triage
 	Exports     []dsr.File `json:"-"`
 	ExportsJSON []apiFile  `json:"exports"`
+	// OverridePromise lets extend break the organisation's own promise.
+	OverridePromise bool `json:"override_promise"`
+	// Outcome (full, partial, no_data) and Kept complete a request.
+	Outcome string     `json:"outcome"`
+	Kept    []dsr.Kept `json:"kept"`
 }
 
 type apiFile struct {
@@ -77,7 +82,21 @@ func actionInputFromForm(c echo.Context) (actionInput, error) {
 		return ""
 	}
 	in := actionInput{Assignee: get("assignee"), Method: get("method"), Note: get("note"), Reason: get("reason"),
-		Explanation: get("explanation"), Summary: get("summary"), Systems: get("systems"), Kind: get("kind"), Regime: get("regime")}
+		Explanation: get("explanation"), Summary: get("summary"), Systems: get("systems"), Kind: get("kind"), Regime: get("regime"),
+		OverridePromise: get("override_promise") == "true", Outcome: get("outcome")}
+	// The console's kept rows: kept_data and kept_basis repeat in
+	// order, blank rows included (ParseOutcome drops them).
+	data, basis := form.Value["kept_data"], form.Value["kept_basis"]
+	for i := 0; i < len(data) || i < len(basis); i++ {
+		var k dsr.Kept
+		if i < len(data) {
+			k.Data = data[i]
+		}
+		if i < len(basis) {
+			k.Basis = basis[i]
+		}
+		in.Kept = append(in.Kept, k)
+	}
 	for _, fh := range form.File["exports"] {
 		f, err := readExport(fh)
 		if err != nil {
@@ -140,18 +159,19 @@ func (s *Server) runAction(ctx context.Context, id, action string, u *workflow.U
 	case "verify":
 		return "Identity marked verified; the requester was told.", e.VerifyOther(ctx, id, actor, in.Method, in.Note)
 	case "request-info":
-		res, err := e.RequestInfo(ctx, id, actor, in.Note)
+		res, err := e.RequestInfo(ctx, id, actor, in.Reason, in.Note)
 		if err != nil {
 			return "", err
 		}
 		return "Question sent. " + res.Explanation, nil
 	case "extend":
-		due, err := e.Extend(ctx, id, actor, in.Reason)
+		due, err := e.Extend(ctx, id, actor, in.Reason, in.OverridePromise)
 		return "Extended to " + due.Human() + "; the requester was told why.", err
 	case "note":
 		return "Note added.", e.AddNote(ctx, id, actor, in.Note)
 	case "complete":
-		return "Completed; the requester was told.", e.CompleteWith(ctx, id, actor, workflow.Completion{Summary: in.Summary, Systems: in.Systems, Exports: in.Exports})
+		return "Completed; the requester was told.", e.CompleteWith(ctx, id, actor, workflow.Completion{Summary: in.Summary, Systems: in.Systems, Exports: in.Exports,
+			Outcome: in.Outcome, Kept: in.Kept})
 	case "deny":
 		return "Denied; the requester was told.", e.Deny(ctx, id, actor, in.Reason, in.Explanation)
 	case "withdraw":

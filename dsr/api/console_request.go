@@ -34,6 +34,9 @@ type requestDetail struct {
 	CanExtend     bool
 	NoExtension   string
 	HeldReplies   []*workflow.HeldReply // replies from strangers, for officers to accept
+	Outcome       dsr.Outcome           // a completed request's outcome
+	KeptRows      []int                 // blank kept rows of the complete form
+	PromiseDue    bool                  // the due date is the organisation's promise
 }
 
 type timelineItem struct {
@@ -51,10 +54,15 @@ func (s *Server) loadDetail(ctx context.Context, id string) (*requestDetail, err
 	}
 	req, today := rd.Request, s.today()
 	d := &requestDetail{Request: req, AssigneeEmail: rd.AssigneeEmail, Ledger: rd.Ledger, Events: rd.Events,
-		Messages: rd.Messages, Attachments: rd.Attachments, HeldReplies: rd.HeldReplies}
+		Messages: rd.Messages, Attachments: rd.Attachments, HeldReplies: rd.HeldReplies, Outcome: rd.Outcome, KeptRows: []int{1, 2, 3}}
 	d.DaysText, d.Overdue = daysText(today, req.DueOn)
 	if req.Status.Closed() {
 		d.DaysText, d.Overdue = "closed", false
+	}
+	d.PromiseDue = !req.PolicyDue.IsZero() && req.DueOn == req.PolicyDue && req.PolicyDue.Before(req.LegalDue)
+	if stopped := dsr.ClockStoppedText(req, s.org.Location()); stopped != "" {
+		// A stopped clock does not count down: say so, not "34 days left".
+		d.DaysText, d.Overdue = stopped, false
 	}
 	d.KindLabel, d.RegimeLabel, d.CountryName = kindName(req.Kind), regimeName(req.Regime), dsr.CountryName(req.Subject.Country)
 	if reg, err := dsr.LookupRegime(req.Regime); err == nil {

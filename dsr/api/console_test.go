@@ -308,9 +308,9 @@ func TestAdminAPIActionsAndRefusals(t *testing.T) {
 	act(a.ID, "complete", map[string]any{"summary": "Your data", "exports": []map[string]string{{"filename": "data.json", "content_base64": export}}}, 200)
 	act(a.ID, "deny", map[string]string{"reason": "duplicate", "explanation": "x"}, 409) // closed
 
-	act(b.ID, "request-info", map[string]string{"note": "Which account?"}, 409) // still pending verification
+	act(b.ID, "request-info", map[string]string{"reason": "clarification", "note": "Which account?"}, 409) // still pending verification
 	act(b.ID, "verify", map[string]string{"method": "ID document", "note": "passport checked"}, 200)
-	if out := act(b.ID, "request-info", map[string]string{"note": "Which account?"}, 200); !strings.Contains(out["message"].(string), "stopped") {
+	if out := act(b.ID, "request-info", map[string]string{"reason": "clarification", "note": "Which account?"}, 200); !strings.Contains(out["message"].(string), "stopped") {
 		t.Fatalf("UK request-info should stop the clock: %v", out)
 	}
 	act(b.ID, "withdraw", map[string]string{"reason": ""}, 422)

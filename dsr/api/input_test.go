@@ -98,7 +98,7 @@ func TestUnstorableInputIsRefused(t *testing.T) {
 	}
 
 	// The status-page answer.
-	if code, out := adminCall(t, d, tok, "POST", "/api/v1/admin/requests/"+rc.ID+"/request-info", map[string]string{"note": "Which account?"}); code != 200 {
+	if code, out := adminCall(t, d, tok, "POST", "/api/v1/admin/requests/"+rc.ID+"/request-info", map[string]string{"reason": "clarification", "note": "Which account?"}); code != 200 {
 		t.Fatalf("request-info: %d %v", code, out)
 	}
 	m := d.MailWithSubject(t, "nul-subject@example.com", "more information")
@@ -198,7 +198,7 @@ func TestHeldReplyIsAcceptedFromConsoleAndAPI(t *testing.T) {
 	_, tok := staff(t, d, "held@testorg.example", workflow.RoleOfficer)
 	rc := newRequest(t, d, "access", "held-subject@example.com", "GB", "")
 	walkVerification(t, d, "held-subject@example.com")
-	if code, out := adminCall(t, d, tok, "POST", "/api/v1/admin/requests/"+rc.ID+"/request-info", map[string]string{"note": "Which account?"}); code != 200 {
+	if code, out := adminCall(t, d, tok, "POST", "/api/v1/admin/requests/"+rc.ID+"/request-info", map[string]string{"reason": "clarification", "note": "Which account?"}); code != 200 {
 		t.Fatalf("request-info: %d %v", code, out)
 	}
 	ask := d.MailWithSubject(t, "held-subject@example.com", "more information")

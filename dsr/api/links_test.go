@@ -124,7 +124,7 @@ func TestUnverifiedOptOutCannotBeWithdrawnByLink(t *testing.T) {
 		t.Fatalf("opt-out status %s", rc.Status)
 	}
 	ctx := context.Background()
-	if _, err := d.Engine.RequestInfo(ctx, rc.ID, workflow.Actor(u.ID), "Which of your accounts?"); err != nil {
+	if _, err := d.Engine.RequestInfo(ctx, rc.ID, workflow.Actor(u.ID), "clarification", "Which of your accounts?"); err != nil {
 		t.Fatal(err)
 	}
 	ask := d.MailWithSubject(t, "opt@example.com", "more information")

@@ -109,6 +109,7 @@ var ledgerLabels = map[string]string{
 	dsr.LedgerLegalDue: "Legal due date", dsr.LedgerPolicyDue: "Promised by", dsr.LedgerDue: "Due (effective)",
 	dsr.LedgerExtendedDue: "Latest with extension", dsr.LedgerExtensionNoticeBy: "Extension notice by",
 	dsr.LedgerTriaged: "Triaged", dsr.LedgerPaused: "Clock stopped", dsr.LedgerResumed: "Clock restarted", dsr.LedgerExtended: "Extended to",
+	dsr.LedgerVoluntary: "Offered voluntarily (policy)", dsr.LedgerPromiseBroken: "Promise broken",
 }
 
 // ledgerLabel names a ledger entry for people.

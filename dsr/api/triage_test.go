@@ -71,7 +71,7 @@ func TestAdminAPITriageAndNotARequest(t *testing.T) {
 		t.Fatalf("queue of requests to triage: %d %v", code, out)
 	}
 	// Officers cannot work a request before triage.
-	act(id, "request-info", map[string]string{"note": "Which account?"}, 409)
+	act(id, "request-info", map[string]string{"reason": "clarification", "note": "Which account?"}, 409)
 	out = act(id, "triage", map[string]string{"kind": "restriction", "regime": "ccpa"}, 422) // CCPA gives no right of restriction
 	if f, _ := out["error"].(map[string]any)["fields"].(map[string]any); f["kind"] == nil {
 		t.Fatalf("refused triage without field errors: %v", out)
