@@ -57,6 +57,7 @@ type pageData struct {
 	Errors map[string]string
 	V      map[string]string
 	loc    *time.Location
+	org    *dsr.Config
 
 	Title, Message, Flash, Token, DueLong, Unavailable string
 
@@ -95,7 +96,17 @@ type choice struct {
 type errorItem struct{ ID, Label, Message string }
 
 func (s *Server) page() *pageData {
-	return &pageData{Org: s.org.Organisation, V: map[string]string{}, loc: s.org.Location()}
+	return &pageData{Org: s.org.Organisation, V: map[string]string{}, loc: s.org.Location(), org: s.org}
+}
+
+// ComplaintTexts are the paragraphs on where the requester may turn under
+// the viewed request's regime: the organisation's configured authority,
+// recourse, representatives and DPO, else the law's text.
+func (d *pageData) ComplaintTexts() []string {
+	if d.View == nil || d.View.Regime == nil || d.org == nil {
+		return nil
+	}
+	return d.org.ComplaintTexts(d.View.Regime)
 }
 
 // Err returns the error message of a field, or "".
