@@ -30,6 +30,7 @@ type MailData struct {
 	SubjectName       string // empty when none was given: greet with "Hello,"
 	AgentName         string
 	AgentEmail        string
+	ClientName        string // the processor path: the client the requester named, if any
 	ToAgent           bool
 	NeedsVerification bool
 	ClockPaused       bool
@@ -108,6 +109,7 @@ func (r *Renderer) Render(locale, event string, d MailData) (Rendered, error) {
 	d.SubjectName = truncateQuoted(d.SubjectName)
 	d.AgentName = truncateQuoted(d.AgentName)
 	d.RecipientName = truncateQuoted(d.RecipientName)
+	d.ClientName = truncateQuoted(d.ClientName)
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, d); err != nil {
 		return Rendered{}, fmt.Errorf("notify: render %s: %w", event, err)

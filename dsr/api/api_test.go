@@ -227,7 +227,7 @@ func TestAgentRequestWaitsForSubjectConfirmation(t *testing.T) {
 	if ack := d.MailTo(t, "carla@example.com", 2)[1]; !strings.Contains(ack.Subject, "is being handled") {
 		t.Fatalf("subject ack %q", ack.Subject)
 	}
-	if ack := d.MailTo(t, "agent@example.org", 2)[1]; !strings.Contains(ack.Text, "The request you filed for Carla") {
+	if ack := d.MailTo(t, "agent@example.org", 2)[1]; !strings.Contains(ack.Text, "The request you filed to give Carla a copy of their personal data") || strings.Contains(ack.Text, "your personal data") {
 		t.Fatalf("agent ack:\n%s", ack.Text)
 	}
 	var confirmed bool

@@ -53,7 +53,9 @@ func (s *Server) formPage(c echo.Context) error {
 }
 
 func (s *Server) renderForm(c echo.Context, code int, errs map[string]string) error {
-	d := s.formData(map[string]string{"kind": c.QueryParam("kind")}, nil, errs)
+	// country and state in the query (a link, or the "show my choices"
+	// step without JavaScript) choose the opt-out choices shown.
+	d := s.formData(map[string]string{"kind": c.QueryParam("kind"), "country": c.QueryParam("country"), "state": c.QueryParam("state")}, nil, errs)
 	d.GPC = hasGPC(c) && s.org.OffersRegime("ccpa")
 	c.Response().Header().Add("Vary", "Sec-GPC")
 	return c.Render(code, "form.html", d)
@@ -64,10 +66,11 @@ func (s *Server) formData(v map[string]string, multi map[string][]string, errs m
 	d.V, d.Errors = v, errs
 	for _, k := range dsr.Kinds {
 		if s.org.OffersKind(k) {
-			d.Kinds = append(d.Kinds, choice{Value: string(k), Label: k.Label(), Checked: v["kind"] == string(k)})
+			d.Kinds = append(d.Kinds, choice{Value: string(k), Label: k.Label(), Checked: v["kind"] == string(k), Hint: s.org.KindParagraph(k)})
 		}
 	}
-	for _, o := range dsr.KindFieldValues(dsr.KindOptOut, "opt_out_of") {
+	d.Processor = s.org.Processor
+	for _, o := range s.optOutChoices(v["country"], v["state"]) {
 		d.OptOutChoices = append(d.OptOutChoices, choice{Value: o, Label: optOutLabels[o], Checked: contains(multi["f_opt_out_opt_out_of"], o)})
 	}
 	for _, o := range dsr.KindFieldValues(dsr.KindRestriction, "ground") {
@@ -82,8 +85,23 @@ func (s *Server) formData(v map[string]string, multi map[string][]string, errs m
 	return d
 }
 
+// optOutChoices are the opt-out choices for a requester living in
+// country (and US state): those of the regime that applies there today,
+// else of every regime the organisation offers, so an EU-only
+// organisation never shows "sale" or "sharing".
+func (s *Server) optOutChoices(country, state string) []string {
+	if country != "" {
+		if r, err := s.org.RegimeFor(country, state, dsr.DateIn(s.engine.Now(), s.org.Location())); err == nil {
+			return dsr.OptOutChoices(r)
+		}
+	}
+	return s.org.OptOutChoicesOffered()
+}
+
 // formSubmit handles POST /requests from the form: the same Submit as the
 // API. Errors come back as the form with messages next to the fields.
+// The "show the choices for where I live" button (step=choices) only
+// re-renders the form, input kept, with that place's opt-out choices.
 func (s *Server) formSubmit(c echo.Context) error {
 	form, err := readForm(c)
 	if err != nil {
@@ -94,6 +112,9 @@ func (s *Server) formSubmit(c echo.Context) error {
 		if len(vals) > 0 {
 			v[k] = vals[0]
 		}
+	}
+	if v["step"] == "choices" {
+		return c.Render(http.StatusOK, "form.html", s.formData(v, form.Value, nil))
 	}
 	sub, ferr := submissionFromForm(form)
 	if ferr != nil {
@@ -202,4 +223,34 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// processorSubmit handles POST /requests/processor, the form's "this is
+// about data a client of ours controls" path: it answers with the
+// organisation's instructions (on the page and by mail) and records the
+// request as redirected. Bad input comes back as the form with the
+// messages next to the processor fields (422); an organisation without a
+// processor notice has no such path (404).
+func (s *Server) processorSubmit(c echo.Context) error {
+	if err := c.Request().ParseForm(); err != nil {
+		return formReadError(err)
+	}
+	f := c.Request().PostForm
+	rd, err := s.engine.Redirect(c.Request().Context(), dsr.RedirectInput{Email: f.Get("email"), Client: f.Get("client")})
+	if err != nil {
+		var de *dsr.Error
+		if !errors.As(err, &de) || de.Code != dsr.EINVALID {
+			return err
+		}
+		d := s.formData(map[string]string{"processor_email": f.Get("email"), "processor_client": f.Get("client")}, nil, de.Fields)
+		for _, p := range []struct{ path, id, label string }{{"processor.email", "processor-email", "Your email address"}, {"processor.client", "processor-client", "Which of our clients?"}} {
+			if msg, ok := de.Fields[p.path]; ok {
+				d.ErrorList = append(d.ErrorList, errorItem{ID: p.id, Label: p.label, Message: msg})
+			}
+		}
+		return c.Render(http.StatusUnprocessableEntity, "form.html", d)
+	}
+	d := s.page()
+	d.Redirected = rd
+	return c.Render(http.StatusCreated, "processor.html", d)
 }

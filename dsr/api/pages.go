@@ -73,6 +73,11 @@ type pageData struct {
 	GPC    bool
 	GPCRef string
 
+	// Processor is the organisation's processor notice (nil: none);
+	// Redirected is the answer on its path.
+	Processor  *dsr.ProcessorNotice
+	Redirected *workflow.Redirected
+
 	// Console.
 	User                                                       *workflow.User
 	CSRF                                                       string
@@ -91,6 +96,7 @@ type pageData struct {
 type choice struct {
 	Value, Label string
 	Checked      bool
+	Hint         string // the organisation's paragraph for a kind
 }
 
 type errorItem struct{ ID, Label, Message string }
