@@ -288,3 +288,15 @@ func (DeliverArgs) Kind() string { return "deliver_message" }
 func (DeliverArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueEmail, MaxAttempts: 12, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
+
+// shareSummaryWithAgent puts the officer's completion summary into the
+// agent's completion mail of c, which dsr.MailAll leaves without it: used
+// only when the officer ticked "share with the agent". The download link
+// stays the data subject's.
+func shareSummaryWithAgent(c *dsr.Change, summary string) {
+	for i := range c.Messages {
+		if m := &c.Messages[i]; m.Event == MailCompleted && m.Holder == dsr.HolderAgent {
+			m.Note = strings.TrimSpace(summary)
+		}
+	}
+}

@@ -82,6 +82,10 @@ type Completion struct {
 	Summary string     // what was done, told to the requester
 	Systems string     // systems touched (erasure, rectification, …)
 	Exports []dsr.File // access and portability: the files handed over
+	// ShareWithAgent: the officer ticked "share with the agent", so the
+	// agent's completion mail carries the summary too (by default it goes
+	// to the data subject only: it may describe their data).
+	ShareWithAgent bool
 }
 
 // MaxExportBytes bounds one export file.
@@ -96,7 +100,11 @@ func (e *Engine) CompleteWith(ctx context.Context, requestID, actor string, c Co
 		if err := validateCompletion(r.Kind, c); err != nil {
 			return dsr.Change{}, err
 		}
-		return dsr.PlanCompleteWith(e.org, r, actor, c.Summary, c.Systems, c.Exports, now)
+		ch, err := dsr.PlanCompleteWith(e.org, r, actor, c.Summary, c.Systems, c.Exports, now)
+		if err == nil && c.ShareWithAgent {
+			shareSummaryWithAgent(&ch, c.Summary)
+		}
+		return ch, err
 	})
 }
 

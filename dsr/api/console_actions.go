@@ -58,6 +58,8 @@ type actionInput struct {
 	Regime      string     `json:"regime"` // triage
 	Exports     []dsr.File `json:"-"`
 	ExportsJSON []apiFile  `json:"exports"`
+	// ShareWithAgent sends the completion summary to the agent too.
+	ShareWithAgent bool `json:"share_with_agent"`
 }
 
 type apiFile struct {
@@ -78,6 +80,7 @@ func actionInputFromForm(c echo.Context) (actionInput, error) {
 	}
 	in := actionInput{Assignee: get("assignee"), Method: get("method"), Note: get("note"), Reason: get("reason"),
 		Explanation: get("explanation"), Summary: get("summary"), Systems: get("systems"), Kind: get("kind"), Regime: get("regime")}
+	in.ShareWithAgent = get("share_with_agent") != ""
 	for _, fh := range form.File["exports"] {
 		f, err := readExport(fh)
 		if err != nil {
@@ -151,7 +154,7 @@ func (s *Server) runAction(ctx context.Context, id, action string, u *workflow.U
 	case "note":
 		return "Note added.", e.AddNote(ctx, id, actor, in.Note)
 	case "complete":
-		return "Completed; the requester was told.", e.CompleteWith(ctx, id, actor, workflow.Completion{Summary: in.Summary, Systems: in.Systems, Exports: in.Exports})
+		return "Completed; the requester was told.", e.CompleteWith(ctx, id, actor, workflow.Completion{Summary: in.Summary, Systems: in.Systems, Exports: in.Exports, ShareWithAgent: in.ShareWithAgent})
 	case "deny":
 		return "Denied; the requester was told.", e.Deny(ctx, id, actor, in.Reason, in.Explanation)
 	case "withdraw":

@@ -171,3 +171,35 @@ func postForm(t *testing.T, d *apitest.Desk, path string, form url.Values) (*htt
 	resp, b := do(t, d, req)
 	return resp, string(b)
 }
+
+// TestCompletionSummaryReachesTheAgentOnlyWhenShared: the officer's
+// summary goes to the agent only with share_with_agent; the agent's mail
+// speaks of the person they act for.
+func TestCompletionSummaryReachesTheAgentOnlyWhenShared(t *testing.T) {
+	t.Parallel()
+	d := apitest.Start(t, apitest.Options{})
+	_, tok := staff(t, d, "orla@testorg.example", workflow.RoleOfficer)
+	perm := "JVBERi0xLjQKMSAwIG9iaiA8PCAvVHlwZSAvQ2F0YWxvZyA+PiBlbmRvYmoKdHJhaWxlciA8PCAvUm9vdCAxIDAgUiA+PgolJUVPRgo="
+	for i, share := range []bool{false, true} {
+		sub, agent := []string{"s0@example.com", "s1@example.com"}[i], []string{"a0@example.org", "a1@example.org"}[i]
+		resp, b := postJSON(t, d, `{"kind": "erasure", "subject": {"email": "`+sub+`", "name": "Jan Jansen", "country": "NL"},
+			"agent": {"name": "Agency", "email": "`+agent+`", "permission": {"filename": "p.pdf", "content_base64": "`+perm+`"}}}`, nil)
+		rc := mustReceipt(t, resp, b)
+		post(t, d, apitest.LinkWith(t, d.MailTo(t, sub, 1)[0], "/verify/"), nil)
+		summary := "Deleted from the CRM and the mailing list."
+		if code, out := adminCall(t, d, tok, "POST", "/api/v1/admin/requests/"+rc.ID+"/complete",
+			map[string]any{"summary": summary, "systems": "CRM, mailing list", "share_with_agent": share}); code != 200 {
+			t.Fatalf("complete: %d %v", code, out)
+		}
+		a := d.MailWithSubject(t, agent, "is complete")
+		if !strings.Contains(a.Text, "We have completed the request to delete Jan Jansen's personal data") || strings.Contains(a.Text, "your personal data") {
+			t.Fatalf("agent completion mail:\n%s", a.Text)
+		}
+		if got := strings.Contains(a.Text, summary); got != share {
+			t.Fatalf("share_with_agent=%v: summary in the agent's mail = %v:\n%s", share, got, a.Text)
+		}
+		if s := d.MailWithSubject(t, sub, "is complete"); !strings.Contains(s.Text, summary) {
+			t.Fatalf("subject's completion mail lacks the summary:\n%s", s.Text)
+		}
+	}
+}
