@@ -66,11 +66,12 @@ func (s *Server) formData(v map[string]string, multi map[string][]string, errs m
 	d.V, d.Errors = v, errs
 	for _, k := range dsr.Kinds {
 		if s.org.OffersKind(k) {
-			d.Kinds = append(d.Kinds, choice{Value: string(k), Label: k.Label(), Checked: v["kind"] == string(k), Hint: s.org.KindParagraph(k)})
+			d.Kinds = append(d.Kinds, choice{Value: string(k), Label: s.kindLabel(k), Checked: v["kind"] == string(k), Hint: s.org.KindParagraph(k)})
 		}
 	}
 	d.Processor = s.org.Processor
-	for _, o := range s.optOutChoices(v["country"], v["state"]) {
+	optOuts := s.optOutChoices(v["country"], v["state"])
+	for _, o := range optOuts {
 		d.OptOutChoices = append(d.OptOutChoices, choice{Value: o, Label: optOutLabels[o], Checked: contains(multi["f_opt_out_opt_out_of"], o)})
 	}
 	for _, o := range dsr.KindFieldValues(dsr.KindRestriction, "ground") {
@@ -79,10 +80,29 @@ func (s *Server) formData(v map[string]string, multi map[string][]string, errs m
 	d.Countries, d.States = dsr.Countries(), dsr.USStates
 	for _, f := range formFields {
 		if msg, ok := errs[f.path]; ok {
+			if f.path == "fields.opt_out_of" && len(optOuts) > 0 {
+				f.id = "f-oo-" + optOuts[0] // the first choice shown here
+			}
 			d.ErrorList = append(d.ErrorList, errorItem{ID: f.id, Label: f.label, Message: msg})
 		}
 	}
 	return d
+}
+
+// kindLabel is the kind's label on the form; the opt-out names only the
+// choices of the regimes offered (an EU-only organisation's form never
+// says "sale").
+func (s *Server) kindLabel(k dsr.Kind) string {
+	if k != dsr.KindOptOut {
+		return k.Label()
+	}
+	names := map[string]string{"sale": "sale", "sharing": "sharing", "targeted_advertising": "targeted advertising",
+		"profiling": "profiling", "direct_marketing": "direct marketing"}
+	var parts []string
+	for _, o := range s.org.OptOutChoicesOffered() {
+		parts = append(parts, names[o])
+	}
+	return "Opt out (" + strings.Join(parts, ", ") + ")"
 }
 
 // optOutChoices are the opt-out choices for a requester living in
@@ -98,10 +118,31 @@ func (s *Server) optOutChoices(country, state string) []string {
 	return s.org.OptOutChoicesOffered()
 }
 
+// optOutProblem says why the opt-out choices chosen on the form do not fit
+// the requester's place, or "".
+func (s *Server) optOutProblem(kind, country, state string, chosen []string) string {
+	if kind != string(dsr.KindOptOut) || country == "" || len(chosen) == 0 {
+		return ""
+	}
+	allowed := s.optOutChoices(country, state)
+	for _, c := range chosen {
+		if !contains(allowed, c) {
+			labels := make([]string, len(allowed))
+			for i, a := range allowed {
+				labels[i] = strings.ToLower(optOutLabels[a])
+			}
+			return "Where you live you can opt out of: " + strings.Join(labels, "; ") + ". Choose from these."
+		}
+	}
+	return ""
+}
+
 // formSubmit handles POST /requests from the form: the same Submit as the
 // API. Errors come back as the form with messages next to the fields.
-// The "show the choices for where I live" button (step=choices) only
-// re-renders the form, input kept, with that place's opt-out choices.
+// An opt-out with a choice the law where the requester lives does not
+// have (CCPA "sale" from the Netherlands) comes back as the form with
+// that place's choices: the form works without JavaScript, so this
+// re-render is how the choices follow the chosen country.
 func (s *Server) formSubmit(c echo.Context) error {
 	form, err := readForm(c)
 	if err != nil {
@@ -113,8 +154,8 @@ func (s *Server) formSubmit(c echo.Context) error {
 			v[k] = vals[0]
 		}
 	}
-	if v["step"] == "choices" {
-		return c.Render(http.StatusOK, "form.html", s.formData(v, form.Value, nil))
+	if msg := s.optOutProblem(v["kind"], v["country"], v["state"], form.Value["f_opt_out_opt_out_of"]); msg != "" {
+		return c.Render(http.StatusUnprocessableEntity, "form.html", s.formData(v, form.Value, map[string]string{"fields.opt_out_of": msg}))
 	}
 	sub, ferr := submissionFromForm(form)
 	if ferr != nil {

@@ -136,7 +136,8 @@ func TestOptOutChoicesFollowTheRequestersPlace(t *testing.T) {
 	t.Parallel()
 	eu := seedDesk(t, "ontrack-digital")
 	_, form := get(t, eu, eu.URL+"/")
-	if strings.Contains(form, `id="f-oo-sale"`) || strings.Contains(form, `id="f-oo-sharing"`) || !strings.Contains(form, `id="f-oo-direct_marketing"`) {
+	if strings.Contains(form, `id="f-oo-sale"`) || strings.Contains(form, `id="f-oo-sharing"`) || !strings.Contains(form, `id="f-oo-direct_marketing"`) ||
+		strings.Contains(strings.ToLower(form), "sale") || !strings.Contains(form, "Opt out (profiling, direct marketing)") {
 		t.Fatalf("EU-only form opt-out choices:\n%s", form)
 	}
 	resp, b := postJSON(t, eu, `{"kind": "opt_out", "subject": {"email": "ion@example.com", "country": "RO"}, "fields": {"opt_out_of": ["direct_marketing"]}}`, nil)
@@ -152,15 +153,21 @@ func TestOptOutChoicesFollowTheRequestersPlace(t *testing.T) {
 	if _, page := get(t, d, d.URL+"/?country=NL"); strings.Contains(page, `id="f-oo-sale"`) || !strings.Contains(page, `id="f-oo-direct_marketing"`) {
 		t.Fatalf("NL form opt-out choices:\n%s", page)
 	}
-	// The "show the choices" step re-renders with the input kept and
-	// submits nothing.
-	resp2, page := postForm(t, d, "/requests", url.Values{"step": {"choices"}, "kind": {"opt_out"}, "email": {"cal@example.com"}, "country": {"US"}, "state": {"CA"}})
-	if resp2.StatusCode != http.StatusOK || !strings.Contains(page, `id="f-oo-sale"`) || !strings.Contains(page, `value="cal@example.com"`) {
-		t.Fatalf("choices step: %d\n%s", resp2.StatusCode, page)
+	// Submitting re-renders the form with the chosen place's choices
+	// (no JavaScript needed), the input kept and nothing recorded: a CCPA
+	// choice from the Netherlands, and a Californian who chose none.
+	resp2, page := postForm(t, d, "/requests", url.Values{"kind": {"opt_out"}, "email": {"nl@example.com"}, "country": {"NL"}, "f_opt_out_opt_out_of": {"sale"}})
+	if resp2.StatusCode != http.StatusUnprocessableEntity || strings.Contains(page, `id="f-oo-sale"`) || !strings.Contains(page, `id="f-oo-direct_marketing"`) ||
+		!strings.Contains(page, "Where you live you can opt out of: direct marketing") || !strings.Contains(page, `href="#f-oo-direct_marketing"`) || !strings.Contains(page, `value="nl@example.com"`) {
+		t.Fatalf("NL opt-out of sale: %d\n%s", resp2.StatusCode, page)
+	}
+	resp2, page = postForm(t, d, "/requests", url.Values{"kind": {"opt_out"}, "email": {"cal@example.com"}, "country": {"US"}, "state": {"CA"}})
+	if resp2.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, `id="f-oo-sale"`) || strings.Contains(page, `id="f-oo-direct_marketing"`) || !strings.Contains(page, `value="cal@example.com"`) {
+		t.Fatalf("CA opt-out without a choice: %d\n%s", resp2.StatusCode, page)
 	}
 	var n int
 	if err := d.Pool.QueryRow(context.Background(), `SELECT count(*) FROM requests`).Scan(&n); err != nil || n != 0 {
-		t.Fatalf("choices step created %d requests (%v)", n, err)
+		t.Fatalf("refused opt-outs created %d requests (%v)", n, err)
 	}
 }
 
