@@ -201,6 +201,13 @@ var optOutPhrases = map[string]string{
 	"direct_marketing": "using %s for direct marketing",
 }
 
+// KindVerb is kindVerb for pages: what req asks of the organisation, said
+// to the data subject or (toAgent) to their agent.
+func KindVerb(req *dsr.Request, toAgent bool) string {
+	reg, _ := dsr.LookupRegime(req.Regime)
+	return kindVerb(req, reg, toAgent)
+}
+
 // kindVerb says what the request asks of us, for "the request to …": to
 // the data subject about "your" data; to an agent about the person they
 // act for ("give Jan Jansen a copy of their personal data"). An opt-out

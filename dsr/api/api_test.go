@@ -271,8 +271,8 @@ func TestWithdrawFromStatusPage(t *testing.T) {
 	post(t, d, apitest.LinkWith(t, first, "/verify/"), nil)
 	status := apitest.LinkWith(t, d.MailWithSubject(t, "eve@example.com", "is being handled"), "/status/")
 	r, page := get(t, d, status+"/withdraw")
-	if r.StatusCode != 200 || !strings.Contains(page, "Yes, withdraw the request") {
-		t.Fatalf("confirm page %d", r.StatusCode)
+	if r.StatusCode != 200 || !strings.Contains(page, "Yes, withdraw the request") || !strings.Contains(page, "we will not act on the request to delete your personal data.") {
+		t.Fatalf("confirm page %d:\n%s", r.StatusCode, page)
 	}
 	if r := post(t, d, status+"/withdraw", nil); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("withdraw: %d", r.StatusCode)

@@ -105,6 +105,16 @@ func (s *Server) page() *pageData {
 	return &pageData{Org: s.org.Organisation, V: map[string]string{}, loc: s.org.Location(), org: s.org}
 }
 
+// RequestVerb says what the viewed request asks of us, to whoever holds
+// the link: "delete your personal data", or to an agent "delete Jan
+// Jansen's personal data"; an opt-out names what was opted out of.
+func (d *pageData) RequestVerb() string {
+	if d.View == nil || d.View.Request == nil {
+		return ""
+	}
+	return workflow.KindVerb(d.View.Request, d.View.Holder == dsr.HolderAgent)
+}
+
 // ComplaintTexts are the paragraphs on where the requester may turn under
 // the viewed request's regime: the organisation's configured authority,
 // recourse, representatives and DPO, else the law's text.
