@@ -170,7 +170,8 @@ func (c *Config) ComplaintAuthority(r *Regime) (Authority, bool) {
 // ComplaintTexts are the paragraphs a requester under r is told about
 // where to turn: the complaint authority (the organisation's, else the
 // law's text), then the independent recourse, the Art. 27 representative
-// and the DPO where the organisation has them.
+// and the DPO (the dpo object, else organisation.dpo_email) where the
+// organisation has them.
 func (c *Config) ComplaintTexts(r *Regime) []string {
 	if r == nil {
 		return nil
@@ -211,7 +212,11 @@ func (c *Config) ComplaintTexts(r *Regime) []string {
 			}
 			out = append(out, s+".")
 		}
-		if d := c.DPO; d != nil {
+		d := c.DPO
+		if d == nil && c.Organisation.DPOEmail != "" {
+			d = &DPO{Email: c.Organisation.DPOEmail} // organisation.dpo_email alone
+		}
+		if d != nil {
 			s := "Our data protection officer: "
 			if d.Name != "" {
 				s += d.Name + ", "

@@ -95,6 +95,24 @@ func TestComplaintTextsUseTheOrganisationsAuthority(t *testing.T) {
 	}
 }
 
+func TestComplaintTextsFallBackToTheDPOEmail(t *testing.T) {
+	t.Parallel()
+	c, err := parseConfigString(configJSON(t, func(m map[string]any) {
+		m["organisation"] = map[string]any{"name": "Testorg B.V.", "contact_email": "privacy@testorg.example", "dpo_email": "dpo@testorg.example"}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gdpr, _ := dsr.LookupRegime("gdpr")
+	ca, _ := dsr.LookupRegime("ccpa")
+	if got := c.ComplaintTexts(gdpr); len(got) != 2 || got[0] != gdpr.Complaint || got[1] != "Our data protection officer: dpo@testorg.example." {
+		t.Errorf("gdpr texts = %q", got)
+	}
+	if got := c.ComplaintTexts(ca); len(got) != 1 || got[0] != ca.Complaint {
+		t.Errorf("ccpa texts = %q (no DPO under US laws)", got)
+	}
+}
+
 func TestOptOutChoicesFollowTheRegime(t *testing.T) {
 	t.Parallel()
 	eu, err := parseConfigString(configJSON(t, nil))
