@@ -30,17 +30,7 @@ func TestDattoDenialNamesTheICO(t *testing.T) {
 	d := seedDesk(t, "datto")
 	_, tok := staff(t, d, "odette@datto.example", workflow.RoleOfficer)
 	rc := newRequest(t, d, "access", "ana@example.com", "NL", "")
-	for _, step := range []struct {
-		action string
-		body   map[string]string
-	}{
-		{"verify", map[string]string{"method": "portal login", "note": "signed in to the portal"}},
-		{"deny", map[string]string{"reason": "manifestly_unfounded", "explanation": "The same request was answered last week."}},
-	} {
-		if code, out := adminCall(t, d, tok, "POST", "/api/v1/admin/requests/"+rc.ID+"/"+step.action, step.body); code != 200 {
-			t.Fatalf("%s: %d %v", step.action, code, out)
-		}
-	}
+	verifyAndDeny(t, d, tok, rc.ID)
 	m := d.MailWithSubject(t, "ana@example.com", "cannot fulfil")
 	for _, want := range []string{"Information Commissioner's Office (ICO)", "https://ico.org.uk/make-a-complaint/", "Wycliffe House", "Our data protection officer: Datto Data Protection representative, privacy@datto.com"} {
 		if !strings.Contains(m.Text, want) {
@@ -53,6 +43,57 @@ func TestDattoDenialNamesTheICO(t *testing.T) {
 	_, page := get(t, d, apitest.LinkWith(t, m, "/status/"))
 	if !strings.Contains(page, "Information Commissioner&#39;s Office (ICO)") || strings.Contains(page, "a supervisory authority") {
 		t.Fatalf("status page does not name the ICO:\n%s", page)
+	}
+}
+
+// verifyAndDeny verifies the request through the admin API and denies it.
+func verifyAndDeny(t *testing.T, d *apitest.Desk, tok, id string) {
+	t.Helper()
+	for _, step := range []struct {
+		action string
+		body   map[string]string
+	}{
+		{"verify", map[string]string{"method": "account login", "note": "signed in"}},
+		{"deny", map[string]string{"reason": "manifestly_unfounded", "explanation": "The same request was answered last week."}},
+	} {
+		if code, out := adminCall(t, d, tok, "POST", "/api/v1/admin/requests/"+id+"/"+step.action, step.body); code != 200 {
+			t.Fatalf("%s: %d %v", step.action, code, out)
+		}
+	}
+}
+
+// TestOntraComplaintRoutesPerRegime: Ontra's policy names the CPPA for
+// California, JAMS (DPF) as independent recourse for EU/UK residents and
+// an Art. 27 representative for each of the EU and the UK; each denial
+// mail names the routes of its requester's regime only.
+func TestOntraComplaintRoutesPerRegime(t *testing.T) {
+	t.Parallel()
+	d := seedDesk(t, "ontra")
+	_, tok := staff(t, d, "odette@ontra.example", workflow.RoleOfficer)
+	for _, tc := range []struct {
+		email, country, state string
+		want, not             []string
+	}{
+		{"uk@example.com", "GB", "", []string{"Independent recourse: JAMS", "https://www.jamsadr.com/DPF-Dispute-Resolution",
+			"Our representative in the UK (Art. 27 UK GDPR): DP Data Protection Services UK Ltd., Attn.: Ontra, 16 Great Queen Street"}, []string{"DP-Dock", "Privacy Protection Agency"}},
+		{"de@example.com", "DE", "", []string{"Independent recourse: JAMS", "Our representative in the EU (Art. 27 GDPR): DP-Dock GmbH, Attn.: Ontra, Ballindamm 39"},
+			[]string{"DP Data Protection Services UK", "Privacy Protection Agency"}},
+		{"ca@example.com", "US", "CA", []string{"You have the right to lodge a complaint with the California Privacy Protection Agency (https://cppa.ca.gov/webapplications/complaint)."},
+			[]string{"JAMS", "representative", "DP-Dock"}},
+	} {
+		rc := newRequest(t, d, "erasure", tc.email, tc.country, tc.state)
+		verifyAndDeny(t, d, tok, rc.ID)
+		m := d.MailWithSubject(t, tc.email, "cannot fulfil")
+		for _, w := range tc.want {
+			if !strings.Contains(m.Text, w) {
+				t.Errorf("%s denial mail lacks %q:\n%s", tc.country, w, m.Text)
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(m.Text, n) {
+				t.Errorf("%s denial mail names %q:\n%s", tc.country, n, m.Text)
+			}
+		}
 	}
 }
 
