@@ -53,8 +53,8 @@ func (s *Server) formPage(c echo.Context) error {
 }
 
 func (s *Server) renderForm(c echo.Context, code int, errs map[string]string) error {
-	// country and state in the query (a link, or the "show my choices"
-	// step without JavaScript) choose the opt-out choices shown.
+	// country and state in the query (a link to the form for one place)
+	// choose the opt-out choices shown.
 	d := s.formData(map[string]string{"kind": c.QueryParam("kind"), "country": c.QueryParam("country"), "state": c.QueryParam("state")}, nil, errs)
 	d.GPC = hasGPC(c) && s.org.OffersRegime("ccpa")
 	c.Response().Header().Add("Vary", "Sec-GPC")
