@@ -40,6 +40,18 @@ type Config struct {
 	Downloads    Downloads        `json:"downloads"`
 	Mail         MailConfig       `json:"mail"`
 
+	// The organisation's own texts (see texts.go); each empty one keeps
+	// the law's text.
+	Complaints      map[string]Authority `json:"complaints"` // by regime id
+	Recourse        []Recourse           `json:"recourse"`
+	Representatives []Representative     `json:"representatives"`
+	DPO             *DPO                 `json:"dpo"`
+	Processor       *ProcessorNotice     `json:"processor"`
+	KindParagraphs  map[Kind]string      `json:"kind_paragraphs"`
+	// Comment is for the people who keep the file (e.g. the policy
+	// sentence a setting comes from); DSR Desk ignores it.
+	Comment string `json:"comment"`
+
 	loc *time.Location
 }
 
@@ -50,6 +62,7 @@ type Organisation struct {
 	DPOEmail         string `json:"dpo_email"`
 	Address          string `json:"address"`
 	PrivacyPolicyURL string `json:"privacy_policy_url"`
+	Comment          string `json:"comment"`
 }
 
 // Jurisdiction maps requesters' places to a regime. Countries are ISO
@@ -58,6 +71,7 @@ type Jurisdiction struct {
 	Countries []string `json:"countries"`
 	States    []string `json:"states"`
 	Regime    string   `json:"regime"`
+	Comment   string   `json:"comment"`
 }
 
 // Promise is an organisation's own deadline, stricter than the law:
@@ -68,6 +82,7 @@ type Promise struct {
 	Days    int      `json:"days"`
 	Regimes []string `json:"regimes"`
 	Source  string   `json:"source"`
+	Comment string   `json:"comment"`
 }
 
 // VoluntaryOffer is a right the organisation offers where the law does
@@ -200,6 +215,7 @@ func (c *Config) validate() error {
 	c.validatePlaces(add)
 	c.validateVoluntary(add)
 	c.validateTimings(add)
+	c.validateTexts(add)
 	if len(errs) == 0 {
 		return nil
 	}

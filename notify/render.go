@@ -25,10 +25,12 @@ type MailData struct {
 	DueOn             string
 	DueSentence       string
 	RegimeSentence    string
-	ComplaintSentence string
-	SubjectName       string
+	ComplaintSentence string // the complaint route and, where the organisation has them, recourse, representatives, DPO (paragraphs)
+	KindParagraph     string // the organisation's extra paragraph for this kind
+	SubjectName       string // empty when none was given: greet with "Hello,"
 	AgentName         string
 	AgentEmail        string
+	ClientName        string // the processor path: the client the requester named, if any
 	ToAgent           bool
 	NeedsVerification bool
 	ClockPaused       bool
@@ -118,6 +120,7 @@ func (r *Renderer) Render(locale, event string, d MailData) (Rendered, error) {
 	d.SubjectName = truncateQuoted(d.SubjectName)
 	d.AgentName = truncateQuoted(d.AgentName)
 	d.RecipientName = truncateQuoted(d.RecipientName)
+	d.ClientName = truncateQuoted(d.ClientName)
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, d); err != nil {
 		return Rendered{}, fmt.Errorf("notify: render %s: %w", event, err)
@@ -144,6 +147,10 @@ func tidy(s string) string {
 // MaxQuotedRunes is how much of a name typed by a requester or agent a
 // mail shows; longer names are cut with an ellipsis.
 const MaxQuotedRunes = 80
+
+// Quoted cuts a name typed by a requester or agent to MaxQuotedRunes, as
+// Render does with the name fields, for sentences built before rendering.
+func Quoted(s string) string { return truncateQuoted(s) }
 
 func truncateQuoted(s string) string {
 	if utf8.RuneCountInString(s) <= MaxQuotedRunes {

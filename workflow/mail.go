@@ -174,9 +174,11 @@ func (e *Engine) mailData(req *dsr.Request, holder string, x mailExtra) notify.M
 		ActionURL:         x.actionURL, ActionLabel: x.actionLabel,
 		DownloadURL: x.download, Note: x.note, ReasonLabel: x.reason,
 	}
-	if d.SubjectName == "" {
-		d.SubjectName = "the data subject"
-	}
+	// With no name the greeting is "Hello," and an agent's mail speaks of
+	// "the person you act for"; the kind is said to the reader about the
+	// person concerned.
+	d.KindVerb = kindVerb(req, reg, d.ToAgent)
+	d.KindParagraph = e.org.KindParagraph(req.Kind)
 	if req.Agent != nil {
 		d.AgentName, d.AgentEmail = req.Agent.Name, req.Agent.Email
 	}
@@ -185,7 +187,14 @@ func (e *Engine) mailData(req *dsr.Request, holder string, x mailExtra) notify.M
 	}
 	if reg != nil {
 		d.RegimeSentence = fmt.Sprintf("Your request is handled under the %s.", reg.Name)
-		d.ComplaintSentence = reg.Complaint
+		if d.ToAgent {
+			d.RegimeSentence = fmt.Sprintf("The request is handled under the %s.", reg.Name)
+		}
+		// The organisation's complaint authority, recourse, representatives
+		// and DPO where its config names them; else the law's text. The
+		// regime's complaint routes (CPPA, Attorney General) are listed
+		// beside them.
+		d.ComplaintSentence = strings.Join(e.org.ComplaintTexts(reg), "\n\n")
 		for _, cr := range reg.ComplaintRoutes {
 			d.ComplaintRoutes = append(d.ComplaintRoutes, cr.Name+": "+cr.URL)
 		}
@@ -195,6 +204,84 @@ func (e *Engine) mailData(req *dsr.Request, holder string, x mailExtra) notify.M
 		d.Kept = append(d.Kept, notify.KeptLine{Data: k.Data, Basis: k.Basis})
 	}
 	return d
+}
+
+// optOutPhrases say each opt_out_of choice as what we stop doing to the
+// data (%s).
+var optOutPhrases = map[string]string{
+	"sale": "selling %s", "sharing": "sharing %s for cross-context behavioural advertising",
+	"targeted_advertising": "using %s for targeted advertising", "profiling": "using %s for profiling",
+	"direct_marketing": "using %s for direct marketing",
+}
+
+// KindVerb is kindVerb for pages: what req asks of the organisation, said
+// to the data subject or (toAgent) to their agent.
+func KindVerb(req *dsr.Request, toAgent bool) string {
+	reg, _ := dsr.LookupRegime(req.Regime)
+	return kindVerb(req, reg, toAgent)
+}
+
+// kindVerb says what the request asks of us, for "the request to …": to
+// the data subject about "your" data; to an agent about the person they
+// act for ("give Jan Jansen a copy of their personal data"). An opt-out
+// names what was opted out of (the choices follow the regime), or, with
+// none recorded, the regime's opt-out: objection to direct marketing under
+// a GDPR-style law, sale and sharing under US laws.
+func kindVerb(req *dsr.Request, reg *dsr.Regime, toAgent bool) string {
+	who, their, data := "you", "your", "your personal data"
+	if toAgent {
+		who, their, data = "the person you act for", "their", "the personal data of the person you act for"
+		if req.Subject.Name != "" {
+			who = notify.Quoted(req.Subject.Name)
+			data = who + "'s personal data"
+		}
+	}
+	switch req.Kind {
+	case dsr.KindAccess:
+		return "give " + who + " a copy of " + their + " personal data"
+	case dsr.KindRectification:
+		return "correct " + data
+	case dsr.KindErasure:
+		return "delete " + data
+	case dsr.KindPortability:
+		return "give " + who + " " + their + " personal data in a portable format"
+	case dsr.KindRestriction:
+		return "restrict the processing of " + data
+	case dsr.KindObjection:
+		return "stop processing " + data + " as objected to"
+	case dsr.KindOptOut:
+		var choices []string
+		if f := req.Fields["opt_out_of"]; f != "" {
+			choices = strings.Split(f, ",")
+		} else if reg != nil && reg.MonthRule != "" {
+			choices = []string{"direct_marketing"}
+		} else {
+			choices = []string{"sale", "sharing"}
+		}
+		var parts []string
+		for _, c := range choices {
+			p, ok := optOutPhrases[strings.TrimSpace(c)]
+			if !ok {
+				continue
+			}
+			obj := "it"
+			if len(parts) == 0 {
+				obj = data
+			}
+			parts = append(parts, fmt.Sprintf(p, obj))
+		}
+		if len(parts) > 0 {
+			return "stop " + joinAnd(parts)
+		}
+	}
+	return req.Kind.KindVerb()
+}
+
+func joinAnd(parts []string) string {
+	if len(parts) < 2 {
+		return strings.Join(parts, "")
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
 }
 
 func (e *Engine) newMessageID() string {
@@ -220,4 +307,16 @@ func (DeliverArgs) Kind() string { return "deliver_message" }
 // 12 attempts (about a day and a half with the default backoff).
 func (DeliverArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueEmail, MaxAttempts: 12, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// shareSummaryWithAgent puts the officer's completion summary into the
+// agent's completion mail of c, which dsr.MailAll leaves without it: used
+// only when the officer ticked "share with the agent". The download link
+// stays the data subject's.
+func shareSummaryWithAgent(c *dsr.Change, summary string) {
+	for i := range c.Messages {
+		if m := &c.Messages[i]; m.Event == MailCompleted && m.Holder == dsr.HolderAgent {
+			m.Note = strings.TrimSpace(summary)
+		}
+	}
 }

@@ -86,6 +86,10 @@ type Completion struct {
 	// partial outcome kept and why (dsr.ParseOutcome).
 	Outcome string
 	Kept    []dsr.Kept
+	// ShareWithAgent: the officer ticked "share with the agent", so the
+	// agent's completion mail carries the summary too (by default it goes
+	// to the data subject only: it may describe their data).
+	ShareWithAgent bool
 }
 
 // MaxExportBytes bounds one export file.
@@ -101,7 +105,11 @@ func (e *Engine) CompleteWith(ctx context.Context, requestID, actor string, c Co
 		if err := validateCompletion(r.Kind, o.Result, c); err != nil || oerr != nil {
 			return dsr.Change{}, mergeFieldErrors(err, oerr)
 		}
-		return dsr.PlanCompleteWith(e.org, r, actor, c.Summary, c.Systems, c.Exports, o, now)
+		ch, err := dsr.PlanCompleteWith(e.org, r, actor, c.Summary, c.Systems, c.Exports, o, now)
+		if err == nil && c.ShareWithAgent {
+			shareSummaryWithAgent(&ch, c.Summary)
+		}
+		return ch, err
 	})
 }
 

@@ -227,7 +227,7 @@ func TestAgentRequestWaitsForSubjectConfirmation(t *testing.T) {
 	if ack := d.MailTo(t, "carla@example.com", 2)[1]; !strings.Contains(ack.Subject, "is being handled") {
 		t.Fatalf("subject ack %q", ack.Subject)
 	}
-	if ack := d.MailTo(t, "agent@example.org", 2)[1]; !strings.Contains(ack.Text, "The request you filed for Carla") {
+	if ack := d.MailTo(t, "agent@example.org", 2)[1]; !strings.Contains(ack.Text, "The request you filed to give Carla a copy of their personal data") || strings.Contains(ack.Text, "your personal data") {
 		t.Fatalf("agent ack:\n%s", ack.Text)
 	}
 	var confirmed bool
@@ -271,8 +271,8 @@ func TestWithdrawFromStatusPage(t *testing.T) {
 	post(t, d, apitest.LinkWith(t, first, "/verify/"), nil)
 	status := apitest.LinkWith(t, d.MailWithSubject(t, "eve@example.com", "is being handled"), "/status/")
 	r, page := get(t, d, status+"/withdraw")
-	if r.StatusCode != 200 || !strings.Contains(page, "Yes, withdraw the request") {
-		t.Fatalf("confirm page %d", r.StatusCode)
+	if r.StatusCode != 200 || !strings.Contains(page, "Yes, withdraw the request") || !strings.Contains(page, "we will not act on the request to delete your personal data.") {
+		t.Fatalf("confirm page %d:\n%s", r.StatusCode, page)
 	}
 	if r := post(t, d, status+"/withdraw", nil); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("withdraw: %d", r.StatusCode)

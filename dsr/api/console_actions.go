@@ -63,6 +63,8 @@ type actionInput struct {
 	// Outcome (full, partial, no_data) and Kept complete a request.
 	Outcome string     `json:"outcome"`
 	Kept    []dsr.Kept `json:"kept"`
+	// ShareWithAgent sends the completion summary to the agent too.
+	ShareWithAgent bool `json:"share_with_agent"`
 }
 
 type apiFile struct {
@@ -97,6 +99,7 @@ func actionInputFromForm(c echo.Context) (actionInput, error) {
 		}
 		in.Kept = append(in.Kept, k)
 	}
+	in.ShareWithAgent = get("share_with_agent") != ""
 	for _, fh := range form.File["exports"] {
 		f, err := readExport(fh)
 		if err != nil {
@@ -171,7 +174,7 @@ func (s *Server) runAction(ctx context.Context, id, action string, u *workflow.U
 		return "Note added.", e.AddNote(ctx, id, actor, in.Note)
 	case "complete":
 		return "Completed; the requester was told.", e.CompleteWith(ctx, id, actor, workflow.Completion{Summary: in.Summary, Systems: in.Systems, Exports: in.Exports,
-			Outcome: in.Outcome, Kept: in.Kept})
+			Outcome: in.Outcome, Kept: in.Kept, ShareWithAgent: in.ShareWithAgent})
 	case "deny":
 		return "Denied; the requester was told.", e.Deny(ctx, id, actor, in.Reason, in.Explanation)
 	case "withdraw":

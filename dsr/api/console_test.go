@@ -103,7 +103,7 @@ func (b *browser) post(path string, form url.Values) (*http.Response, string) {
 // neither list fails this test.
 var publicRoutes = map[string]bool{
 	"GET /healthz": true, "GET /readyz": true, "GET /static/*": true, "GET /static*": true, "GET /": true, "GET /requests/new": true,
-	"POST /requests": true, "GET /verify/:token": true, "POST /verify/:token": true, "GET /status/:token": true,
+	"POST /requests": true, "POST /requests/processor": true, "GET /verify/:token": true, "POST /verify/:token": true, "GET /status/:token": true,
 	"GET /status/:token/withdraw": true, "POST /status/:token/withdraw": true, "POST /status/:token/answer": true,
 	"POST /api/v1/requests": true, "GET /download/:token": true, "GET /download/:token/:file": true,
 	"GET /console/login": true, "POST /console/login": true,

@@ -53,7 +53,9 @@ func (s *Server) formPage(c echo.Context) error {
 }
 
 func (s *Server) renderForm(c echo.Context, code int, errs map[string]string) error {
-	d := s.formData(map[string]string{"kind": c.QueryParam("kind")}, nil, errs)
+	// country and state in the query (a link to the form for one place)
+	// choose the opt-out choices shown.
+	d := s.formData(map[string]string{"kind": c.QueryParam("kind"), "country": c.QueryParam("country"), "state": c.QueryParam("state")}, nil, errs)
 	d.GPC = hasGPC(c) && s.org.OffersRegime("ccpa")
 	c.Response().Header().Add("Vary", "Sec-GPC")
 	return c.Render(code, "form.html", d)
@@ -64,10 +66,12 @@ func (s *Server) formData(v map[string]string, multi map[string][]string, errs m
 	d.V, d.Errors = v, errs
 	for _, k := range dsr.Kinds {
 		if s.org.OffersKind(k) {
-			d.Kinds = append(d.Kinds, choice{Value: string(k), Label: k.Label(), Checked: v["kind"] == string(k)})
+			d.Kinds = append(d.Kinds, choice{Value: string(k), Label: s.kindLabel(k), Checked: v["kind"] == string(k), Hint: s.org.KindParagraph(k)})
 		}
 	}
-	for _, o := range dsr.KindFieldValues(dsr.KindOptOut, "opt_out_of") {
+	d.Processor = s.org.Processor
+	optOuts := s.optOutChoices(v["country"], v["state"])
+	for _, o := range optOuts {
 		d.OptOutChoices = append(d.OptOutChoices, choice{Value: o, Label: optOutLabels[o], Checked: contains(multi["f_opt_out_opt_out_of"], o)})
 	}
 	for _, o := range dsr.KindFieldValues(dsr.KindRestriction, "ground") {
@@ -76,14 +80,69 @@ func (s *Server) formData(v map[string]string, multi map[string][]string, errs m
 	d.Countries, d.States = dsr.Countries(), dsr.USStates
 	for _, f := range formFields {
 		if msg, ok := errs[f.path]; ok {
+			if f.path == "fields.opt_out_of" && len(optOuts) > 0 {
+				f.id = "f-oo-" + optOuts[0] // the first choice shown here
+			}
 			d.ErrorList = append(d.ErrorList, errorItem{ID: f.id, Label: f.label, Message: msg})
 		}
 	}
 	return d
 }
 
+// kindLabel is the kind's label on the form; the opt-out names only the
+// choices of the regimes offered (an EU-only organisation's form never
+// says "sale").
+func (s *Server) kindLabel(k dsr.Kind) string {
+	if k != dsr.KindOptOut {
+		return k.Label()
+	}
+	names := map[string]string{"sale": "sale", "sharing": "sharing", "targeted_advertising": "targeted advertising",
+		"profiling": "profiling", "direct_marketing": "direct marketing"}
+	var parts []string
+	for _, o := range s.org.OptOutChoicesOffered() {
+		parts = append(parts, names[o])
+	}
+	return "Opt out (" + strings.Join(parts, ", ") + ")"
+}
+
+// optOutChoices are the opt-out choices for a requester living in
+// country (and US state): those of the regime that applies there today,
+// else of every regime the organisation offers, so an EU-only
+// organisation never shows "sale" or "sharing".
+func (s *Server) optOutChoices(country, state string) []string {
+	if country != "" {
+		if r, err := s.org.RegimeFor(country, state, dsr.DateIn(s.engine.Now(), s.org.Location())); err == nil {
+			return dsr.OptOutChoices(r)
+		}
+	}
+	return s.org.OptOutChoicesOffered()
+}
+
+// optOutProblem says why the opt-out choices chosen on the form do not fit
+// the requester's place, or "".
+func (s *Server) optOutProblem(kind, country, state string, chosen []string) string {
+	if kind != string(dsr.KindOptOut) || country == "" || len(chosen) == 0 {
+		return ""
+	}
+	allowed := s.optOutChoices(country, state)
+	for _, c := range chosen {
+		if !contains(allowed, c) {
+			labels := make([]string, len(allowed))
+			for i, a := range allowed {
+				labels[i] = strings.ToLower(optOutLabels[a])
+			}
+			return "Where you live you can opt out of: " + strings.Join(labels, "; ") + ". Choose from these."
+		}
+	}
+	return ""
+}
+
 // formSubmit handles POST /requests from the form: the same Submit as the
 // API. Errors come back as the form with messages next to the fields.
+// An opt-out with a choice the law where the requester lives does not
+// have (CCPA "sale" from the Netherlands) comes back as the form with
+// that place's choices: the form works without JavaScript, so this
+// re-render is how the choices follow the chosen country.
 func (s *Server) formSubmit(c echo.Context) error {
 	form, err := readForm(c)
 	if err != nil {
@@ -94,6 +153,9 @@ func (s *Server) formSubmit(c echo.Context) error {
 		if len(vals) > 0 {
 			v[k] = vals[0]
 		}
+	}
+	if msg := s.optOutProblem(v["kind"], v["country"], v["state"], form.Value["f_opt_out_opt_out_of"]); msg != "" {
+		return c.Render(http.StatusUnprocessableEntity, "form.html", s.formData(v, form.Value, map[string]string{"fields.opt_out_of": msg}))
 	}
 	sub, ferr := submissionFromForm(form)
 	if ferr != nil {
@@ -202,4 +264,34 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// processorSubmit handles POST /requests/processor, the form's "this is
+// about data a client of ours controls" path: it answers with the
+// organisation's instructions (on the page and by mail) and records the
+// request as redirected. Bad input comes back as the form with the
+// messages next to the processor fields (422); an organisation without a
+// processor notice has no such path (404).
+func (s *Server) processorSubmit(c echo.Context) error {
+	if err := c.Request().ParseForm(); err != nil {
+		return formReadError(err)
+	}
+	f := c.Request().PostForm
+	rd, err := s.engine.Redirect(c.Request().Context(), dsr.RedirectInput{Email: f.Get("email"), Client: f.Get("client")})
+	if err != nil {
+		var de *dsr.Error
+		if !errors.As(err, &de) || de.Code != dsr.EINVALID {
+			return err
+		}
+		d := s.formData(map[string]string{"processor_email": f.Get("email"), "processor_client": f.Get("client")}, nil, de.Fields)
+		for _, p := range []struct{ path, id, label string }{{"processor.email", "processor-email", "Your email address"}, {"processor.client", "processor-client", "Which of our clients?"}} {
+			if msg, ok := de.Fields[p.path]; ok {
+				d.ErrorList = append(d.ErrorList, errorItem{ID: p.id, Label: p.label, Message: msg})
+			}
+		}
+		return c.Render(http.StatusUnprocessableEntity, "form.html", d)
+	}
+	d := s.page()
+	d.Redirected = rd
+	return c.Render(http.StatusCreated, "processor.html", d)
 }

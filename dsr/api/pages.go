@@ -57,6 +57,7 @@ type pageData struct {
 	Errors map[string]string
 	V      map[string]string
 	loc    *time.Location
+	org    *dsr.Config
 
 	Title, Message, Flash, Token, DueLong, Unavailable string
 
@@ -71,6 +72,11 @@ type pageData struct {
 
 	GPC    bool
 	GPCRef string
+
+	// Processor is the organisation's processor notice (nil: none);
+	// Redirected is the answer on its path.
+	Processor  *dsr.ProcessorNotice
+	Redirected *workflow.Redirected
 
 	// Console.
 	User                                                       *workflow.User
@@ -90,12 +96,33 @@ type pageData struct {
 type choice struct {
 	Value, Label string
 	Checked      bool
+	Hint         string // the organisation's paragraph for a kind
 }
 
 type errorItem struct{ ID, Label, Message string }
 
 func (s *Server) page() *pageData {
-	return &pageData{Org: s.org.Organisation, V: map[string]string{}, loc: s.org.Location()}
+	return &pageData{Org: s.org.Organisation, V: map[string]string{}, loc: s.org.Location(), org: s.org}
+}
+
+// RequestVerb says what the viewed request asks of us, to whoever holds
+// the link: "delete your personal data", or to an agent "delete Jan
+// Jansen's personal data"; an opt-out names what was opted out of.
+func (d *pageData) RequestVerb() string {
+	if d.View == nil || d.View.Request == nil {
+		return ""
+	}
+	return workflow.KindVerb(d.View.Request, d.View.Holder == dsr.HolderAgent)
+}
+
+// ComplaintTexts are the paragraphs on where the requester may turn under
+// the viewed request's regime: the organisation's configured authority,
+// recourse, representatives and DPO, else the law's text.
+func (d *pageData) ComplaintTexts() []string {
+	if d.View == nil || d.View.Regime == nil || d.org == nil {
+		return nil
+	}
+	return d.org.ComplaintTexts(d.View.Regime)
 }
 
 // Err returns the error message of a field, or "".

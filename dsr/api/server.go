@@ -122,6 +122,7 @@ func (s *Server) routes(limit echo.MiddlewareFunc) {
 	e.GET("/", s.formPage)
 	e.GET("/requests/new", s.formPage)
 	e.POST("/requests", s.formSubmit, limit)
+	e.POST("/requests/processor", s.processorSubmit, limit)
 	e.GET("/verify/:token", s.verifyPage)
 	e.POST("/verify/:token", s.verifySubmit, limit)
 	e.GET("/status/:token", s.statusPage)
