@@ -39,6 +39,10 @@ type MailData struct {
 	LinkExpires       string
 	Note              string
 	ReasonLabel       string
+	// AppealText says how to appeal a refusal or where to complain;
+	// AppealURL is the holder's appeal form (empty: no appeal).
+	AppealText string
+	AppealURL  string
 	// Officer mails.
 	RecipientName string
 	ConsoleURL    string
