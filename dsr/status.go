@@ -51,7 +51,7 @@ var transitions = map[Status][]Status{
 	// or reopens the request. TODO(#13): completed with outcome partial →
 	// appealed, once completion outcomes exist.
 	StatusDenied:   {StatusAppealed},
-	StatusAppealed: {StatusInProgress, StatusOpen, StatusDenied},
+	StatusAppealed: {StatusInProgress, StatusOpen, StatusDenied, StatusWithdrawn},
 }
 
 // Closed reports whether s is final.

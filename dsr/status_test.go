@@ -20,7 +20,7 @@ var statusTable = map[dsr.Status][]dsr.Status{
 	dsr.StatusDenied:              {dsr.StatusAppealed},
 	dsr.StatusWithdrawn:           nil,
 	dsr.StatusExpired:             nil,
-	dsr.StatusAppealed:            {dsr.StatusInProgress, dsr.StatusOpen, dsr.StatusDenied},
+	dsr.StatusAppealed:            {dsr.StatusInProgress, dsr.StatusOpen, dsr.StatusDenied, dsr.StatusWithdrawn},
 }
 
 func statusAllowed(from, to dsr.Status) bool {
