@@ -175,3 +175,23 @@ func (e *Engine) changeAppeal(ctx context.Context, id string, decide func(r *dsr
 func (e *Engine) Appeals(ctx context.Context, requestID string) ([]*Appeal, error) {
 	return db.Appeals(ctx, e.pool, requestID)
 }
+
+// describeAppeal is the requester's sentence for a public appeal event, ""
+// for another event.
+func describeAppeal(ev dsr.Event) string {
+	d := ev.Data
+	switch dsr.EventType(ev.Type) {
+	case dsr.EventAppealReceived:
+		if d["late"] == "true" {
+			return "We received your appeal after the appeal period; we will answer it all the same by " + d["due"] + "."
+		}
+		return "We received your appeal; we will answer it by " + d["due"] + "."
+	case dsr.EventAppealExtended:
+		return "The time to answer your appeal was extended to " + d["due"] + ". Reason: " + d["reason"]
+	case dsr.EventAppealReversed:
+		return "Your appeal was granted: we are working on your request again."
+	case dsr.EventAppealUpheld:
+		return "Your appeal was decided: the refusal stands. " + d["explanation"]
+	}
+	return ""
+}

@@ -74,6 +74,7 @@ type RequestDetail struct {
 	Attachments   []Attachment
 	HeldReplies   []*HeldReply
 	Notes         []Note
+	Appeals       []*Appeal // oldest first
 }
 
 // RequestDetail loads a request with its ledger, events, messages,
@@ -112,6 +113,9 @@ func (e *Engine) RequestDetail(ctx context.Context, id string) (*RequestDetail, 
 		return nil, err
 	}
 	d.Messages, d.Attachments, d.HeldReplies, d.Notes = messagesOf(msgs), attachmentsOf(atts), heldRepliesOf(held), notesOf(notes)
+	if d.Appeals, err = db.Appeals(ctx, e.pool, id); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -154,4 +156,44 @@ func (s *Server) apiExtendAppeal(c echo.Context) error {
 		return err
 	}
 	return s.appealAnswer(c, "Appeal answer extended to "+due.Human()+"; the requester was told why.")
+}
+
+func init() {
+	ledgerLabels[dsr.LedgerAppealReceived] = "Appeal received"
+	ledgerLabels[dsr.LedgerAppealDue] = "Appeal answer due"
+	ledgerLabels[dsr.LedgerAppealExtendedDue] = "Appeal: latest with extension"
+	ledgerLabels[dsr.LedgerAppealLate] = "Appeal late (window ended)"
+	ledgerLabels[dsr.LedgerAppealExtended] = "Appeal extended to"
+	ledgerLabels[dsr.LedgerAppealReopened] = "Reopened on appeal, due"
+}
+
+// appealView is one appeal on the console's request page.
+type appealView struct {
+	*workflow.Appeal
+	Refuser, Reviewer string // emails ("" when unknown)
+}
+
+// appealViews are the request's appeals with their people named, and the
+// ledger's appeal entries.
+func (s *Server) appealViews(ctx context.Context, rd *workflow.RequestDetail) ([]appealView, []dsr.LedgerEntry) {
+	if len(rd.Appeals) == 0 {
+		return nil, nil
+	}
+	emails := map[string]string{}
+	if users, err := s.engine.ActiveUsers(ctx, workflow.RoleOfficer, workflow.RoleAdmin); err == nil {
+		for _, u := range users {
+			emails[u.ID] = u.Email
+		}
+	}
+	out := make([]appealView, len(rd.Appeals))
+	for i, a := range rd.Appeals {
+		out[i] = appealView{Appeal: a, Refuser: emails[a.RefuserID], Reviewer: emails[a.ReviewerID]}
+	}
+	var ledger []dsr.LedgerEntry
+	for _, l := range rd.Ledger {
+		if strings.HasPrefix(l.What, "appeal_") {
+			ledger = append(ledger, l)
+		}
+	}
+	return out, ledger
 }

@@ -139,6 +139,19 @@ func TestVirginiaAppealJourney(t *testing.T) {
 	if n := countEventsOf(t, d, rc.ID, string(dsr.EventAppealAssigned)); n != 1 {
 		t.Fatalf("%d appeal_assigned events", n)
 	}
+	// The console: the Appeals filter and count, and the appeal on the
+	// request page with its ledger entries.
+	b := login(t, d, "bob@testorg.example")
+	if _, page := b.get("/console"); !strings.Contains(page, `href="/console?status=appealed"`) || !strings.Contains(page, "Appeal under review: <strong>1</strong>") {
+		t.Fatalf("queue lacks the appeals count:\n%s", page)
+	}
+	if _, page := b.get("/console?status=appealed"); !strings.Contains(page, rc.Ref) {
+		t.Fatalf("appeals filter lacks %s:\n%s", rc.Ref, page)
+	}
+	if _, page := b.get("/console/requests/" + rc.ID); !strings.Contains(page, `id="appeals"`) || !strings.Contains(page, "Appeal answer due") ||
+		!strings.Contains(page, "alice@testorg.example") || !strings.Contains(page, "I saw it in my account") {
+		t.Fatalf("request page lacks the appeal:\n%s", page)
+	}
 	got := d.MailWithSubject(t, email, "We received your appeal")
 	if !strings.Contains(got.Text, a.DueOn.Long()) {
 		t.Fatalf("appeal receipt mail lacks the answer date %s:\n%s", a.DueOn.Long(), got.Text)

@@ -34,6 +34,10 @@ type requestDetail struct {
 	CanExtend     bool
 	NoExtension   string
 	HeldReplies   []*workflow.HeldReply // replies from strangers, for officers to accept
+	// Appeals are the request's appeals, with the appeal entries of the
+	// ledger.
+	Appeals      []appealView
+	AppealLedger []dsr.LedgerEntry
 }
 
 type timelineItem struct {
@@ -53,6 +57,7 @@ func (s *Server) loadDetail(ctx context.Context, id string) (*requestDetail, err
 	d := &requestDetail{Request: req, AssigneeEmail: rd.AssigneeEmail, Ledger: rd.Ledger, Events: rd.Events,
 		Messages: rd.Messages, Attachments: rd.Attachments, HeldReplies: rd.HeldReplies}
 	d.DaysText, d.Overdue = daysText(today, req.DueOn)
+	d.Appeals, d.AppealLedger = s.appealViews(ctx, rd)
 	if req.Status.Closed() {
 		d.DaysText, d.Overdue = "closed", false
 	}
