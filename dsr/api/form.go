@@ -54,7 +54,7 @@ func (s *Server) formPage(c echo.Context) error {
 
 func (s *Server) renderForm(c echo.Context, code int, errs map[string]string) error {
 	d := s.formData(map[string]string{"kind": c.QueryParam("kind")}, nil, errs)
-	d.GPC = hasGPC(c) && s.org.OffersRegime("ccpa")
+	d.GPC, d.GPCLaws = s.gpcNotice(c)
 	c.Response().Header().Add("Vary", "Sec-GPC")
 	return c.Render(code, "form.html", d)
 }

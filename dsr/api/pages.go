@@ -71,6 +71,9 @@ type pageData struct {
 
 	GPC    bool
 	GPCRef string
+	// GPCLaws names the laws that require honouring the signal today
+	// ("CCPA and CPA require it"), for the form's notice.
+	GPCLaws string
 
 	// Console.
 	User                                                       *workflow.User
