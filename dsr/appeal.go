@@ -149,3 +149,9 @@ func WithAppealNotice(org *Config, reg *Regime, r *Request, c Change, now time.T
 	}
 	return c
 }
+
+// MentionsAppeal reports whether a reply to a refusal asks to appeal it:
+// it says "appeal" (any case), as the refusal mail tells the requester to.
+func MentionsAppeal(text string) bool {
+	return strings.Contains(strings.ToLower(text), "appeal")
+}

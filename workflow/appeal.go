@@ -195,3 +195,23 @@ func describeAppeal(ev dsr.Event) string {
 	}
 	return ""
 }
+
+// appealByReply takes a trusted reply to the refusal mail that asks to
+// appeal (dsr.MentionsAppeal) as an appeal by email, and reports whether
+// it did. A reply the appeal planner refuses (no appeal right, already
+// appealed, no other reviewer) is not an error: it stays a note for the
+// officers, who can enter the appeal themselves.
+func (e *Engine) appealByReply(ctx context.Context, tx pgx.Tx, req *dsr.Request, m *db.Message, text string) (bool, error) {
+	if m.Event != dsr.MailDenied || req.Status != dsr.StatusDenied || !dsr.MentionsAppeal(text) {
+		return false, nil
+	}
+	head, err := db.ChainHeadOf(ctx, tx, req.ID)
+	if err != nil {
+		return false, err
+	}
+	err = e.appeal(ctx, tx, req, head, dsr.AppealInput{Channel: dsr.AppealByEmail, Actor: actorFor(req), Reason: text})
+	if c := dsr.ErrorCode(err); c == dsr.ECONFLICT || c == dsr.EINVALID {
+		return false, nil
+	}
+	return err == nil, err
+}

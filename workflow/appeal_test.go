@@ -1,0 +1,57 @@
+package workflow_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/dsrdesk/dsrdesk/db"
+	"github.com/dsrdesk/dsrdesk/dsr"
+	"github.com/dsrdesk/dsrdesk/workflow"
+)
+
+func replyTo(from, inReplyTo, msgID, text string) []byte {
+	return []byte("From: Cora <" + from + ">\r\nTo: privacy@testorg.example\r\nSubject: Re: We cannot fulfil your request\r\n" +
+		"Date: Mon, 2 Mar 2026 10:00:00 +0100\r\nMessage-ID: <" + msgID + ">\r\nIn-Reply-To: <" + inReplyTo + ">\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + text + "\r\n\r\nOn Mon, Testorg Privacy wrote:\r\n> You may appeal this decision\r\n")
+}
+
+// A reply to the refusal mail that asks to appeal is an appeal by email
+// (Connecticut gives one): the reviewer is not the refuser. A reply that
+// does not say so stays a note; a reply to another mail never appeals.
+func TestEmailReplyToRefusalAppeals(t *testing.T) {
+	t.Parallel()
+	s := startInbound(t, inboundOpts{})
+	ctx := context.Background()
+	refuser := addUser(t, s.Desk, "alice@testorg.example", db.RoleOfficer)
+	reviewer := addUser(t, s.Desk, "bob@testorg.example", db.RoleOfficer)
+	const email = "cora@example.com"
+	rc := submit(t, s.Desk, dsr.KindAccess, email, "US", "CT", nil)
+	verify(t, s.Desk, email)
+	if err := s.Engine.Deny(ctx, rc.ID, workflow.Actor(refuser.ID), "exemption_applies", "Exempt."); err != nil {
+		t.Fatal(err)
+	}
+	denial := s.MailWithSubject(t, email, "We cannot fulfil")
+
+	s.mustSend(t, email, replyTo(email, denial.MessageID, "r1@mail.example.com", "Thanks for letting me know."))
+	s.processed(t, 1)
+	if st := request(t, s.Desk, rc.ID).Status; st != dsr.StatusDenied {
+		t.Fatalf("a reply without an appeal: status %s", st)
+	}
+	// A stranger's reply is held, never an appeal.
+	s.mustSend(t, "mallory@example.net", replyTo("mallory@example.net", denial.MessageID, "r2@mail.example.com", "I appeal."))
+	s.processed(t, 2)
+	if st := request(t, s.Desk, rc.ID).Status; st != dsr.StatusDenied {
+		t.Fatalf("a stranger's reply: status %s", st)
+	}
+	s.mustSend(t, email, replyTo(email, denial.MessageID, "r3@mail.example.com", "I want to appeal: you do hold my order history."))
+	s.processed(t, 3)
+	req := request(t, s.Desk, rc.ID)
+	if req.Status != dsr.StatusAppealed || req.AssigneeID != reviewer.ID {
+		t.Fatalf("after the appeal reply: status %s assignee %s, want appealed to %s", req.Status, req.AssigneeID, reviewer.ID)
+	}
+	appeals, err := s.Engine.Appeals(ctx, rc.ID)
+	if err != nil || len(appeals) != 1 || appeals[0].Channel != dsr.AppealByEmail || appeals[0].Reason != "I want to appeal: you do hold my order history." {
+		t.Fatalf("appeals %+v %v", appeals, err)
+	}
+	s.MailWithSubject(t, email, "We received your appeal")
+}
