@@ -3,6 +3,7 @@ package workflow_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
@@ -54,4 +55,40 @@ func TestEmailReplyToRefusalAppeals(t *testing.T) {
 		t.Fatalf("appeals %+v %v", appeals, err)
 	}
 	s.MailWithSubject(t, email, "We received your appeal")
+}
+
+// The reconciliation sweep keeps an appealed request's reminder chain for
+// the appeal's answer date, and restores it when it is missing.
+func TestSweepKeepsAppealReminders(t *testing.T) {
+	t.Parallel()
+	s := startInbound(t, inboundOpts{})
+	ctx := context.Background()
+	refuser := addUser(t, s.Desk, "alice@testorg.example", db.RoleOfficer)
+	addUser(t, s.Desk, "bob@testorg.example", db.RoleOfficer)
+	rc := submit(t, s.Desk, dsr.KindAccess, "dora@example.com", "US", "CT", nil)
+	verify(t, s.Desk, "dora@example.com")
+	if err := s.Engine.Deny(ctx, rc.ID, workflow.Actor(refuser.ID), "exemption_applies", "Exempt."); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Engine.EnterAppeal(ctx, rc.ID, workflow.Actor(refuser.ID), time.Time{}, "By letter: I disagree."); err != nil {
+		t.Fatal(err)
+	}
+	due := request(t, s.Desk, rc.ID).DueOn.String()
+	if n := len(requestJobs(t, s.Desk, rc.ID, due, "deadline_reminder")); n != 1 {
+		t.Fatalf("%d reminder jobs for the appeal's date %s, want 1", n, due)
+	}
+	if _, err := s.Engine.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	jobs := requestJobs(t, s.Desk, rc.ID, due, "deadline_reminder")
+	if len(jobs) != 1 {
+		t.Fatalf("after the sweep: %d reminder jobs for the appeal's date, want 1 (kept)", len(jobs))
+	}
+	if _, err := s.Desk.Pool.Exec(ctx, `DELETE FROM river_job WHERE id = $1`, jobs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Engine.Sweep(ctx)
+	if err != nil || res.RemindersScheduled != 1 || len(requestJobs(t, s.Desk, rc.ID, due, "deadline_reminder")) != 1 {
+		t.Fatalf("sweep %+v %v: want the appeal's chain restored", res, err)
+	}
 }
