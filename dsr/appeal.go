@@ -155,3 +155,14 @@ func WithAppealNotice(org *Config, reg *Regime, r *Request, c Change, now time.T
 func MentionsAppeal(text string) bool {
 	return strings.Contains(strings.ToLower(text), "appeal")
 }
+
+// CheckNotAppealed refuses an ordinary refusal of a request under appeal:
+// the appeal is answered by PlanAppealDecide (upheld), by its reviewer,
+// so that the appeal is never left undecided. Errors: ECONFLICT.
+func CheckNotAppealed(r *Request) error {
+	if r.Status == StatusAppealed {
+		return &Error{Code: ECONFLICT, Message: "The request is under appeal: decide the appeal (appeal-decide) instead.",
+			Rule: "an appealed refusal is upheld or reversed by the appeal's reviewer"}
+	}
+	return nil
+}

@@ -64,6 +64,9 @@ var DenyReasons = map[string]string{
 // ENOTFOUND, ECONFLICT.
 func (e *Engine) Deny(ctx context.Context, requestID, actor, reason, explanation string) error {
 	return e.change(ctx, requestID, func(r *dsr.Request, now time.Time) (dsr.Change, error) {
+		if err := dsr.CheckNotAppealed(r); err != nil {
+			return dsr.Change{}, err
+		}
 		c, err := dsr.PlanDeny(r, actor, reason, DenyReasons[reason], explanation, now)
 		if err != nil {
 			return c, err

@@ -169,6 +169,8 @@ func TestVirginiaAppealJourney(t *testing.T) {
 		t.Fatalf("no reminder_sent event")
 	}
 
+	// An appeal is answered by deciding it, not by refusing again.
+	adminAct(t, d, refuserTok, rc.ID, "deny", map[string]string{"reason": "exemption_applies", "explanation": "Again."}, 409)
 	// The refuser may not decide; upheld needs written reasons.
 	out := adminAct(t, d, refuserTok, rc.ID, "appeal-decide", map[string]string{"outcome": "upheld", "explanation": "Still exempt."}, 409)
 	if e, _ := out["error"].(map[string]any); !strings.Contains(e["rule"].(string), "other than the officer who refused") {
