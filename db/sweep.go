@@ -12,8 +12,8 @@ type SweepCheck int
 
 // The sweep's checks.
 const (
-	// MissingReminder: open requests without a live deadline_reminder job
-	// for their current due date.
+	// MissingReminder: open (or appealed) requests without a live
+	// deadline_reminder job for their current due date.
 	MissingReminder SweepCheck = iota
 	// MissingExpiry: unconfirmed requests without a live verify_expiry job.
 	MissingExpiry
@@ -23,6 +23,12 @@ const (
 // the partial queue indexes (migration 006).
 const openStatusList = `('pending_triage', 'pending_verification', 'open', 'in_progress', 'awaiting_requester')`
 
+// reminderStatusCond is the statuses whose requests keep a reminder
+// chain: the open ones, and appealed requests, which are due on the
+// appeal's answer date. Written as an OR so the open part can still use
+// the partial queue indexes.
+const reminderStatusCond = `(r.status IN ` + openStatusList + ` OR r.status = 'appealed')`
+
 // cond is the check as a condition on requests r.
 func (c SweepCheck) cond() string {
 	if c == MissingExpiry {
@@ -31,20 +37,20 @@ func (c SweepCheck) cond() string {
 		WHERE j.kind = 'verify_expiry' AND j.state IN ('scheduled', 'available', 'running', 'retryable')
 		  AND j.args ->> 'request_id' = r.id::text)`
 	}
-	return `r.status IN ` + openStatusList + `
+	return reminderStatusCond + `
 	  AND NOT EXISTS (SELECT 1 FROM river_job j
 		WHERE j.kind = 'deadline_reminder' AND j.state IN ('scheduled', 'available', 'running', 'retryable')
 		  AND j.args ->> 'request_id' = r.id::text AND j.args ->> 'due' = to_char(r.due_on, 'YYYY-MM-DD'))`
 }
 
 // RemoveStaleReminders deletes scheduled deadline_reminder jobs whose
-// request is closed or whose due date moved (they would do nothing when
+// request is closed (an appealed request is not) or whose due date moved (they would do nothing when
 // they ran) and returns how many it deleted.
 func RemoveStaleReminders(ctx context.Context, q Querier) (int, error) {
 	tag, err := q.Exec(ctx, `DELETE FROM river_job j
 		WHERE j.kind = 'deadline_reminder' AND j.state = 'scheduled'
 		  AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.id = (j.args ->> 'request_id')::uuid
-			AND to_char(r.due_on, 'YYYY-MM-DD') = j.args ->> 'due' AND r.status IN `+openStatusList+`)`)
+			AND to_char(r.due_on, 'YYYY-MM-DD') = j.args ->> 'due' AND `+reminderStatusCond+`)`)
 	if err != nil {
 		return 0, wrap("remove stale reminders", err)
 	}

@@ -130,6 +130,10 @@ func (c *Change) ApplyTo(r *Request, now time.Time) *Request {
 	after := *r
 	if c.To != "" && c.To != r.Status {
 		after.Status, after.UpdatedAt = c.To, now
+		if r.Status.Closed() && !c.To.Closed() {
+			// An appealed refusal is a live case again.
+			after.ClosedAt, after.CloseReason = nil, ""
+		}
 		if c.To.Closed() {
 			after.ClosedAt = &now
 			if c.CloseReason != "" {
@@ -211,6 +215,11 @@ type Message struct {
 	// PromiseMissed, when set, says that an extension breaks the
 	// organisation's own promise, which one, and by which date it was due.
 	PromiseMissed string
+	// Appeal is what the requester can do next about a refusal (how to
+	// appeal, or where to complain), see AppealNotice; AppealLink adds
+	// the holder's appeal form link (the status link + "/appeal").
+	Appeal     string
+	AppealLink bool
 }
 
 // JobKind names a follow-up job; the engine maps each to its River job.

@@ -38,6 +38,7 @@ type Config struct {
 	Reminders    Reminders        `json:"reminders"`
 	Verification Verification     `json:"verification"`
 	Downloads    Downloads        `json:"downloads"`
+	Appeals      Appeals          `json:"appeals"`
 	Mail         MailConfig       `json:"mail"`
 
 	// The organisation's own texts (see texts.go); each empty one keeps
@@ -110,6 +111,16 @@ type Verification struct {
 	LinkValidDays     int `json:"link_valid_days"`
 	ReminderAfterDays int `json:"reminder_after_days"`
 	ExpireAfterDays   int `json:"expire_after_days"`
+}
+
+// Appeals configures appeals of refusals. WindowDays is how many calendar
+// days a requester has to appeal where the law says only "a reasonable
+// period" (default DefaultAppealWindowDays, 1–365). ReviewerEmail, when
+// set, names the user who reviews every appeal; else the first active
+// officer or admin who did not refuse the request reviews it.
+type Appeals struct {
+	WindowDays    int    `json:"window_days"`
+	ReviewerEmail string `json:"reviewer_email"`
 }
 
 // Downloads sets how long an export download link works. Default 14 days.
@@ -201,6 +212,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Downloads.ValidDays == 0 {
 		c.Downloads.ValidDays = 14
+	}
+	if c.Appeals.WindowDays == 0 {
+		c.Appeals.WindowDays = DefaultAppealWindowDays
 	}
 }
 
@@ -370,6 +384,9 @@ func (c *Config) validateTimings(add addFunc) {
 	}
 	if c.Downloads.ValidDays < 1 || c.Downloads.ValidDays > 90 {
 		add("downloads.valid_days", "must be between 1 and 90")
+	}
+	if c.Appeals.WindowDays < 1 || c.Appeals.WindowDays > 365 {
+		add("appeals.window_days", "must be between 1 and 365")
 	}
 }
 

@@ -93,3 +93,24 @@ func EventTypes() []EventType {
 	}
 	return out
 }
+
+// Appeal events (issue #13 §2): an appeal is its own case on the request.
+const (
+	EventAppealReceived EventType = "appeal_received"
+	EventAppealAssigned EventType = "appeal_assigned"
+	EventAppealExtended EventType = "appeal_extended"
+	EventAppealReversed EventType = "appeal_reversed"
+	EventAppealUpheld   EventType = "appeal_upheld"
+)
+
+func init() {
+	for t, d := range map[EventType]string{
+		EventAppealReceived: "The requester appealed the refusal (on the status page, by email or through an officer); a late appeal is marked so.",
+		EventAppealAssigned: "The appeal was given to a reviewer other than the officer who refused.",
+		EventAppealExtended: "The answer to the appeal was extended as the law allows, with the reason given to the requester.",
+		EventAppealReversed: "The appeal was granted: the refusal is reversed and the request reopens with the remaining work.",
+		EventAppealUpheld:   "The appeal was denied: the refusal stands, with written reasons and the complaint route.",
+	} {
+		eventDescriptions[t] = d
+	}
+}

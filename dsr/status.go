@@ -17,6 +17,11 @@ const (
 	StatusDenied              Status = "denied"
 	StatusWithdrawn           Status = "withdrawn"
 	StatusExpired             Status = "expired"
+	// StatusAppealed is a refusal under a law with an appeal right that the
+	// requester appealed: an open case again, with its own answer date
+	// and a reviewer other than the refusing officer, until the appeal is
+	// upheld (back to denied) or reversed (the work resumes).
+	StatusAppealed Status = "appealed"
 )
 
 // LedgerTriaged is the deadline-ledger entry written when triage changes a
@@ -27,7 +32,7 @@ const LedgerTriaged = "triaged"
 // Statuses lists every status in workflow order.
 var Statuses = []Status{
 	StatusPendingTriage, StatusPendingVerification, StatusOpen, StatusInProgress, StatusAwaitingRequester,
-	StatusCompleted, StatusDenied, StatusWithdrawn, StatusExpired,
+	StatusCompleted, StatusDenied, StatusWithdrawn, StatusExpired, StatusAppealed,
 }
 
 // OpenStatuses are the statuses of requests that still need work; the
@@ -41,6 +46,12 @@ var transitions = map[Status][]Status{
 	StatusOpen:                {StatusInProgress, StatusAwaitingRequester, StatusCompleted, StatusDenied, StatusWithdrawn},
 	StatusInProgress:          {StatusAwaitingRequester, StatusCompleted, StatusDenied, StatusWithdrawn},
 	StatusAwaitingRequester:   {StatusInProgress, StatusCompleted, StatusDenied, StatusWithdrawn},
+	// A refusal may be appealed (whether the regime gives the right is
+	// PlanAppeal's to check); a decided appeal either upholds the refusal
+	// or reopens the request. TODO(#13): completed with outcome partial →
+	// appealed, once completion outcomes exist.
+	StatusDenied:   {StatusAppealed},
+	StatusAppealed: {StatusInProgress, StatusOpen, StatusDenied, StatusWithdrawn},
 }
 
 // Closed reports whether s is final.
@@ -83,6 +94,8 @@ func (s Status) Label() string {
 		return "Withdrawn"
 	case StatusExpired:
 		return "Expired (never confirmed)"
+	case StatusAppealed:
+		return "Appeal under review"
 	}
 	return string(s)
 }

@@ -17,9 +17,10 @@ var statusTable = map[dsr.Status][]dsr.Status{
 	dsr.StatusInProgress:          {dsr.StatusAwaitingRequester, dsr.StatusCompleted, dsr.StatusDenied, dsr.StatusWithdrawn},
 	dsr.StatusAwaitingRequester:   {dsr.StatusInProgress, dsr.StatusCompleted, dsr.StatusDenied, dsr.StatusWithdrawn},
 	dsr.StatusCompleted:           nil,
-	dsr.StatusDenied:              nil,
+	dsr.StatusDenied:              {dsr.StatusAppealed},
 	dsr.StatusWithdrawn:           nil,
 	dsr.StatusExpired:             nil,
+	dsr.StatusAppealed:            {dsr.StatusInProgress, dsr.StatusOpen, dsr.StatusDenied, dsr.StatusWithdrawn},
 }
 
 func statusAllowed(from, to dsr.Status) bool {
@@ -139,20 +140,22 @@ func TestStatusClosedAndOpenStatuses(t *testing.T) {
 		if got := s.Closed(); got != closed[s] {
 			t.Errorf("%q.Closed() = %v, want %v", s, got, closed[s])
 		}
-		// Exactly the non-closed statuses are in the officer queue.
-		if inOpen[s] == s.Closed() {
+		// Exactly the non-closed statuses are in the officer queue, except
+		// appeals, which have their own queue filter (status=appealed).
+		if s != dsr.StatusAppealed && inOpen[s] == s.Closed() {
 			t.Errorf("%q: in OpenStatuses = %v but Closed() = %v", s, inOpen[s], s.Closed())
 		}
-		// Closed statuses go nowhere; open ones have somewhere to go.
+		// Closed statuses go nowhere (but a refusal may be appealed);
+		// open ones have somewhere to go.
 		hasExit := false
 		for _, to := range dsr.Statuses {
-			hasExit = hasExit || s.CanTransition(to)
+			hasExit = hasExit || (s.CanTransition(to) && to != dsr.StatusAppealed)
 		}
 		if hasExit == s.Closed() {
 			t.Errorf("%q: has a way out = %v, Closed() = %v", s, hasExit, s.Closed())
 		}
 	}
-	if len(dsr.OpenStatuses)+len(closed) != len(dsr.Statuses) {
+	if len(dsr.OpenStatuses)+len(closed)+1 != len(dsr.Statuses) { // + appealed
 		t.Errorf("OpenStatuses (%d) + closed (%d) != Statuses (%d)", len(dsr.OpenStatuses), len(closed), len(dsr.Statuses))
 	}
 	// Every open status can eventually reach a closed one.

@@ -49,6 +49,10 @@ type MailData struct {
 	// PromiseMissed says which promise an extension breaks ("" when it
 	// breaks none).
 	PromiseMissed string
+	// AppealText says how to appeal a refusal or where to complain;
+	// AppealURL is the holder's appeal form (empty: no appeal).
+	AppealText string
+	AppealURL  string
 	// Officer mails.
 	RecipientName string
 	ConsoleURL    string

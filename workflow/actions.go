@@ -69,7 +69,15 @@ var DenyReasons = map[string]string{
 // ENOTFOUND, ECONFLICT.
 func (e *Engine) Deny(ctx context.Context, requestID, actor, reason, explanation string) error {
 	return e.change(ctx, requestID, func(r *dsr.Request, now time.Time) (dsr.Change, error) {
-		return dsr.PlanDeny(r, actor, reason, DenyReasons[reason], explanation, now)
+		if err := dsr.CheckNotAppealed(r); err != nil {
+			return dsr.Change{}, err
+		}
+		c, err := dsr.PlanDeny(r, actor, reason, DenyReasons[reason], explanation, now)
+		if err != nil {
+			return c, err
+		}
+		reg, _ := dsr.LookupRegime(r.Regime)
+		return dsr.WithAppealNotice(e.org, reg, r, c, now), nil // how to appeal, or where to complain
 	})
 }
 

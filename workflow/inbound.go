@@ -310,6 +310,9 @@ func (e *Engine) attachReply(ctx context.Context, tx pgx.Tx, in *db.InboundEmail
 	if resume {
 		return e.resume(ctx, tx, req, holder, text, first)
 	}
+	if ok, err := e.appealByReply(ctx, tx, req, m, text); ok || err != nil {
+		return err
+	}
 	if text == "" {
 		return nil
 	}

@@ -148,6 +148,10 @@ func (e *Engine) renderPlanned(req *dsr.Request, pm dsr.Message, statusRaw, acti
 	}
 	data := e.mailData(req, pm.Holder, x)
 	data.StatusURL = e.link("/status/" + statusRaw)
+	data.AppealText = pm.Appeal
+	if pm.AppealLink {
+		data.AppealURL = data.StatusURL + "/appeal"
+	}
 	r, err := e.renderer.Render(e.org.Locale, pm.Event, data)
 	if err != nil {
 		return nil, dsr.Internal(err)

@@ -76,6 +76,7 @@ type RequestDetail struct {
 	Notes         []Note
 	// Outcome is a completed request's outcome (Result "" otherwise).
 	Outcome dsr.Outcome
+	Appeals []*Appeal // oldest first
 }
 
 // RequestDetail loads a request with its ledger, events, messages,
@@ -115,6 +116,9 @@ func (e *Engine) RequestDetail(ctx context.Context, id string) (*RequestDetail, 
 	}
 	d.Messages, d.Attachments, d.HeldReplies, d.Notes = messagesOf(msgs), attachmentsOf(atts), heldRepliesOf(held), notesOf(notes)
 	if d.Outcome, err = db.RequestOutcome(ctx, e.pool, id); err != nil {
+		return nil, err
+	}
+	if d.Appeals, err = db.Appeals(ctx, e.pool, id); err != nil {
 		return nil, err
 	}
 	return d, nil

@@ -233,6 +233,9 @@ func describe(ev dsr.Event, loc *time.Location) string {
 	case dsr.EventExpired:
 		return "Request expired because it was never confirmed."
 	}
+	if s := describeAppeal(ev); s != "" {
+		return s
+	}
 	return strings.ReplaceAll(ev.Type, "_", " ")
 }
 

@@ -37,6 +37,10 @@ type requestDetail struct {
 	Outcome       dsr.Outcome           // a completed request's outcome
 	KeptRows      []int                 // blank kept rows of the complete form
 	PromiseDue    bool                  // the due date is the organisation's promise
+	// Appeals are the request's appeals, with the appeal entries of the
+	// ledger.
+	Appeals      []appealView
+	AppealLedger []dsr.LedgerEntry
 }
 
 type timelineItem struct {
@@ -56,6 +60,7 @@ func (s *Server) loadDetail(ctx context.Context, id string) (*requestDetail, err
 	d := &requestDetail{Request: req, AssigneeEmail: rd.AssigneeEmail, Ledger: rd.Ledger, Events: rd.Events,
 		Messages: rd.Messages, Attachments: rd.Attachments, HeldReplies: rd.HeldReplies, Outcome: rd.Outcome, KeptRows: []int{1, 2, 3}}
 	d.DaysText, d.Overdue = daysText(today, req.DueOn)
+	d.Appeals, d.AppealLedger = s.appealViews(ctx, rd)
 	if req.Status.Closed() {
 		d.DaysText, d.Overdue = "closed", false
 	}

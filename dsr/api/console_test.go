@@ -104,7 +104,7 @@ func (b *browser) post(path string, form url.Values) (*http.Response, string) {
 var publicRoutes = map[string]bool{
 	"GET /healthz": true, "GET /readyz": true, "GET /static/*": true, "GET /static*": true, "GET /": true, "GET /requests/new": true,
 	"POST /requests": true, "POST /requests/processor": true, "GET /verify/:token": true, "POST /verify/:token": true, "GET /status/:token": true,
-	"GET /status/:token/withdraw": true, "POST /status/:token/withdraw": true, "POST /status/:token/answer": true,
+	"GET /status/:token/withdraw": true, "POST /status/:token/withdraw": true, "POST /status/:token/answer": true, "GET /status/:token/appeal": true, "POST /status/:token/appeal": true,
 	"POST /api/v1/requests": true, "GET /download/:token": true, "GET /download/:token/:file": true,
 	"GET /console/login": true, "POST /console/login": true,
 	"GET /.well-known/gpc.json": true, "POST /gpc": true, "POST /api/v1/gpc": true,

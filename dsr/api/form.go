@@ -56,7 +56,7 @@ func (s *Server) renderForm(c echo.Context, code int, errs map[string]string) er
 	// country and state in the query (a link to the form for one place)
 	// choose the opt-out choices shown.
 	d := s.formData(map[string]string{"kind": c.QueryParam("kind"), "country": c.QueryParam("country"), "state": c.QueryParam("state")}, nil, errs)
-	d.GPC = hasGPC(c) && s.org.OffersRegime("ccpa")
+	d.GPC, d.GPCLaws = s.gpcNotice(c)
 	c.Response().Header().Add("Vary", "Sec-GPC")
 	return c.Render(code, "form.html", d)
 }

@@ -32,6 +32,10 @@ func (s *Server) gpcWellKnown(c echo.Context) error {
 type gpcInput struct {
 	Email    string `json:"email"`
 	DeviceID string `json:"device_id"`
+	// Country and State, optional, choose the law the signal falls under
+	// (dsr.GPCRegime).
+	Country string `json:"country"`
+	State   string `json:"state"`
 }
 
 // gpcRecorded is the one answer to a GPC opt-out, new or repeated: it
@@ -45,9 +49,11 @@ type gpcRecorded struct {
 }
 
 // apiGPC records a GPC opt-out: POST /api/v1/gpc with Sec-GPC: 1 and
-// {"email", "device_id"} (at least one). 202 {"status": "recorded", …},
-// the same bytes for a new and a repeated signal; 422 without the signal
-// or an identifier.
+// {"email", "device_id"} (at least one), optionally "country" and
+// "state" to say where the person lives. 202 {"status": "recorded",
+// "regime": the law that requires honouring it, …}, the same bytes for a
+// new and a repeated signal; 422 without the signal or an identifier, or
+// for a malformed place; 503 where no applied law requires it.
 func (s *Server) apiGPC(c echo.Context) error {
 	if !hasGPC(c) {
 		return &dsr.Error{Code: dsr.EINVALID, Message: "No Global Privacy Control signal.", Fields: map[string]string{"Sec-GPC": "send the header Sec-GPC: 1"}}
@@ -65,10 +71,14 @@ func (s *Server) apiGPC(c echo.Context) error {
 	if len(in.DeviceID) > 200 {
 		return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"device_id": "must be at most 200 characters"}}
 	}
-	if _, err := s.engine.SubmitGPC(c.Request().Context(), in.Email, in.DeviceID); err != nil {
+	if len(in.Country) > 8 || len(in.State) > 8 {
+		return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"country": "use ISO codes, e.g. US and CO"}}
+	}
+	rc, err := s.engine.SubmitGPCAt(c.Request().Context(), in.Email, in.DeviceID, in.Country, in.State)
+	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, gpcRecorded{Status: "recorded", Regime: "ccpa", OptOutOf: dsr.GPCOptOut})
+	return c.JSON(http.StatusAccepted, gpcRecorded{Status: "recorded", Regime: rc.Law, OptOutOf: dsr.GPCOptOut})
 }
 
 // gpcForm records the signal from the form page (POST /gpc): the browser
@@ -183,6 +193,16 @@ type apiOptOut struct {
 	DeviceID   string           `json:"device_id,omitempty"`
 	OptOutOf   string           `json:"opt_out_of"`
 	Applied    []apiApplication `json:"applied"`
+	// RequiredBy is the law that required the opt-out.
+	RequiredBy apiRequiredBy `json:"required_by"`
+}
+
+// apiRequiredBy names the law behind an opt-out: for a GPC signal, the
+// rule that requires honouring it.
+type apiRequiredBy struct {
+	Regime   string `json:"regime"`
+	Citation string `json:"citation"`
+	Rule     string `json:"rule,omitempty"`
 }
 
 // apiApplication says that a system applied an opt-out, and when.
@@ -195,7 +215,13 @@ func apiOptOutOf(o workflow.OptOut) apiOptOut {
 	out := apiOptOut{ID: o.ID, Ref: o.Ref, Channel: o.Channel, Regime: o.Regime, Status: o.Status, ReceivedAt: o.ReceivedAt,
 		DueOn: o.DueOn, Email: o.Email, DeviceID: o.DeviceID, OptOutOf: o.OptOutOf,
 		// Never null: an opt-out no system applied yet answers "applied": [].
-		Applied: make([]apiApplication, 0, len(o.Applied))}
+		Applied: make([]apiApplication, 0, len(o.Applied)), RequiredBy: apiRequiredBy{Regime: o.Regime}}
+	if reg, err := dsr.LookupRegime(o.Regime); err == nil {
+		out.RequiredBy.Citation = reg.Citation
+		if o.Channel == string(dsr.ChannelGPC) && reg.GPC != nil {
+			out.RequiredBy.Rule = reg.GPC.Rule
+		}
+	}
 	for _, a := range o.Applied {
 		out.Applied = append(out.Applied, apiApplication{System: a.System, AppliedAt: a.AppliedAt})
 	}
@@ -220,4 +246,25 @@ func (s *Server) apiOptOutApplied(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]string{"id": c.Param("id"), "system": in.System, "status": "applied"})
+}
+
+// gpcNotice reports whether the form tells a browser sending the signal
+// that it is honoured (some law the organisation applies requires it
+// today), and names those laws.
+func (s *Server) gpcNotice(c echo.Context) (bool, string) {
+	if !hasGPC(c) {
+		return false, ""
+	}
+	laws := dsr.GPCLaws(s.org, s.today())
+	if len(laws) == 0 {
+		return false, ""
+	}
+	names := make([]string, len(laws))
+	for i, r := range laws {
+		names[i] = r.Short
+	}
+	if len(names) == 1 {
+		return true, names[0] + " requires it"
+	}
+	return true, strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + " require it"
 }

@@ -62,6 +62,7 @@ var (
 var bodyLimits = map[string]bodyLimit{
 	"POST /requests":                          {Limit: formBodyLimit, Types: multipartOnly},
 	"POST /status/:token/answer":              {Limit: formBodyLimit, Types: multipartOnly},
+	"POST /status/:token/appeal":              {Limit: formBodyLimit, Types: multipartOnly},
 	"POST /api/v1/requests":                   {Limit: apiBodyLimit, Types: jsonOnly},
 	"POST /api/v1/admin/requests":             {Limit: apiBodyLimit, Types: jsonOnly, Staff: true},
 	"POST /api/v1/admin/requests/:id/:action": {Limit: exportBodyLimit, Types: jsonOrForm, Staff: true},

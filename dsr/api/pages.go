@@ -72,6 +72,9 @@ type pageData struct {
 
 	GPC    bool
 	GPCRef string
+	// GPCLaws names the laws that require honouring the signal today
+	// ("CCPA and CPA require it"), for the form's notice.
+	GPCLaws string
 
 	// Processor is the organisation's processor notice (nil: none);
 	// Redirected is the answer on its path.

@@ -52,6 +52,8 @@ func (s *Server) renderStatus(c echo.Context, code int, errs map[string]string) 
 		d.Flash = "Thank you — we received your answer."
 	case c.QueryParam("withdrawn") == "1":
 		d.Flash = "Your request has been withdrawn."
+	case c.QueryParam("appealed") == "1":
+		d.Flash = "Thank you — we received your appeal. We will answer by " + v.Request.DueOn.Long() + " at the latest."
 	}
 	return c.Render(code, "status.html", d)
 }

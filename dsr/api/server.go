@@ -139,6 +139,7 @@ func (s *Server) routes(limit echo.MiddlewareFunc) {
 
 	s.consoleRoutes()
 	s.adminRoutes()
+	s.appealRoutes(limit)
 }
 
 // Handler returns the HTTP handler.
