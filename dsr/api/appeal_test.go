@@ -263,7 +263,7 @@ func TestColoradoAppealExtendedOnceThenReversed(t *testing.T) {
 		t.Fatalf("reversed mail:\n%s", rev.Text)
 	}
 	// The work goes on as for any request.
-	if out := adminAct(t, d, reviewerTok, rc.ID, "request-info", map[string]string{"note": "Which account number?"}, 200); out["status"] != "awaiting_requester" {
+	if out := adminAct(t, d, reviewerTok, rc.ID, "request-info", map[string]string{"note": "Which account number?", "reason": "clarification"}, 200); out["status"] != "awaiting_requester" {
 		t.Fatalf("request-info after the reversal: %v", out)
 	}
 }
