@@ -143,7 +143,7 @@ func (s *Server) queuePage(c echo.Context) error {
 
 func (s *Server) queueRowView(r workflow.QueueRow, today dsr.Date) queueView {
 	v := queueView{QueueRow: r, Received: r.ReceivedOn.Human(), Due: r.DueOn.Human(), Assignee: r.AssigneeEmail,
-		KindLabel: kindName(r.Kind), RegimeLabel: regimeName(r.Regime), StatusLabel: r.Status.Label()}
+		KindLabel: kindName(r.Kind), RegimeLabel: regimeName(r.Regime), StatusLabel: r.Status.OfficerLabel()}
 	v.DaysText, v.Overdue = daysText(today, r.DueOn)
 	return v
 }
@@ -163,9 +163,9 @@ func daysText(today, due dsr.Date) (string, bool) {
 
 func (s *Server) fillQueueOptions(ctx context.Context, d *pageData, counts map[dsr.Status]int) {
 	for _, st := range dsr.Statuses {
-		d.StatusOptions = append(d.StatusOptions, choice{Value: string(st), Label: st.Label(), Checked: d.V["status"] == string(st)})
+		d.StatusOptions = append(d.StatusOptions, choice{Value: string(st), Label: st.OfficerLabel(), Checked: d.V["status"] == string(st)})
 		if !st.Closed() || counts[st] > 0 {
-			d.Counts = append(d.Counts, countItem{Value: string(st), Label: st.Label(), N: counts[st], Checked: d.V["status"] == string(st)})
+			d.Counts = append(d.Counts, countItem{Value: string(st), Label: st.OfficerLabel(), N: counts[st], Checked: d.V["status"] == string(st)})
 		}
 	}
 	for _, k := range dsr.Kinds {
