@@ -81,7 +81,7 @@ func (e *Engine) jobParams(req *dsr.Request, jobs []dsr.Job, msgs []*db.Message,
 	for _, j := range jobs {
 		switch j.Kind {
 		case dsr.JobDeadlineReminders:
-			out = append(out, e.reminderParams(req, now))
+			out = append(out, e.chainParams(req, now))
 		case dsr.JobVerification, dsr.JobVerificationFromNow:
 			remind, expire := e.verifyTimes(req)
 			if j.Kind == dsr.JobVerificationFromNow {

@@ -1,0 +1,73 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/dsrdesk/dsrdesk/dsr/api/apitest"
+	"github.com/dsrdesk/dsrdesk/workflow"
+)
+
+// dueReminder is the request's deadline-chain job that is runnable at the
+// desk's now (waiting to run, scheduled no later than now), or nil.
+func dueReminder(t *testing.T, d *apitest.Desk, id string) *workflow.ReminderArgs {
+	t.Helper()
+	res, err := d.Engine.River().JobList(context.Background(), river.NewJobListParams().Kinds(workflow.ReminderArgs{}.Kind()).
+		States(rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable).First(1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range res.Jobs {
+		var a workflow.ReminderArgs
+		if err := json.Unmarshal(j.EncodedArgs, &a); err != nil {
+			t.Fatal(err)
+		}
+		if a.RequestID == id && !j.ScheduledAt.After(d.Clock.Now()) {
+			return &a
+		}
+	}
+	return nil
+}
+
+// A request entered late alerts at once: a CCPA letter received 44 days
+// ago is due today and its officer hears of it now, not at tomorrow's
+// overdue step; one already 6 days overdue escalates to the admins now,
+// not the next morning. Only the latest passed step runs.
+func TestLateEntryAlertsAtOnce(t *testing.T) {
+	t.Parallel()
+	d := apitest.Start(t, apitest.Options{})
+	_, tok := staff(t, d, "olly@testorg.example", workflow.RoleOfficer)
+	staff(t, d, "adam@testorg.example", workflow.RoleAdmin)
+	enter := func(email string, daysAgo int) string {
+		received := d.Clock.Now().Add(-time.Duration(daysAgo) * 24 * time.Hour).UTC()
+		code, out := adminCall(t, d, tok, "POST", "/api/v1/admin/requests", map[string]any{"kind": "access", "received_at": received.Format(time.RFC3339),
+			"subject": map[string]any{"email": email, "name": "Lou", "country": "US", "state": "CA"}})
+		if code != 201 {
+			t.Fatalf("enter: %d %v", code, out)
+		}
+		return out["id"].(string)
+	}
+	dueToday := enter("today@example.com", 44)
+	overdue := enter("overdue@example.com", 50)
+	if a := dueReminder(t, d, dueToday); a == nil || a.Step != 3 {
+		t.Fatalf("due today: runnable step %+v, want the due-day reminder (step 3) now", a)
+	}
+	if a := dueReminder(t, d, overdue); a == nil || a.Step != 9 {
+		t.Fatalf("6 days overdue: runnable step %+v, want the 6th escalation (step 9) now", a)
+	}
+	d.RunDue(t, 0)
+	d.MailWithSubject(t, "olly@testorg.example", "Due today")
+	d.MailWithSubject(t, "adam@testorg.example", "OVERDUE by 6 days")
+	// Once: what runs next is in the future.
+	if a := dueReminder(t, d, dueToday); a != nil {
+		t.Fatalf("after the alert, still runnable: %+v", a)
+	}
+	if a := dueReminder(t, d, overdue); a != nil {
+		t.Fatalf("after the escalation, still runnable: %+v", a)
+	}
+}
