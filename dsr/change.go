@@ -218,6 +218,10 @@ const (
 	// (a triaged request's confirmation email goes out at triage, and the
 	// sender cannot confirm before they are asked).
 	JobVerificationFromNow JobKind = "verification_from_now"
+	// JobCancelVerification removes the confirmation reminder and expiry
+	// still waiting for a request that is now confirmed (by the link or
+	// by an officer), in the same transaction.
+	JobCancelVerification JobKind = "cancel_verification"
 )
 
 // Job is a follow-up job to schedule with the change.

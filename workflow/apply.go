@@ -221,6 +221,11 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, req *dsr.Request, head db
 	if c.Verified != nil {
 		db.QueueVerified(b, req.ID, now) // before this change's own links
 	}
+	for _, j := range c.Jobs {
+		if j.Kind == dsr.JobCancelVerification {
+			db.QueueRemoveVerificationJobs(b, req.ID)
+		}
+	}
 	db.QueueNotes(b, req.ID, now, c.Notes)
 	db.QueueAttachments(b, req.ID, c.Attachments)
 	db.QueueLedger(b, req.ID, now, c.Ledger)

@@ -71,3 +71,50 @@ func TestLateEntryAlertsAtOnce(t *testing.T) {
 		t.Fatalf("after the escalation, still runnable: %+v", a)
 	}
 }
+
+// verificationJobs counts the request's confirmation reminder and expiry
+// jobs still waiting to run.
+func verificationJobs(t *testing.T, d *apitest.Desk, id string) int {
+	t.Helper()
+	res, err := d.Engine.River().JobList(context.Background(), river.NewJobListParams().
+		Kinds(workflow.VerifyReminderArgs{}.Kind(), workflow.VerifyExpiryArgs{}.Kind()).
+		States(rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable).First(1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, j := range res.Jobs {
+		var a workflow.VerifyReminderArgs
+		if err := json.Unmarshal(j.EncodedArgs, &a); err != nil {
+			t.Fatal(err)
+		}
+		if a.RequestID == id {
+			n++
+		}
+	}
+	return n
+}
+
+// An officer's verification removes the confirmation reminder and expiry
+// in the same transaction: nothing stays scheduled to wake up for a
+// confirmed request.
+func TestOfficerVerificationRemovesVerificationJobs(t *testing.T) {
+	t.Parallel()
+	d := apitest.Start(t, apitest.Options{})
+	_, tok := staff(t, d, "olly@testorg.example", workflow.RoleOfficer)
+	code, out := adminCall(t, d, tok, "POST", "/api/v1/admin/requests", map[string]any{"kind": "access", "received_at": d.Clock.Now().UTC().Format(time.RFC3339),
+		"subject": map[string]any{"email": "vic@example.com", "country": "NL"}})
+	if code != 201 {
+		t.Fatalf("enter: %d %v", code, out)
+	}
+	id := out["id"].(string)
+	if n := verificationJobs(t, d, id); n != 2 {
+		t.Fatalf("before verification: %d verification jobs, want 2", n)
+	}
+	if code, out := adminCall(t, d, tok, "POST", "/api/v1/admin/requests/"+id+"/verify", map[string]string{"method": "ID document", "note": "passport checked at the desk"}); code != 200 {
+		t.Fatalf("verify: %d %v", code, out)
+	}
+	if n := verificationJobs(t, d, id); n != 0 {
+		t.Fatalf("after the officer verified: %d verification jobs still waiting", n)
+	}
+}
