@@ -106,6 +106,14 @@ func PlanIntake(org *Config, s Submission, now time.Time, deliverable Deliverabl
 		c.Messages = MailAll(r, MailAcknowledged, now, Message{})
 		return in, nil
 	}
+	if r.Subject.Email == "" {
+		// No email address (a letter, a call): no confirmation link can
+		// be sent, so nothing reminds or expires; an officer verifies the
+		// identity another way (PlanVerify with the method).
+		c.Events = append(c.Events, NewEvent{Type: EventVerifyOtherMeans, Actor: ActorSystem,
+			Data: map[string]string{"channel": string(r.Channel), "reason": "the requester gave no email address"}})
+		return in, nil
+	}
 	// The confirmation email first: the verification jobs count from it.
 	c.Messages = VerificationMail(org, r, MailReceived, now)
 	r.VerificationSent = &now
@@ -179,7 +187,7 @@ func checkReceivedAt(s Submission, now time.Time) error {
 	}
 	msg := ""
 	switch {
-	case s.Channel != ChannelOfficer:
+	case !s.Channel.OfficerEntered():
 		msg = "only officers entering a request may set the receipt time"
 	case s.ReceivedAt.After(now.Add(time.Minute)):
 		msg = "must not be in the future"

@@ -43,7 +43,9 @@ func issueLinks(id string, msgs []dsr.Message, extra ...dsr.TokenGrant) (issuedL
 		if m.Download != nil {
 			l.download[i] = grant(*m.Download)
 		}
-		l.status[i] = grant(m.Status)
+		if !m.Letter { // paper carries no link
+			l.status[i] = grant(m.Status)
+		}
 	}
 	raws := make([]string, len(extra))
 	for i, g := range extra {
@@ -94,6 +96,9 @@ func (e *Engine) jobParams(req *dsr.Request, jobs []dsr.Job, msgs []*db.Message,
 	}
 	if e.mailer != nil {
 		for _, m := range msgs {
+			if m.Letter != "" {
+				continue // printed and posted by an officer, never mailed
+			}
 			out = append(out, river.InsertManyParams{Args: DeliverArgs{MessageID: m.ID}})
 		}
 	}
@@ -122,6 +127,7 @@ func (e *Engine) insertIntake(ctx context.Context, tx pgx.Tx, in *dsr.Intake, no
 	}
 	last := &pgx.Batch{}
 	db.QueueMessages(last, msgs)
+	db.QueueLetters(last, msgs)
 	if err := db.SendBatch(ctx, tx, last); err != nil {
 		return nil, err
 	}
@@ -168,6 +174,7 @@ func (e *Engine) applyIntake(ctx context.Context, in *dsr.Intake, now time.Time,
 		ReceivedAt: req.ReceivedAt, DueAt: req.DueOn, StatusURL: e.link("/status/" + receipt[0])}
 	last := &pgx.Batch{}
 	db.QueueMessages(last, msgs)
+	db.QueueLetters(last, msgs)
 	if idemKey != "" {
 		lookup, sealed, err := e.sealReceipt(idemKey, rc)
 		if err != nil {
@@ -232,6 +239,7 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, req *dsr.Request, head db
 	db.QueueEvents(b, req.ID, head, planEvents(c.Events, now))
 	db.QueueTokens(b, tokens)
 	db.QueueMessages(b, msgs)
+	db.QueueLetters(b, msgs)
 	if err := db.SendBatch(ctx, tx, b); err != nil {
 		return nil, err
 	}

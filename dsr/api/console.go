@@ -25,6 +25,8 @@ func (s *Server) consoleRoutes() {
 	g.GET("", s.queuePage, read)
 	g.GET("/requests/:id", s.requestPage, read)
 	g.GET("/requests/:id/attachments/:att", s.consoleAttachment, read)
+	g.GET("/requests/:id/letters/:msg", s.letterPrintPage, read)
+	g.POST("/requests/:id/letters/:msg/posted", s.letterPosted, work)
 	g.POST("/requests/:id/:action", s.consoleAction, work)
 	g.POST("/requests/:id/inbound/:email/accept", s.consoleAcceptReply, work)
 	g.POST("/bulk", s.consoleBulk, work)

@@ -34,6 +34,7 @@ type requestDetail struct {
 	CanExtend     bool
 	NoExtension   string
 	HeldReplies   []*workflow.HeldReply // replies from strangers, for officers to accept
+	Letters       []workflow.Letter     // messages to a requester without email, to print and post
 }
 
 type timelineItem struct {
@@ -62,6 +63,11 @@ func (s *Server) loadDetail(ctx context.Context, id string) (*requestDetail, err
 			d.NoExtension = dsr.ErrorMessage(err)
 		} else {
 			d.CanExtend = true
+		}
+	}
+	if req.Subject.PostalAddress != "" {
+		if d.Letters, err = s.engine.Letters(ctx, id); err != nil {
+			return nil, err
 		}
 	}
 	names, err := s.userNames(ctx)

@@ -85,6 +85,7 @@ type pageData struct {
 	Messages                                                   []*workflow.Message
 	Download                                                   *workflow.Download
 	Users                                                      []workflow.User
+	Letter                                                     *workflow.Letter
 }
 
 type choice struct {
