@@ -86,6 +86,7 @@ type pageData struct {
 	Download                                                   *workflow.Download
 	Users                                                      []workflow.User
 	Letter                                                     *workflow.Letter
+	Pages                                                      *queuePages
 }
 
 type choice struct {
