@@ -238,6 +238,15 @@ func (s *Server) renderRequest(c echo.Context, code int, errs map[string]string,
 	d := s.consolePage(c)
 	d.Detail, d.Errors, d.Flash = detail, errs, flash
 	s.fillQueueOptions(ctx, d, nil)
+	// Triage may only choose a kind the organisation offers (the queue's
+	// filter lists every kind, as old requests may have any).
+	offered := d.KindOptions[:0:0]
+	for _, k := range d.KindOptions {
+		if s.org.OffersKind(dsr.Kind(k.Value)) {
+			offered = append(offered, k)
+		}
+	}
+	d.KindOptions = offered
 	keys := make([]string, 0, len(workflow.DenyReasons))
 	for k := range workflow.DenyReasons {
 		keys = append(keys, k)

@@ -44,3 +44,29 @@ func TestRequestPageTimelineInSentences(t *testing.T) {
 		t.Logf("page:\n%s", page)
 	}
 }
+
+// The triage dropdown lists only the kinds the organisation offers.
+func TestTriageListsOfferedKindsOnly(t *testing.T) {
+	t.Parallel()
+	cfg := strings.Replace(apitest.ConfigJSON, `"time_zone"`, `"kinds": ["access", "erasure"], "time_zone"`, 1)
+	d := apitest.Start(t, apitest.Options{ConfigJSON: cfg})
+	staff(t, d, "tom@testorg.example", workflow.RoleOfficer)
+	id := emailed(t, d, "gus@example.com", "Question", "What data do you hold about me?")
+	b := login(t, d, "tom@testorg.example")
+	_, page := b.get("/console/requests/" + id)
+	i := strings.Index(page, `id="t-kind"`)
+	if i < 0 {
+		t.Fatalf("no triage kind select:\n%s", page)
+	}
+	sel := page[i : i+strings.Index(page[i:], "</select>")]
+	for _, k := range []string{"access", "erasure"} {
+		if !strings.Contains(sel, `value="`+k+`"`) {
+			t.Errorf("triage lacks offered kind %s: %s", k, sel)
+		}
+	}
+	for _, k := range []string{"portability", "opt_out", "rectification", "restriction", "objection"} {
+		if strings.Contains(sel, `value="`+k+`"`) {
+			t.Errorf("triage offers %s, which the organisation does not: %s", k, sel)
+		}
+	}
+}
