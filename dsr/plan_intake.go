@@ -20,7 +20,7 @@ type Intake struct {
 // Attachment is a document a plan stores with the request.
 type Attachment struct {
 	ID      string
-	Purpose string // "permission", "inbound", "answer", "export"
+	Purpose string // "permission", "inbound", "answer", "export", "letter"
 	File    *File
 }
 
@@ -86,6 +86,11 @@ func PlanIntake(org *Config, s Submission, now time.Time, deliverable Deliverabl
 		in.Permission = &Attachment{ID: NewID(now), Purpose: "permission", File: s.Agent.Permission}
 		c.Events = append(c.Events, NewEvent{Type: EventAgentPermissionAttached, Actor: ActorAgent, Data: map[string]string{
 			"attachment": in.Permission.ID, "content_type": s.Agent.Permission.ContentType}})
+	}
+	if s.Letter != nil {
+		// The scanned letter is kept with the request, as evidence of what
+		// was asked and when it arrived.
+		c.Attachments = append(c.Attachments, Attachment{ID: NewID(now), Purpose: "letter", File: s.Letter})
 	}
 	if ev, ok := acknowledgeAtIntake(org, reg, r, now, deliverable); ok {
 		c.Events = append(c.Events, ev)

@@ -95,6 +95,9 @@ type Submission struct {
 	// EnteredBy is the event actor of an officer who entered the request
 	// ("user:<id>"); empty for requests filed by the requester or agent.
 	EnteredBy string
+	// Letter is the scanned letter (PDF, PNG or JPEG, at most 10 MB) an
+	// officer entering the request attaches; only officer channels.
+	Letter *File
 }
 
 // Input limits.
@@ -179,6 +182,13 @@ func (s *Submission) ValidateAt(cfg *Config, now time.Time) (*Regime, error) {
 	if s.Agent != nil {
 		s.validateAgent(fe)
 	}
+	if s.Letter != nil {
+		if !s.Channel.OfficerEntered() {
+			fe.Add("letter", "only officers entering a request may attach the letter")
+		} else if err := CheckDocumentFile(s.Letter, "letter"); err != nil {
+			fe.Add("letter", ErrorMessage(err))
+		}
+	}
 	if _, bad := fe["subject.country"]; bad {
 		return nil, fe.Err()
 	}
@@ -218,6 +228,9 @@ func (s *Submission) checkStorable(fe FieldErrors) {
 			continue
 		}
 		texts["fields."+k] = v
+	}
+	if s.Letter != nil {
+		texts["letter"] = s.Letter.Filename
 	}
 	if s.Agent != nil {
 		texts["agent.name"], texts["agent.email"] = s.Agent.Name, s.Agent.Email
@@ -527,4 +540,26 @@ func normalizeAddress(a string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// CheckDocumentFile checks an uploaded document (what names it in the
+// messages, e.g. "letter"): PDF, PNG or JPEG of at most
+// MaxPermissionBytes, by its content; it sets the content type and a safe
+// filename. Errors: EINVALID.
+func CheckDocumentFile(f *File, what string) error {
+	if f == nil || len(f.Content) == 0 {
+		return Errorf(EINVALID, "Attach the "+what+" (PDF, PNG or JPEG).")
+	}
+	if len(f.Content) > MaxPermissionBytes {
+		return Errorf(EINVALID, "The "+what+" file must be at most 10 MB.")
+	}
+	ct := http.DetectContentType(f.Content)
+	switch ct {
+	case "application/pdf", "image/png", "image/jpeg":
+		f.ContentType = ct
+	default:
+		return Errorf(EINVALID, "The "+what+" file must be a PDF, PNG or JPEG document.")
+	}
+	f.Filename = SafeFilename(f.Filename, ct)
+	return nil
 }

@@ -115,6 +115,7 @@ func (e *Engine) insertIntake(ctx context.Context, tx pgx.Tx, in *dsr.Intake, no
 	links, _, tokens := issueLinks(req.ID, c.Messages)
 	first := &pgx.Batch{}
 	db.QueueNewRequest(first, req, in.Permission, &req.Ref)
+	db.QueueAttachments(first, req.ID, c.Attachments) // the scanned letter, when an officer attached one
 	db.QueueLedger(first, req.ID, now, c.Ledger)
 	db.QueueEvents(first, req.ID, db.ChainHead{}, planEvents(c.Events, now))
 	db.QueueTokens(first, tokens)
@@ -152,6 +153,7 @@ func (e *Engine) applyIntake(ctx context.Context, in *dsr.Intake, now time.Time,
 
 	first := &pgx.Batch{}
 	db.QueueNewRequest(first, req, in.Permission, &req.Ref)
+	db.QueueAttachments(first, req.ID, c.Attachments) // the scanned letter, when an officer attached one
 	db.QueueLedger(first, req.ID, now, c.Ledger)
 	db.QueueEvents(first, req.ID, db.ChainHead{}, planEvents(c.Events, now))
 	db.QueueTokens(first, tokens)

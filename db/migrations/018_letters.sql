@@ -17,3 +17,8 @@ CREATE TABLE letters (
     posted_by      uuid REFERENCES users (id)
 );
 CREATE INDEX letters_request_idx ON letters (request_id);
+
+-- The scanned letter an officer attaches when entering a request.
+ALTER TABLE attachments DROP CONSTRAINT attachments_purpose_check;
+ALTER TABLE attachments ADD CONSTRAINT attachments_purpose_check
+    CHECK (purpose IN ('permission', 'export', 'answer', 'inbound', 'unverified', 'letter'));

@@ -23,6 +23,8 @@ func (s *Server) consoleRoutes() {
 	read, work, admin := requireRole(readRoles...), requireRole(workRoles...), requireRole(adminRoles...)
 	g.POST("/logout", s.logout, read)
 	g.GET("", s.queuePage, read)
+	g.GET("/requests/new", s.entryPage, work)
+	g.POST("/requests/new", s.entrySubmit, work)
 	g.GET("/requests/:id", s.requestPage, read)
 	g.GET("/requests/:id/attachments/:att", s.consoleAttachment, read)
 	g.GET("/requests/:id/letters/:msg", s.letterPrintPage, read)

@@ -35,8 +35,8 @@ type browserQueueRow struct {
 
 const browserQueueRowsJS = `[...document.querySelectorAll('table.queue tbody tr')].filter(tr => tr.querySelector('a[href^="/console/requests/"]')).map(tr => ({
 	ref: tr.querySelector('a[href^="/console/requests/"]').textContent.trim(),
-	kind: tr.children[2].textContent.trim(),
-	status: tr.children[4].textContent.trim(),
+	kind: tr.children[3].textContent.trim(),
+	status: tr.children[5].textContent.trim(),
 	due: tr.querySelector('td.due').firstChild.textContent.trim(),
 }))`
 

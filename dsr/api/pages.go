@@ -87,6 +87,7 @@ type pageData struct {
 	Users                                                      []workflow.User
 	Letter                                                     *workflow.Letter
 	Pages                                                      *queuePages
+	Entry                                                      *entryForm
 }
 
 type choice struct {
