@@ -76,7 +76,11 @@ func (s *Server) formData(v map[string]string, multi map[string][]string, errs m
 	d.Countries, d.States = dsr.Countries(), dsr.USStates
 	for _, f := range formFields {
 		if msg, ok := errs[f.path]; ok {
-			d.ErrorList = append(d.ErrorList, errorItem{ID: f.id, Label: f.label, Message: msg})
+			id := f.id
+			if f.path == "kind" && len(d.Kinds) > 0 {
+				id = "kind-" + d.Kinds[0].Value // the summary's link lands on the first choice, which takes focus
+			}
+			d.ErrorList = append(d.ErrorList, errorItem{ID: id, Label: f.label, Message: msg})
 		}
 	}
 	return d
