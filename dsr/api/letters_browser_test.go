@@ -107,4 +107,23 @@ func TestBrowserLetterEntryPrintAndPost(t *testing.T) {
 	if tl := browserRun(t, ctx, "timeline", chromedp.Text(chromedp.ID("timeline"))); !strings.Contains(tl, "olga posted the letter (acknowledged)") {
 		t.Errorf("timeline lacks the posting:\n%s", tl)
 	}
+
+	// At 320 px (a phone, or 400% zoom) neither the queue nor the request
+	// page scrolls sideways: the columns stack and the tables scroll in
+	// their labelled regions.
+	browserDo(t, ctx, "a 320 px viewport", chromedp.EmulateViewport(320, 800))
+	for _, path := range []string{"/console", "/console/requests/" + id} {
+		browserLoad(t, ctx, "open "+path, chromedp.Navigate(d.URL+path))
+		browserDo(t, ctx, "wait for "+path, chromedp.WaitVisible(chromedp.CSS("main")))
+		if w := browserRun(t, ctx, "page width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 320 {
+			wide := browserRun(t, ctx, "wide elements", chromedp.Evaluate[[]string](`[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 321 && !e.closest('[role=region]')).slice(0, 8).map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right))`))
+			t.Errorf("%s at 320 px is %d px wide: it scrolls sideways; too wide: %q", path, w, wide)
+		}
+		if ok := browserRun(t, ctx, "table regions", chromedp.Evaluate[bool](`[...document.querySelectorAll('main table')].every(t => {
+			const r = t.closest('[role=region]');
+			return !!r && !!r.getAttribute('aria-label') && r.tabIndex === 0;
+		})`)); !ok {
+			t.Errorf("%s: a table is not inside a labelled, focusable region", path)
+		}
+	}
 }
