@@ -51,6 +51,14 @@ func TestLetterWithoutEmail(t *testing.T) {
 	if n := verificationJobs(t, d, id); n != 0 {
 		t.Fatalf("%d confirmation jobs scheduled for a request that cannot be confirmed by email", n)
 	}
+	// Nor does the reconciliation sweep take the missing jobs for lost
+	// ones: this request is to expire never.
+	if _, err := d.Engine.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := verificationJobs(t, d, id); n != 0 {
+		t.Fatalf("the sweep scheduled %d confirmation jobs for a request without email", n)
+	}
 	if !hasEvent(rd.Events, dsr.EventVerifyOtherMeans) {
 		t.Fatalf("no %s event: %+v", dsr.EventVerifyOtherMeans, rd.Events)
 	}
