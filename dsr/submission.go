@@ -548,17 +548,17 @@ func normalizeAddress(a string) string {
 // filename. Errors: EINVALID.
 func CheckDocumentFile(f *File, what string) error {
 	if f == nil || len(f.Content) == 0 {
-		return Errorf(EINVALID, "Attach the "+what+" (PDF, PNG or JPEG).")
+		return Errorf(EINVALID, "Attach the %s (PDF, PNG or JPEG).", what)
 	}
 	if len(f.Content) > MaxPermissionBytes {
-		return Errorf(EINVALID, "The "+what+" file must be at most 10 MB.")
+		return Errorf(EINVALID, "The %s file must be at most 10 MB.", what)
 	}
 	ct := http.DetectContentType(f.Content)
 	switch ct {
 	case "application/pdf", "image/png", "image/jpeg":
 		f.ContentType = ct
 	default:
-		return Errorf(EINVALID, "The "+what+" file must be a PDF, PNG or JPEG document.")
+		return Errorf(EINVALID, "The %s file must be a PDF, PNG or JPEG document.", what)
 	}
 	f.Filename = SafeFilename(f.Filename, ct)
 	return nil
