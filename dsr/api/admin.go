@@ -130,6 +130,9 @@ func (s *Server) apiRequest(c echo.Context) error {
 	if r.Agent != nil {
 		out.Agent = map[string]any{"name": r.Agent.Name, "email": r.Agent.Email, "authority_confirmed": r.AgentConfirmedAt != nil}
 	}
+	if r.Subject.PostalAddress != "" {
+		out.Subject["postal_address"] = r.Subject.PostalAddress
+	}
 	for _, e := range d.Events {
 		out.Events = append(out.Events, apiEvent{Seq: e.Seq, At: e.At, Actor: e.Actor, Type: e.Type, Public: e.Public, Data: e.Data})
 	}

@@ -59,6 +59,10 @@ func TestLetterWithoutEmail(t *testing.T) {
 	if n := verificationJobs(t, d, id); n != 0 {
 		t.Fatalf("the sweep scheduled %d confirmation jobs for a request without email", n)
 	}
+	if _, out := adminCall(t, d, tok, "GET", "/api/v1/admin/requests/"+id, nil); mustJSON(out["subject"]) != `{"country":"NL","email":"","name":"Lou Letter","postal_address":"Keizersgracht 1\n1015 AA Amsterdam","state":""}` ||
+		out["channel"] != "letter" {
+		t.Errorf("admin API detail: subject %s channel %v", mustJSON(out["subject"]), out["channel"])
+	}
 	if !hasEvent(rd.Events, dsr.EventVerifyOtherMeans) {
 		t.Fatalf("no %s event: %+v", dsr.EventVerifyOtherMeans, rd.Events)
 	}
