@@ -37,7 +37,7 @@ func QueueNewRequest(b *pgx.Batch, r *dsr.Request, att *dsr.Attachment, ref *int
 		attID, attPurpose, attName, attType, attContent, attSum = att.ID, att.Purpose, att.File.Filename, att.File.ContentType, att.File.Content, sum[:]
 	}
 	b.Queue(`
-		WITH s AS (INSERT INTO requesters (id, email, name, country, state) VALUES ($1, $2, $3, $4, $5)),
+		WITH s AS (INSERT INTO requesters (id, email, name, country, state, postal_address) VALUES ($1, $2, $3, $4, $5, $35)),
 		a AS (INSERT INTO agents (id, name, email)
 			SELECT x.id, $7, $8 FROM (SELECT NULLIF($6::text, '')::uuid AS id) x WHERE x.id IS NOT NULL),
 		r AS (INSERT INTO requests (id, kind, regime, status, channel, requester_id, agent_id, details, fields, calendar,
@@ -55,7 +55,7 @@ func QueueNewRequest(b *pgx.Batch, r *dsr.Request, att *dsr.Attachment, ref *int
 		r.ID, r.Kind, r.Regime, r.Status, r.Channel, r.Details, fields, r.Calendar,
 		r.ReceivedAt, r.ReceivedOn.Time(), dateArg(r.AckDue), r.AckSentAt, r.LegalDue.Time(), dateArg(r.PolicyDue), r.DueOn.Time(),
 		dateArg(r.ExtendedDue), dateArg(r.ExtensionNoticeBy), r.NeedsVerification, r.VerificationSent, r.UpdatedAt,
-		attID, attPurpose, attName, attType, attContent, attSum,
+		attID, attPurpose, attName, attType, attContent, attSum, r.Subject.PostalAddress,
 	).QueryRow(func(row pgx.Row) error { return wrap("insert request", row.Scan(ref)) })
 }
 

@@ -42,6 +42,9 @@ type Message struct {
 	LastError string
 	CreatedAt time.Time
 	SentAt    *time.Time
+	// Letter, when set, makes the message a letter to print and post to
+	// this postal address (QueueLetters records it); it is never mailed.
+	Letter string
 }
 
 // InsertMessage records an outgoing message and returns its id.

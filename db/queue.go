@@ -22,9 +22,10 @@ type QueueFilter struct {
 	Assignee string // "" any, "unassigned", or a user id
 	Overdue  bool
 	HasAgent bool
-	Search   string   // a reference (DSR-000042 or 42), a request id, or a requester's email
+	Search   string   // a reference (DSR-000042 or 42), a request id, a requester's email, or part of their name
 	Today    dsr.Date // for Overdue
 	After    *Cursor  // keyset: rows strictly after this (due, ref)
+	Offset   int      // rows to skip (the console's page numbers); ignored with After
 	Limit    int      // default 50, at most 500
 }
 
@@ -68,7 +69,11 @@ type QueueRow struct {
 	HasAgent      bool       `json:"has_agent"`
 	AssigneeID    string     `json:"assignee_id,omitempty"`
 	AssigneeEmail string     `json:"assignee_email,omitempty"`
-	ref           int64
+	// RequesterName and RequesterEmail are the data subject's, for the
+	// console's requester column.
+	RequesterName  string `json:"requester_name,omitempty"`
+	RequesterEmail string `json:"requester_email,omitempty"`
+	ref            int64
 }
 
 // openStatusSQL is dsr.OpenStatuses written out, literally and in the same
@@ -87,9 +92,51 @@ func Queue(ctx context.Context, q Querier, f QueueFilter) ([]QueueRow, *Cursor, 
 	if limit > 500 {
 		limit = 500
 	}
-	var where []string
 	var args []any
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	where := queueWhere(f, arg)
+	if f.After != nil {
+		where = append(where, fmt.Sprintf("(r.due_on, r.ref) > (%s, %s)", arg(f.After.Due.Time()), arg(f.After.Ref)))
+	}
+	page := ` LIMIT ` + arg(limit+1)
+	if f.After == nil && f.Offset > 0 {
+		page += ` OFFSET ` + arg(f.Offset)
+	}
+	sql := `SELECT r.id, r.ref, r.kind, r.regime, r.status, r.channel, r.received_on, r.due_on, r.agent_id IS NOT NULL,
+			coalesce(r.assignee_id::text, ''), coalesce(u.email, ''), s.name, s.email
+		FROM requests r LEFT JOIN users u ON u.id = r.assignee_id JOIN requesters s ON s.id = r.requester_id
+		WHERE ` + strings.Join(where, " AND ") + `
+		ORDER BY r.due_on, r.ref` + page
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, nil, wrap("queue", err)
+	}
+	list, err := pgx.CollectRows(rows, scanQueueRow)
+	if err != nil {
+		return nil, nil, wrap("queue", err)
+	}
+	var next *Cursor
+	if len(list) > limit {
+		list = list[:limit]
+		last := list[limit-1]
+		next = &Cursor{Due: last.DueOn, Ref: last.ref}
+	}
+	return list, next, nil
+}
+
+// QueueCount counts the requests f selects, ignoring its page (After,
+// Offset, Limit): the total behind the console's page numbers.
+func QueueCount(ctx context.Context, q Querier, f QueueFilter) (int, error) {
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	var n int
+	err := q.QueryRow(ctx, `SELECT count(*) FROM requests r WHERE `+strings.Join(queueWhere(f, arg), " AND "), args...).Scan(&n)
+	return n, wrap("queue count", err)
+}
+
+// queueWhere is f's filters as conditions on requests r (not its page).
+func queueWhere(f QueueFilter, arg func(any) string) []string {
+	var where []string
 	if len(f.Statuses) == 0 {
 		// Literal, so the planner can use the partial queue index.
 		where = append(where, openStatusSQL)
@@ -125,29 +172,7 @@ func Queue(ctx context.Context, q Querier, f QueueFilter) ([]QueueRow, *Cursor, 
 	if s := strings.TrimSpace(f.Search); s != "" {
 		where = append(where, searchClause(s, arg))
 	}
-	if f.After != nil {
-		where = append(where, fmt.Sprintf("(r.due_on, r.ref) > (%s, %s)", arg(f.After.Due.Time()), arg(f.After.Ref)))
-	}
-	sql := `SELECT r.id, r.ref, r.kind, r.regime, r.status, r.channel, r.received_on, r.due_on, r.agent_id IS NOT NULL,
-			coalesce(r.assignee_id::text, ''), coalesce(u.email, '')
-		FROM requests r LEFT JOIN users u ON u.id = r.assignee_id
-		WHERE ` + strings.Join(where, " AND ") + `
-		ORDER BY r.due_on, r.ref LIMIT ` + arg(limit+1)
-	rows, err := q.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, nil, wrap("queue", err)
-	}
-	list, err := pgx.CollectRows(rows, scanQueueRow)
-	if err != nil {
-		return nil, nil, wrap("queue", err)
-	}
-	var next *Cursor
-	if len(list) > limit {
-		list = list[:limit]
-		last := list[limit-1]
-		next = &Cursor{Due: last.DueOn, Ref: last.ref}
-	}
-	return list, next, nil
+	return where
 }
 
 func searchClause(s string, arg func(any) string) string {
@@ -158,13 +183,20 @@ func searchClause(s string, arg func(any) string) string {
 	if len(s) == 36 && strings.Count(s, "-") == 4 {
 		return "r.id::text = " + arg(strings.ToLower(s))
 	}
-	return "r.requester_id IN (SELECT id FROM requesters WHERE lower(email) = lower(" + arg(s) + "))"
+	if strings.Contains(s, "@") {
+		return "r.requester_id IN (SELECT id FROM requesters WHERE lower(email) = lower(" + arg(s) + "))"
+	}
+	// Part of a name, any case: a scan of the requesters, fine at a
+	// desk's size (an address search above uses the email index).
+	like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(s)) + "%"
+	return "r.requester_id IN (SELECT id FROM requesters WHERE lower(name) LIKE " + arg(like) + ")"
 }
 
 func scanQueueRow(row pgx.CollectableRow) (QueueRow, error) {
 	var r QueueRow
 	var received, due time.Time
-	err := row.Scan(&r.ID, &r.ref, &r.Kind, &r.Regime, &r.Status, &r.Channel, &received, &due, &r.HasAgent, &r.AssigneeID, &r.AssigneeEmail)
+	err := row.Scan(&r.ID, &r.ref, &r.Kind, &r.Regime, &r.Status, &r.Channel, &received, &due, &r.HasAgent, &r.AssigneeID, &r.AssigneeEmail,
+		&r.RequesterName, &r.RequesterEmail)
 	r.Ref, r.ReceivedOn, r.DueOn = dsr.FormatRef(r.ref), dsr.DateOf(received), dsr.DateOf(due)
 	return r, err
 }

@@ -29,7 +29,7 @@ const requestColumns = `r.id, r.ref, r.kind, r.regime, r.status, r.channel, r.re
 	r.agent_id, coalesce(a.name, ''), coalesce(a.email, ''), r.details, r.fields, r.calendar, r.received_at, r.received_on,
 	r.ack_due, r.ack_sent_at, r.legal_due, r.policy_due, r.due_on, r.extended_due, r.extension_notice_by, r.extensions,
 	r.paused_since, r.paused_days, r.needs_verification, r.verification_sent_at, r.verified_at, r.verified_method, r.agent_confirmed_at,
-	r.assignee_id, r.closed_at, r.close_reason, r.updated_at`
+	r.assignee_id, r.closed_at, r.close_reason, r.updated_at, s.postal_address`
 
 const requestFrom = ` FROM requests r JOIN requesters s ON s.id = r.requester_id LEFT JOIN agents a ON a.id = r.agent_id`
 
@@ -105,7 +105,7 @@ func scanRequest(row pgx.Row, extra ...any) (*dsr.Request, error) {
 		&r.Subject.Country, &r.Subject.State, &agentID, &agentName, &agentEmail, &r.Details, &fields, &r.Calendar,
 		&r.ReceivedAt, &receivedOn, &ack, &r.AckSentAt, &legal, &policy, &due, &ext, &notice, &r.Extensions,
 		&r.PausedSince, &r.PausedDays, &r.NeedsVerification, &r.VerificationSent, &r.VerifiedAt, &r.VerifiedMethod, &r.AgentConfirmedAt,
-		&assignee, &r.ClosedAt, &r.CloseReason, &r.UpdatedAt}, extra...)
+		&assignee, &r.ClosedAt, &r.CloseReason, &r.UpdatedAt, &r.Subject.PostalAddress}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}

@@ -32,7 +32,11 @@ const reminderStatusCond = `(r.status IN ` + openStatusList + ` OR r.status = 'a
 // cond is the check as a condition on requests r.
 func (c SweepCheck) cond() string {
 	if c == MissingExpiry {
+		// A requester without an email address (a letter) gets no
+		// confirmation link, so nothing reminds or expires: an officer
+		// verifies another way.
 		return `r.status = 'pending_verification'
+	  AND EXISTS (SELECT 1 FROM requesters s WHERE s.id = r.requester_id AND s.email <> '')
 	  AND NOT EXISTS (SELECT 1 FROM river_job j
 		WHERE j.kind = 'verify_expiry' AND j.state IN ('scheduled', 'available', 'running', 'retryable')
 		  AND j.args ->> 'request_id' = r.id::text)`

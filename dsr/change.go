@@ -220,6 +220,11 @@ type Message struct {
 	// the holder's appeal form link (the status link + "/appeal").
 	Appeal     string
 	AppealLink bool
+	// Letter: the holder has no email address, so the message is a letter
+	// to print and post to their postal address. It carries no link (a
+	// token cannot be clicked on paper): Status, Action and Download are
+	// not issued.
+	Letter bool
 }
 
 // JobKind names a follow-up job; the engine maps each to its River job.
@@ -237,6 +242,10 @@ const (
 	// (a triaged request's confirmation email goes out at triage, and the
 	// sender cannot confirm before they are asked).
 	JobVerificationFromNow JobKind = "verification_from_now"
+	// JobCancelVerification removes the confirmation reminder and expiry
+	// still waiting for a request that is now confirmed (by the link or
+	// by an officer), in the same transaction.
+	JobCancelVerification JobKind = "cancel_verification"
 )
 
 // Job is a follow-up job to schedule with the change.
@@ -284,13 +293,19 @@ func StatusLink(r *Request, holder string, now time.Time) TokenGrant {
 // there is one, the agent: the same news to both, each with their own
 // status link. The agent's copy drops the note of a completion (the
 // officer's summary may describe the subject's data). A subject without
-// an email address (a GPC signal from a browser) gets nothing.
+// an email address gets a letter when there is a postal address (a
+// request entered from a letter or call), else nothing (a GPC signal from
+// a browser).
 func MailAll(r *Request, event string, now time.Time, m Message) []Message {
 	var out []Message
 	m.Event = event
 	if r.Subject.Email != "" {
 		s := m
 		s.Holder, s.Status = HolderSubject, StatusLink(r, HolderSubject, now)
+		out = append(out, s)
+	} else if r.Subject.PostalAddress != "" {
+		s := m
+		s.Holder, s.Letter, s.Action, s.Download, s.LinkExpires = HolderSubject, true, nil, nil, time.Time{}
 		out = append(out, s)
 	}
 	if r.Agent != nil {

@@ -19,6 +19,9 @@ const (
 	EventVerified                 EventType = "verified"
 	EventVerificationReminderSent EventType = "verification_reminder_sent"
 	EventExpired                  EventType = "expired"
+	// EventVerifyOtherMeans: no confirmation link could be sent (no email
+	// address); an officer must verify the identity another way.
+	EventVerifyOtherMeans EventType = "verification_by_other_means"
 
 	// Triage of emailed requests.
 	EventTriaged     EventType = "triaged"
@@ -43,6 +46,9 @@ const (
 	EventEmailReplyAccepted   EventType = "email_reply_accepted"
 	EventEmailReplyUnverified EventType = "email_reply_unverified"
 
+	// Letters (requests without an email address).
+	EventLetterPosted EventType = "letter_posted"
+
 	// The clock.
 	EventReminderSent     EventType = "reminder_sent"
 	EventOverdueEscalated EventType = "overdue_escalated"
@@ -60,6 +66,8 @@ var eventDescriptions = map[EventType]string{
 	EventVerified:                 "The requester confirmed the email address (and, for an agent, the agent's authority).",
 	EventVerificationReminderSent: "The requester was reminded to confirm the email address.",
 	EventExpired:                  "The request expired because the email address was never confirmed.",
+	EventVerifyOtherMeans:         "No confirmation link could be sent (no email address); an officer must verify the identity another way.",
+	EventLetterPosted:             "An officer posted a letter to the requester.",
 	EventTriaged:                  "An officer confirmed or changed the kind and law of an emailed request.",
 	EventNotARequest:              "An officer dismissed an email as not a request.",
 	EventAssigned:                 "The request was assigned to an officer.",

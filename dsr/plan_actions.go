@@ -319,6 +319,7 @@ func PlanVerify(r *Request, actor, method, note string, now time.Time) (Change, 
 		return Change{}, err
 	}
 	c := Change{To: StatusOpen, Verified: &Proof{Method: method, AgentConfirmed: r.Agent != nil}}
+	c.Jobs = append(c.Jobs, Job{Kind: JobCancelVerification}) // the reminder and expiry would only do nothing now
 	data := map[string]string{"method": method}
 	if byLink {
 		if r.Agent != nil {

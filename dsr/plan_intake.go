@@ -20,7 +20,7 @@ type Intake struct {
 // Attachment is a document a plan stores with the request.
 type Attachment struct {
 	ID      string
-	Purpose string // "permission", "inbound", "answer", "export"
+	Purpose string // "permission", "inbound", "answer", "export", "letter"
 	File    *File
 }
 
@@ -87,6 +87,11 @@ func PlanIntake(org *Config, s Submission, now time.Time, deliverable Deliverabl
 		c.Events = append(c.Events, NewEvent{Type: EventAgentPermissionAttached, Actor: ActorAgent, Data: map[string]string{
 			"attachment": in.Permission.ID, "content_type": s.Agent.Permission.ContentType}})
 	}
+	if s.Letter != nil {
+		// The scanned letter is kept with the request, as evidence of what
+		// was asked and when it arrived.
+		c.Attachments = append(c.Attachments, Attachment{ID: NewID(now), Purpose: "letter", File: s.Letter})
+	}
 	if ev, ok := acknowledgeAtIntake(org, reg, r, now, deliverable); ok {
 		c.Events = append(c.Events, ev)
 	}
@@ -104,6 +109,14 @@ func PlanIntake(org *Config, s Submission, now time.Time, deliverable Deliverabl
 		c.Events = append(c.Events, NewEvent{Type: EventOpened, Actor: ActorSystem, Public: true,
 			Data: map[string]string{"reason": reg.Short + " does not allow identity verification for opt-out requests"}})
 		c.Messages = MailAll(r, MailAcknowledged, now, Message{})
+		return in, nil
+	}
+	if r.Subject.Email == "" {
+		// No email address (a letter, a call): no confirmation link can
+		// be sent, so nothing reminds or expires; an officer verifies the
+		// identity another way (PlanVerify with the method).
+		c.Events = append(c.Events, NewEvent{Type: EventVerifyOtherMeans, Actor: ActorSystem,
+			Data: map[string]string{"channel": string(r.Channel), "reason": "the requester gave no email address"}})
 		return in, nil
 	}
 	// The confirmation email first: the verification jobs count from it.
@@ -179,7 +192,7 @@ func checkReceivedAt(s Submission, now time.Time) error {
 	}
 	msg := ""
 	switch {
-	case s.Channel != ChannelOfficer:
+	case !s.Channel.OfficerEntered():
 		msg = "only officers entering a request may set the receipt time"
 	case s.ReceivedAt.After(now.Add(time.Minute)):
 		msg = "must not be in the future"

@@ -121,3 +121,27 @@ func (s Status) Transition(to Status) error {
 	}
 	return &Error{Code: ECONFLICT, Message: "A request that is " + string(s) + " cannot become " + string(to) + ".", Rule: "status transition table"}
 }
+
+// officerLabels are the statuses as an officer reads them in the console:
+// what the request waits for, said from the organisation's side (Label
+// speaks to the requester: "Waiting for your answer").
+var officerLabels = map[Status]string{
+	StatusPendingTriage:       "Needs triage",
+	StatusPendingVerification: "Identity not yet confirmed",
+	StatusOpen:                "New, not started",
+	StatusInProgress:          "In progress",
+	StatusAwaitingRequester:   "Waiting for the requester",
+	StatusCompleted:           "Completed",
+	StatusDenied:              "Refused",
+	StatusWithdrawn:           "Withdrawn by the requester",
+	StatusExpired:             "Expired (never confirmed)",
+}
+
+// OfficerLabel is the status in plain English for the console. A status
+// without an officer label of its own (one added later) reads as Label.
+func (s Status) OfficerLabel() string {
+	if l, ok := officerLabels[s]; ok {
+		return l
+	}
+	return s.Label()
+}

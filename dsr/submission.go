@@ -22,7 +22,36 @@ const (
 	ChannelEmail   Channel = "email"
 	ChannelGPC     Channel = "gpc"
 	ChannelOfficer Channel = "officer"
+	// A request an officer enters from a letter, a phone call or a visit
+	// in person: it may come without an email address (then every
+	// message becomes a letter to post to the postal address).
+	ChannelLetter   Channel = "letter"
+	ChannelPhone    Channel = "phone"
+	ChannelInPerson Channel = "in_person"
 )
+
+// OfficerEntered reports whether requests of channel c are entered by an
+// officer (who may set the receipt time and leave out the email address).
+func (c Channel) OfficerEntered() bool {
+	switch c {
+	case ChannelOfficer, ChannelLetter, ChannelPhone, ChannelInPerson:
+		return true
+	}
+	return false
+}
+
+// ParseOfficerChannel checks the channel an officer names for a request
+// they enter: letter, phone or in_person ("" is the generic officer
+// channel). Errors: EINVALID on field "channel".
+func ParseOfficerChannel(s string) (Channel, error) {
+	switch c := Channel(strings.TrimSpace(s)); c {
+	case "":
+		return ChannelOfficer, nil
+	case ChannelLetter, ChannelPhone, ChannelInPerson:
+		return c, nil
+	}
+	return "", InvalidField("channel", "must be one of: letter, phone, in_person")
+}
 
 // Person is a data subject as they describe themselves.
 type Person struct {
@@ -30,6 +59,9 @@ type Person struct {
 	Name    string
 	Country string // ISO 3166-1 alpha-2
 	State   string // US state code, only for the US
+	// PostalAddress is where letters go (free text, lines separated by
+	// newlines); with no Email, every message becomes a letter to it.
+	PostalAddress string
 }
 
 // File is an uploaded document.
@@ -63,6 +95,9 @@ type Submission struct {
 	// EnteredBy is the event actor of an officer who entered the request
 	// ("user:<id>"); empty for requests filed by the requester or agent.
 	EnteredBy string
+	// Letter is the scanned letter (PDF, PNG or JPEG, at most 10 MB) an
+	// officer entering the request attaches; only officer channels.
+	Letter *File
 }
 
 // Input limits.
@@ -72,6 +107,8 @@ const (
 	maxField           = 2000
 	// MaxNameRunes is the longest subject or agent name accepted.
 	MaxNameRunes = 200
+	// MaxPostalAddressRunes is the longest postal address accepted.
+	MaxPostalAddressRunes = 1000
 )
 
 // kindFields lists the kind-specific fields: name → allowed values (nil
@@ -145,6 +182,13 @@ func (s *Submission) ValidateAt(cfg *Config, now time.Time) (*Regime, error) {
 	if s.Agent != nil {
 		s.validateAgent(fe)
 	}
+	if s.Letter != nil {
+		if !s.Channel.OfficerEntered() {
+			fe.Add("letter", "only officers entering a request may attach the letter")
+		} else if err := CheckDocumentFile(s.Letter, "letter"); err != nil {
+			fe.Add("letter", ErrorMessage(err))
+		}
+	}
 	if _, bad := fe["subject.country"]; bad {
 		return nil, fe.Err()
 	}
@@ -177,13 +221,16 @@ func (s *Submission) ValidateAt(cfg *Config, now time.Time) (*Regime, error) {
 func (s *Submission) checkStorable(fe FieldErrors) {
 	texts := map[string]string{"kind": string(s.Kind), "regime": s.Regime, "details": s.Details,
 		"subject.email": s.Subject.Email, "subject.name": s.Subject.Name,
-		"subject.country": s.Subject.Country, "subject.state": s.Subject.State}
+		"subject.country": s.Subject.Country, "subject.state": s.Subject.State, "subject.postal_address": s.Subject.PostalAddress}
 	for k, v := range s.Fields {
 		if msg := TextProblem(k); msg != "" {
 			fe.Add("fields", "a field name "+msg)
 			continue
 		}
 		texts["fields."+k] = v
+	}
+	if s.Letter != nil {
+		texts["letter"] = s.Letter.Filename
 	}
 	if s.Agent != nil {
 		texts["agent.name"], texts["agent.email"] = s.Agent.Name, s.Agent.Email
@@ -203,6 +250,7 @@ func (s *Submission) normalize() {
 	s.Subject.Name = strings.TrimSpace(s.Subject.Name)
 	s.Subject.Country = strings.ToUpper(strings.TrimSpace(s.Subject.Country))
 	s.Subject.State = strings.ToUpper(strings.TrimSpace(s.Subject.State))
+	s.Subject.PostalAddress = normalizeAddress(s.Subject.PostalAddress)
 	s.Details = strings.TrimSpace(s.Details)
 	for k, v := range s.Fields {
 		s.Fields[k] = strings.TrimSpace(v)
@@ -233,6 +281,12 @@ func (s *Submission) validateKind(cfg *Config, fe FieldErrors) {
 func (s *Submission) validateSubject(fe FieldErrors) {
 	if s.Subject.Email == "" && s.Channel == ChannelGPC && s.Fields["device_id"] != "" {
 		// A GPC opt-out may identify only the browser.
+	} else if s.Subject.Email == "" && s.Channel.OfficerEntered() && s.Subject.PostalAddress != "" {
+		// A letter, call or visit without an email address: the
+		// requester is written to by post.
+	} else if s.Subject.Email == "" && s.Channel.OfficerEntered() {
+		fe.Add("subject.email", "Enter an email address or a postal address.")
+		fe.Add("subject.postal_address", "Enter a postal address or an email address.")
 	} else if s.Subject.Email == "" {
 		fe.Add("subject.email", "Enter your email address.")
 	} else if !ValidEmail(s.Subject.Email) {
@@ -240,6 +294,11 @@ func (s *Submission) validateSubject(fe FieldErrors) {
 	}
 	if msg := NameProblem(s.Subject.Name); msg != "" {
 		fe.Add("subject.name", msg)
+	}
+	if utf8.RuneCountInString(s.Subject.PostalAddress) > MaxPostalAddressRunes {
+		fe.Add("subject.postal_address", fmt.Sprintf("must be at most %d characters", MaxPostalAddressRunes))
+	} else if s.Subject.PostalAddress != "" && s.Subject.Email == "" && s.Subject.Name == "" {
+		fe.Add("subject.name", "Enter the name to write the letters to.")
 	}
 	if s.Subject.Country == "" {
 		if s.Regime == "" {
@@ -462,4 +521,45 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// normalizeAddress trims a postal address line by line, drops empty lines
+// and other control characters than the line breaks, so a letter prints
+// as it was typed.
+func normalizeAddress(a string) string {
+	var lines []string
+	for _, l := range strings.Split(strings.ReplaceAll(a, "\r\n", "\n"), "\n") {
+		l = strings.TrimSpace(strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) {
+				return ' '
+			}
+			return r
+		}, l))
+		if l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// CheckDocumentFile checks an uploaded document (what names it in the
+// messages, e.g. "letter"): PDF, PNG or JPEG of at most
+// MaxPermissionBytes, by its content; it sets the content type and a safe
+// filename. Errors: EINVALID.
+func CheckDocumentFile(f *File, what string) error {
+	if f == nil || len(f.Content) == 0 {
+		return Errorf(EINVALID, "Attach the %s (PDF, PNG or JPEG).", what)
+	}
+	if len(f.Content) > MaxPermissionBytes {
+		return Errorf(EINVALID, "The %s file must be at most 10 MB.", what)
+	}
+	ct := http.DetectContentType(f.Content)
+	switch ct {
+	case "application/pdf", "image/png", "image/jpeg":
+		f.ContentType = ct
+	default:
+		return Errorf(EINVALID, "The %s file must be a PDF, PNG or JPEG document.", what)
+	}
+	f.Filename = SafeFilename(f.Filename, ct)
+	return nil
 }

@@ -211,9 +211,26 @@ func paragraphHTML(p string, own map[string]bool) htmltemplate.HTML {
 		m[1] = end
 		b.WriteString(htmltemplate.HTMLEscapeString(p[last:m[0]]))
 		u := htmltemplate.HTMLEscapeString(p[m[0]:m[1]])
-		fmt.Fprintf(&b, `<a href="%s" style="color:#1d4ed8;">%s</a>`, u, u)
+		fmt.Fprintf(&b, `<a href="%s" style="color:#1d4ed8;">%s</a>`, u, linkText(p[m[0]:m[1]]))
 		last = m[1]
 	}
 	b.WriteString(htmltemplate.HTMLEscapeString(p[last:]))
 	return htmltemplate.HTML(strings.ReplaceAll(b.String(), "\n", "<br>\n")) //nolint:gosec // escaped above
+}
+
+// linkText is the short text of one of our links in an HTML mail: what
+// it opens, not the raw token URL (long, unreadable, and read out in full
+// by screen readers). The text version keeps the URL itself.
+func linkText(u string) string {
+	switch {
+	case strings.Contains(u, "/verify/"):
+		return "Confirm your request"
+	case strings.Contains(u, "/status/"):
+		return "See the status of your request"
+	case strings.Contains(u, "/download/"):
+		return "Download your data"
+	case strings.Contains(u, "/console/"):
+		return "Open the request in the console"
+	}
+	return "Open the link"
 }

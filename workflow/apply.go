@@ -43,7 +43,9 @@ func issueLinks(id string, msgs []dsr.Message, extra ...dsr.TokenGrant) (issuedL
 		if m.Download != nil {
 			l.download[i] = grant(*m.Download)
 		}
-		l.status[i] = grant(m.Status)
+		if !m.Letter { // paper carries no link
+			l.status[i] = grant(m.Status)
+		}
 	}
 	raws := make([]string, len(extra))
 	for i, g := range extra {
@@ -81,7 +83,7 @@ func (e *Engine) jobParams(req *dsr.Request, jobs []dsr.Job, msgs []*db.Message,
 	for _, j := range jobs {
 		switch j.Kind {
 		case dsr.JobDeadlineReminders:
-			out = append(out, e.reminderParams(req, now))
+			out = append(out, e.chainParams(req, now))
 		case dsr.JobVerification, dsr.JobVerificationFromNow:
 			remind, expire := e.verifyTimes(req)
 			if j.Kind == dsr.JobVerificationFromNow {
@@ -94,6 +96,9 @@ func (e *Engine) jobParams(req *dsr.Request, jobs []dsr.Job, msgs []*db.Message,
 	}
 	if e.mailer != nil {
 		for _, m := range msgs {
+			if m.Letter != "" {
+				continue // printed and posted by an officer, never mailed
+			}
 			out = append(out, river.InsertManyParams{Args: DeliverArgs{MessageID: m.ID}})
 		}
 	}
@@ -110,6 +115,7 @@ func (e *Engine) insertIntake(ctx context.Context, tx pgx.Tx, in *dsr.Intake, no
 	links, _, tokens := issueLinks(req.ID, c.Messages)
 	first := &pgx.Batch{}
 	db.QueueNewRequest(first, req, in.Permission, &req.Ref)
+	db.QueueAttachments(first, req.ID, c.Attachments) // the scanned letter, when an officer attached one
 	db.QueueLedger(first, req.ID, now, c.Ledger)
 	db.QueueEvents(first, req.ID, db.ChainHead{}, planEvents(c.Events, now))
 	db.QueueTokens(first, tokens)
@@ -122,6 +128,7 @@ func (e *Engine) insertIntake(ctx context.Context, tx pgx.Tx, in *dsr.Intake, no
 	}
 	last := &pgx.Batch{}
 	db.QueueMessages(last, msgs)
+	db.QueueLetters(last, msgs)
 	if err := db.SendBatch(ctx, tx, last); err != nil {
 		return nil, err
 	}
@@ -146,6 +153,7 @@ func (e *Engine) applyIntake(ctx context.Context, in *dsr.Intake, now time.Time,
 
 	first := &pgx.Batch{}
 	db.QueueNewRequest(first, req, in.Permission, &req.Ref)
+	db.QueueAttachments(first, req.ID, c.Attachments) // the scanned letter, when an officer attached one
 	db.QueueLedger(first, req.ID, now, c.Ledger)
 	db.QueueEvents(first, req.ID, db.ChainHead{}, planEvents(c.Events, now))
 	db.QueueTokens(first, tokens)
@@ -168,6 +176,7 @@ func (e *Engine) applyIntake(ctx context.Context, in *dsr.Intake, now time.Time,
 		ReceivedAt: req.ReceivedAt, DueAt: req.DueOn, StatusURL: e.link("/status/" + receipt[0])}
 	last := &pgx.Batch{}
 	db.QueueMessages(last, msgs)
+	db.QueueLetters(last, msgs)
 	if idemKey != "" {
 		lookup, sealed, err := e.sealReceipt(idemKey, rc)
 		if err != nil {
@@ -221,6 +230,11 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, req *dsr.Request, head db
 	if c.Verified != nil {
 		db.QueueVerified(b, req.ID, now) // before this change's own links
 	}
+	for _, j := range c.Jobs {
+		if j.Kind == dsr.JobCancelVerification {
+			db.QueueRemoveVerificationJobs(b, req.ID)
+		}
+	}
 	db.QueueNotes(b, req.ID, now, c.Notes)
 	db.QueueAttachments(b, req.ID, c.Attachments)
 	db.QueueLedger(b, req.ID, now, c.Ledger)
@@ -230,6 +244,7 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, req *dsr.Request, head db
 	if c.Outcome != nil {
 		db.QueueOutcome(b, req.ID, *c.Outcome)
 	}
+	db.QueueLetters(b, msgs)
 	if err := db.SendBatch(ctx, tx, b); err != nil {
 		return nil, err
 	}

@@ -72,16 +72,38 @@ func (e *Engine) nextStep(due dsr.Date, now time.Time) int {
 	return step
 }
 
+// reminderParams is the chain for req's current due date resumed at its
+// first step still in the future at now: what the reconciliation sweep
+// re-inserts for a request whose chain went missing (missed steps are not
+// sent in a burst).
 func (e *Engine) reminderParams(req *dsr.Request, now time.Time) river.InsertManyParams {
 	step := e.nextStep(req.DueOn, now)
 	return river.InsertManyParams{Args: ReminderArgs{RequestID: req.ID, Due: req.DueOn.String(), Step: step},
 		InsertOpts: &river.InsertOpts{ScheduledAt: e.stepTime(req.DueOn, step)}}
 }
 
+// chainParams is the chain a change starts for req's due date at now.
+// When a step's time has already passed (a letter entered weeks after it
+// arrived, a date worked out again at triage), the latest of the passed
+// steps runs at once and the chain goes on from there: a request due today
+// alerts its officer now, not at tomorrow's overdue step, and one already
+// overdue escalates now, not the next morning. Only the latest passed
+// step runs (once: the job is unique by request, due date and step), so
+// an officer gets one alert, not every missed one.
+func (e *Engine) chainParams(req *dsr.Request, now time.Time) river.InsertManyParams {
+	step := e.nextStep(req.DueOn, now)
+	at := e.stepTime(req.DueOn, step)
+	if step > 0 {
+		step, at = step-1, now
+	}
+	return river.InsertManyParams{Args: ReminderArgs{RequestID: req.ID, Due: req.DueOn.String(), Step: step},
+		InsertOpts: &river.InsertOpts{ScheduledAt: at}}
+}
+
 // scheduleReminders starts the deadline chain for req's current due date,
 // in the transaction that set the date.
 func (e *Engine) scheduleReminders(ctx context.Context, tx pgx.Tx, req *dsr.Request) error {
-	p := e.reminderParams(req, e.now())
+	p := e.chainParams(req, e.now())
 	if err := e.enqueue(ctx, tx, p.Args, p.InsertOpts); err != nil {
 		return &dsr.Error{Code: dsr.EINTERNAL, Err: fmt.Errorf("schedule reminders: %w", err)}
 	}

@@ -149,8 +149,11 @@ func (e *Engine) renderPlanned(req *dsr.Request, pm dsr.Message, statusRaw, acti
 	data := e.mailData(req, pm.Holder, x)
 	data.StatusURL = e.link("/status/" + statusRaw)
 	data.AppealText = pm.Appeal
-	if pm.AppealLink {
+	if pm.AppealLink && !pm.Letter {
 		data.AppealURL = data.StatusURL + "/appeal"
+	}
+	if pm.Letter {
+		data.StatusURL = e.letterStatusLine(req)
 	}
 	r, err := e.renderer.Render(e.org.Locale, pm.Event, data)
 	if err != nil {
@@ -160,6 +163,9 @@ func (e *Engine) renderPlanned(req *dsr.Request, pm dsr.Message, statusRaw, acti
 		ToName: req.Subject.Name, ToEmail: req.Subject.Email, Subject: r.Subject, TextBody: r.Text, HTMLBody: r.HTML}
 	if pm.Holder == db.HolderAgent {
 		m.ToName, m.ToEmail = req.Agent.Name, req.Agent.Email
+	}
+	if pm.Letter {
+		return m, e.prepareLetter(m, req, now)
 	}
 	return m, e.prepareMessage(m, now)
 }

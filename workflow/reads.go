@@ -32,6 +32,12 @@ func (e *Engine) Queue(ctx context.Context, f QueueFilter) ([]QueueRow, *QueueCu
 	return out, next, nil
 }
 
+// QueueCount counts the requests f selects, whatever its page: the total
+// behind the console's page numbers.
+func (e *Engine) QueueCount(ctx context.Context, f QueueFilter) (int, error) {
+	return db.QueueCount(ctx, e.pool, f)
+}
+
 // StatusCounts returns how many requests are in each status.
 func (e *Engine) StatusCounts(ctx context.Context) (map[dsr.Status]int, error) {
 	return db.StatusCounts(ctx, e.pool)

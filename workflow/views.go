@@ -57,11 +57,15 @@ type QueueRow struct {
 	HasAgent      bool
 	AssigneeID    string // "" when unassigned
 	AssigneeEmail string
+	// RequesterName and RequesterEmail are the data subject's (either may
+	// be empty: a letter without email, a form without a name).
+	RequesterName, RequesterEmail string
 }
 
 func queueRowOf(r db.QueueRow) QueueRow {
 	return QueueRow{ID: r.ID, Ref: r.Ref, Kind: r.Kind, Regime: r.Regime, Status: r.Status, Channel: r.Channel,
-		ReceivedOn: r.ReceivedOn, DueOn: r.DueOn, HasAgent: r.HasAgent, AssigneeID: r.AssigneeID, AssigneeEmail: r.AssigneeEmail}
+		ReceivedOn: r.ReceivedOn, DueOn: r.DueOn, HasAgent: r.HasAgent, AssigneeID: r.AssigneeID, AssigneeEmail: r.AssigneeEmail,
+		RequesterName: r.RequesterName, RequesterEmail: r.RequesterEmail}
 }
 
 // Message is one outgoing email as the console shows it: to whom, about

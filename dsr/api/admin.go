@@ -137,6 +137,9 @@ func (s *Server) apiRequest(c echo.Context) error {
 	if r.Agent != nil {
 		out.Agent = map[string]any{"name": r.Agent.Name, "email": r.Agent.Email, "authority_confirmed": r.AgentConfirmedAt != nil}
 	}
+	if r.Subject.PostalAddress != "" {
+		out.Subject["postal_address"] = r.Subject.PostalAddress
+	}
 	for _, e := range d.Events {
 		out.Events = append(out.Events, apiEvent{Seq: e.Seq, At: e.At, Actor: e.Actor, Type: e.Type, Public: e.Public, Data: e.Data})
 	}
@@ -196,13 +199,21 @@ func (s *Server) apiAction(c echo.Context) error {
 type adminRequest struct {
 	apiRequest
 	ReceivedAt *time.Time `json:"received_at"`
+	// Channel is how it came: letter, phone or in_person ("" for the
+	// generic officer channel).
+	Channel string `json:"channel"`
 }
 
 // apiEnterRequest lets an officer enter a request that came by letter or
 // phone: POST /api/v1/admin/requests with the public body and
-// "received_at" (RFC 3339, within the last year). Dates count from that
-// receipt; where an acknowledgment is due (CCPA) it is sent at once, and
-// recorded as late when it is.
+// "received_at" (RFC 3339, within the last year), optionally "channel"
+// (letter, phone, in_person) and "subject.postal_address". Dates count
+// from that receipt; where an acknowledgment is due (CCPA) it is sent at
+// once, and recorded as late when it is. With a postal address and no
+// email, no confirmation link can be sent: the request waits for an
+// officer to verify the identity another way, and every message it sends
+// is a letter to print (GET /console/requests/:id/letters/:msg) and mark
+// posted. Errors: 422 with field errors.
 func (s *Server) apiEnterRequest(c echo.Context) error {
 	if err := requireJSON(c.Request()); err != nil {
 		return err
@@ -219,11 +230,15 @@ func (s *Server) apiEnterRequest(c echo.Context) error {
 	if in.ReceivedAt == nil {
 		return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"received_at": "is required (RFC 3339, e.g. 2026-11-02T09:30:00Z)"}}
 	}
+	ch, err := dsr.ParseOfficerChannel(in.Channel)
+	if err != nil {
+		return err
+	}
 	sub, err := in.apiRequest.submission()
 	if err != nil {
 		return err
 	}
-	sub.Channel, sub.ReceivedAt, sub.EnteredBy = dsr.ChannelOfficer, *in.ReceivedAt, workflow.Actor(currentUser(c).ID)
+	sub.Channel, sub.ReceivedAt, sub.EnteredBy = ch, *in.ReceivedAt, workflow.Actor(currentUser(c).ID)
 	rc, err := s.engine.Submit(c.Request().Context(), *sub, strings.TrimSpace(c.Request().Header.Get("Idempotency-Key")))
 	if err != nil {
 		return err

@@ -478,6 +478,29 @@ func TestRateLimitAnswers429(t *testing.T) {
 	}
 }
 
+// TestHeadAndFavicon: monitors probe the site with HEAD /, and browsers
+// ask for /favicon.ico on every page whatever the page links.
+func TestHeadAndFavicon(t *testing.T) {
+	t.Parallel()
+	d := apitest.Start(t, apitest.Options{})
+	req, err := http.NewRequest(http.MethodHead, d.URL+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("HEAD /: %d %q, want 200 text/html", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	r, body := get(t, d, d.URL+"/favicon.ico")
+	if r.StatusCode != 200 || r.Header.Get("Content-Type") != "image/x-icon" || !strings.HasPrefix(body, "\x00\x00\x01\x00") {
+		t.Fatalf("GET /favicon.ico: %d %q, %d bytes, want 200 image/x-icon with an ICO header", r.StatusCode, r.Header.Get("Content-Type"), len(body))
+	}
+}
+
 func TestHealthAndReadiness(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})

@@ -282,6 +282,25 @@ func TestBrowserFormShowsErrorsNextToFields(t *testing.T) {
 		t.Errorf("error summary does not mention the email address:\n%s", summary)
 	}
 	browserDo(t, ctx, "summary links to #email", chromedp.Query(chromedp.CSS(`#errors a[href="#email"]`)))
+	// Focus moves to the summary (no JavaScript: autofocus), the title says
+	// Error, the fields in error say so, and the kind error links to the
+	// first choice, a radio that can take focus.
+	if id := browserRun(t, ctx, "focus", chromedp.Evaluate[string](`document.activeElement.id`)); id != "errors" {
+		t.Errorf("focus after the failed submit is on #%s, want #errors", id)
+	}
+	if title := browserRun(t, ctx, "title", chromedp.Title()); !strings.HasPrefix(title, "Error: ") {
+		t.Errorf("title = %q, want it to start with Error: ", title)
+	}
+	if inv := browserRun(t, ctx, "#email aria-invalid", chromedp.Evaluate[string](`document.getElementById('email').getAttribute('aria-invalid') || ''`)); inv != "true" {
+		t.Errorf("#email aria-invalid = %q, want true", inv)
+	}
+	if ok := browserRun(t, ctx, "kind link", chromedp.Evaluate[bool](`(() => {
+		const a = [...document.querySelectorAll('#errors a')].find(a => a.textContent.startsWith('Request'));
+		const first = document.querySelector('input[type=radio][name=kind]');
+		return !!a && !!first && a.getAttribute('href') === '#' + first.id;
+	})()`)); !ok {
+		t.Error("the kind error does not link to the first kind radio")
+	}
 
 	// The message next to the field, tied to it with aria-describedby.
 	browserDo(t, ctx, "wait for #email-error", chromedp.WaitVisible(chromedp.ID("email-error")))

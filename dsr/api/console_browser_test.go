@@ -35,8 +35,8 @@ type browserQueueRow struct {
 
 const browserQueueRowsJS = `[...document.querySelectorAll('table.queue tbody tr')].filter(tr => tr.querySelector('a[href^="/console/requests/"]')).map(tr => ({
 	ref: tr.querySelector('a[href^="/console/requests/"]').textContent.trim(),
-	kind: tr.children[2].textContent.trim(),
-	status: tr.children[4].textContent.trim(),
+	kind: tr.children[3].textContent.trim(),
+	status: tr.children[5].textContent.trim(),
 	due: tr.querySelector('td.due').firstChild.textContent.trim(),
 }))`
 
@@ -120,7 +120,7 @@ func TestBrowserOfficerConsole(t *testing.T) {
 		if rc.ID == access.ID {
 			wantStatus = "open" // confirmed through the email link
 		}
-		if rows[i].Status != dsr.Status(wantStatus).Label() {
+		if rows[i].Status != dsr.Status(wantStatus).OfficerLabel() {
 			t.Errorf("queue row %s: status %q, want %q", rc.Ref, rows[i].Status, wantStatus)
 		}
 	}
@@ -166,8 +166,8 @@ func TestBrowserOfficerConsole(t *testing.T) {
 	if n := browserRun(t, ctx, "timeline items", chromedp.Evaluate[int](`document.querySelectorAll('#timeline li').length`)); n == 0 {
 		t.Error("the timeline is empty")
 	}
-	if s := strings.TrimSpace(browserRun(t, ctx, "#status", chromedp.Text(chromedp.ID("status")))); s != "open" {
-		t.Errorf("#status = %q before any action, want open (confirmed by the subject)", s)
+	if s := strings.TrimSpace(browserRun(t, ctx, "#status", chromedp.Text(chromedp.ID("status")))); s != dsr.StatusOpen.OfficerLabel() {
+		t.Errorf("#status = %q before any action, want %q (confirmed by the subject)", s, dsr.StatusOpen.OfficerLabel())
 	}
 	dueBefore := strings.TrimSpace(browserRun(t, ctx, "#due", chromedp.Text(chromedp.ID("due"))))
 	if w := browserHumanDate(t, access.DueAt); !strings.HasPrefix(dueBefore, w) {
@@ -225,7 +225,7 @@ func TestBrowserOfficerConsole(t *testing.T) {
 		t.Fatalf("complete: status %d at %s; page:\n%s", code, url, body)
 	}
 	browserDo(t, ctx, "wait for the request page", chromedp.WaitVisible(chromedp.ID("status")))
-	if s := strings.TrimSpace(browserRun(t, ctx, "#status", chromedp.Text(chromedp.ID("status")))); s != "completed" {
+	if s := strings.TrimSpace(browserRun(t, ctx, "#status", chromedp.Text(chromedp.ID("status")))); s != dsr.StatusCompleted.OfficerLabel() {
 		body := browserRun(t, ctx, "page text", chromedp.Text(chromedp.CSS("main")))
 		t.Fatalf("#status = %q after Complete, want completed; page:\n%s", s, body)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -52,6 +53,7 @@ func (cc *countCache) get(ctx context.Context, e *workflow.Engine) (map[dsr.Stat
 type queueView struct {
 	workflow.QueueRow
 	Received, Due, DaysText, Assignee   string
+	Requester                           string // name, else email, else "" (shown as not given)
 	KindLabel, RegimeLabel, StatusLabel string
 	Overdue                             bool
 }
@@ -118,9 +120,20 @@ func (s *Server) queuePage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	pg, err := s.queuePageNumber(c, &f)
+	if err != nil {
+		return err
+	}
 	rows, next, err := s.engine.Queue(ctx, f)
 	if err != nil {
 		return err
+	}
+	if f.After == nil {
+		total, err := s.engine.QueueCount(ctx, f)
+		if err != nil {
+			return err
+		}
+		d.Pages = pageLinks(c, pg, f.Limit, total)
 	}
 	counts, err := s.counts.get(ctx, s.engine)
 	if err != nil {
@@ -133,7 +146,8 @@ func (s *Server) queuePage(c echo.Context) error {
 	for _, r := range rows {
 		d.Rows = append(d.Rows, s.queueRowView(r, f.Today))
 	}
-	if next != nil {
+	if next != nil && f.After != nil {
+		// A cursor page (a link from before page numbers): keep walking.
 		q := c.QueryParams()
 		q.Set("cursor", next.String())
 		d.Next = "/console?" + q.Encode()
@@ -142,8 +156,11 @@ func (s *Server) queuePage(c echo.Context) error {
 }
 
 func (s *Server) queueRowView(r workflow.QueueRow, today dsr.Date) queueView {
-	v := queueView{QueueRow: r, Received: r.ReceivedOn.Human(), Due: r.DueOn.Human(), Assignee: r.AssigneeEmail,
-		KindLabel: kindName(r.Kind), RegimeLabel: regimeName(r.Regime), StatusLabel: r.Status.Label()}
+	v := queueView{QueueRow: r, Received: r.ReceivedOn.Human(), Due: r.DueOn.Human(), Assignee: r.AssigneeEmail, Requester: r.RequesterName,
+		KindLabel: kindName(r.Kind), RegimeLabel: regimeName(r.Regime), StatusLabel: r.Status.OfficerLabel()}
+	if v.Requester == "" {
+		v.Requester = r.RequesterEmail
+	}
 	v.DaysText, v.Overdue = daysText(today, r.DueOn)
 	return v
 }
@@ -163,9 +180,9 @@ func daysText(today, due dsr.Date) (string, bool) {
 
 func (s *Server) fillQueueOptions(ctx context.Context, d *pageData, counts map[dsr.Status]int) {
 	for _, st := range dsr.Statuses {
-		d.StatusOptions = append(d.StatusOptions, choice{Value: string(st), Label: st.Label(), Checked: d.V["status"] == string(st)})
+		d.StatusOptions = append(d.StatusOptions, choice{Value: string(st), Label: st.OfficerLabel(), Checked: d.V["status"] == string(st)})
 		if !st.Closed() || counts[st] > 0 {
-			d.Counts = append(d.Counts, countItem{Value: string(st), Label: st.Label(), N: counts[st], Checked: d.V["status"] == string(st)})
+			d.Counts = append(d.Counts, countItem{Value: string(st), Label: st.OfficerLabel(), N: counts[st], Checked: d.V["status"] == string(st)})
 		}
 	}
 	for _, k := range dsr.Kinds {
@@ -181,4 +198,68 @@ func (s *Server) fillQueueOptions(ctx context.Context, d *pageData, counts map[d
 	for _, u := range users {
 		d.AssigneeOptions = append(d.AssigneeOptions, choice{Value: u.ID, Label: u.Email, Checked: d.V["assignee"] == u.ID})
 	}
+}
+
+// queuePerPage is the console queue's page size when no limit is asked.
+const queuePerPage = 50
+
+// queuePageNumber reads the console's page number (?page=, from 1) into
+// f's offset. Errors: EINVALID on field "page".
+func (s *Server) queuePageNumber(c echo.Context, f *workflow.QueueFilter) (int, error) {
+	if f.Limit == 0 {
+		f.Limit = queuePerPage
+	}
+	p := c.QueryParam("page")
+	if p == "" {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 1 || n > 100000 {
+		return 0, dsr.InvalidField("page", "must be a page number from 1")
+	}
+	f.Offset = (n - 1) * f.Limit
+	return n, nil
+}
+
+// queuePages is the page-number navigation of the queue: where we are of
+// how many, and the links around.
+type queuePages struct {
+	Page, Last, Total, From, To int
+	Prev, Next                  string
+	Links                       []pageLink
+}
+
+type pageLink struct {
+	N       int
+	URL     string
+	Current bool
+	Gap     bool // an ellipsis before this link
+}
+
+// pageLinks builds the navigation for page pg of total rows, per rows a
+// page: the first and last pages, and two on each side of the current one.
+func pageLinks(c echo.Context, pg, per, total int) *queuePages {
+	last := max(1, (total+per-1)/per)
+	p := &queuePages{Page: pg, Last: last, Total: total, From: min(total, (pg-1)*per+1), To: min(total, pg*per)}
+	url := func(n int) string {
+		q := c.QueryParams()
+		q.Del("cursor")
+		q.Set("page", strconv.Itoa(n))
+		return "/console?" + q.Encode()
+	}
+	if pg > 1 {
+		p.Prev = url(pg - 1)
+	}
+	if pg < last {
+		p.Next = url(pg + 1)
+	}
+	prev := 0
+	for n := 1; n <= last; n++ {
+		if n != 1 && n != last && (n < pg-2 || n > pg+2) {
+			continue
+		}
+		p.Links = append(p.Links, pageLink{N: n, URL: url(n), Current: n == pg, Gap: prev != 0 && n > prev+1})
+		prev = n
+	}
+	return p
 }

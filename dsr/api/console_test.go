@@ -108,6 +108,7 @@ var publicRoutes = map[string]bool{
 	"POST /api/v1/requests": true, "GET /download/:token": true, "GET /download/:token/:file": true,
 	"GET /console/login": true, "POST /console/login": true,
 	"GET /.well-known/gpc.json": true, "POST /gpc": true, "POST /api/v1/gpc": true,
+	"HEAD /": true, "GET /favicon.ico": true,
 }
 
 func concrete(path string) string {

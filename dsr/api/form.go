@@ -80,10 +80,14 @@ func (s *Server) formData(v map[string]string, multi map[string][]string, errs m
 	d.Countries, d.States = dsr.Countries(), dsr.USStates
 	for _, f := range formFields {
 		if msg, ok := errs[f.path]; ok {
+			id := f.id
 			if f.path == "fields.opt_out_of" && len(optOuts) > 0 {
-				f.id = "f-oo-" + optOuts[0] // the first choice shown here
+				id = "f-oo-" + optOuts[0] // the first choice shown here
 			}
-			d.ErrorList = append(d.ErrorList, errorItem{ID: f.id, Label: f.label, Message: msg})
+			if f.path == "kind" && len(d.Kinds) > 0 {
+				id = "kind-" + d.Kinds[0].Value // the summary's link lands on the first choice, which takes focus
+			}
+			d.ErrorList = append(d.ErrorList, errorItem{ID: id, Label: f.label, Message: msg})
 		}
 	}
 	return d

@@ -31,6 +31,9 @@ type apiSubject struct {
 	Name    string  `json:"name"`
 	Country string  `json:"country"`
 	State   *string `json:"state"`
+	// PostalAddress is where letters go; with no email (a request an
+	// officer enters from a letter or a call) every message is a letter.
+	PostalAddress string `json:"postal_address"`
 }
 
 type apiAgent struct {
@@ -133,7 +136,7 @@ func jsonTypeName(kind string) string {
 func (in *apiRequest) submission() (*dsr.Submission, error) {
 	fe := dsr.FieldErrors{}
 	s := &dsr.Submission{Kind: dsr.Kind(in.Kind), Regime: in.Regime, Details: in.Details,
-		Subject: dsr.Person{Email: in.Subject.Email, Name: in.Subject.Name, Country: in.Subject.Country},
+		Subject: dsr.Person{Email: in.Subject.Email, Name: in.Subject.Name, Country: in.Subject.Country, PostalAddress: in.Subject.PostalAddress},
 		Fields:  map[string]string{}}
 	if in.Subject.State != nil {
 		s.Subject.State = *in.Subject.State

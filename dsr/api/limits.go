@@ -67,6 +67,7 @@ var bodyLimits = map[string]bodyLimit{
 	"POST /api/v1/admin/requests":             {Limit: apiBodyLimit, Types: jsonOnly, Staff: true},
 	"POST /api/v1/admin/requests/:id/:action": {Limit: exportBodyLimit, Types: jsonOrForm, Staff: true},
 	"POST /console/requests/:id/:action":      {Limit: exportBodyLimit, Types: multipartOnly, Staff: true},
+	"POST /console/requests/new":              {Limit: formBodyLimit, Types: multipartOnly, Staff: true}, // the scanned letter
 }
 
 // Concurrent large bodies: a large body (over defaultBodyLimit, or of

@@ -94,6 +94,9 @@ type pageData struct {
 	Messages                                                   []*workflow.Message
 	Download                                                   *workflow.Download
 	Users                                                      []workflow.User
+	Letter                                                     *workflow.Letter
+	Pages                                                      *queuePages
+	Entry                                                      *entryForm
 }
 
 type choice struct {

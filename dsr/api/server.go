@@ -120,6 +120,8 @@ func (s *Server) routes(limit echo.MiddlewareFunc) {
 	e.StaticFS("/static", static)
 
 	e.GET("/", s.formPage)
+	e.HEAD("/", s.formPage)
+	e.GET("/favicon.ico", s.favicon)
 	e.GET("/requests/new", s.formPage)
 	e.POST("/requests", s.formSubmit, limit)
 	e.POST("/requests/processor", s.processorSubmit, limit)
@@ -159,6 +161,17 @@ func (s *Server) Start(addr string) error {
 
 // Shutdown finishes in-flight requests, up to ctx.
 func (s *Server) Shutdown(ctx context.Context) error { return s.e.Shutdown(ctx) }
+
+// favicon serves the site icon (browsers ask for /favicon.ico whatever
+// the page links; without it every page view logs a 404).
+func (s *Server) favicon(c echo.Context) error {
+	b, err := templates.FS.ReadFile("static/favicon.ico")
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "public, max-age=86400")
+	return c.Blob(http.StatusOK, "image/x-icon", b)
+}
 
 func (s *Server) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
