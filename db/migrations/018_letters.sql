@@ -21,4 +21,4 @@ CREATE INDEX letters_request_idx ON letters (request_id);
 -- The scanned letter an officer attaches when entering a request.
 ALTER TABLE attachments DROP CONSTRAINT attachments_purpose_check;
 ALTER TABLE attachments ADD CONSTRAINT attachments_purpose_check
-    CHECK (purpose IN ('permission', 'export', 'answer', 'inbound', 'unverified', 'letter'));
+    CHECK (purpose IN ('permission', 'export', 'answer', 'inbound', 'unverified', 'appeal', 'letter'));
