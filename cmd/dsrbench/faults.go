@@ -387,8 +387,19 @@ func (b *bench) checkSessionAcross(ctx context.Context, a, other string) error {
 func (b *bench) checkOneLeader(ctx context.Context) (string, time.Time, error) {
 	var leader string
 	var expires time.Time
-	if err := b.pool.QueryRow(ctx, `SELECT leader_id, expires_at FROM river_leader WHERE expires_at > now()`).Scan(&leader, &expires); err != nil {
-		return "", time.Time{}, fmt.Errorf("no live River leader: %w", err)
+	// Right after processes start or die there may be no leader for a few
+	// seconds (River re-elects on its own schedule): wait for one, up to
+	// 30 s, before calling it missing. There can never be two: the leader
+	// row has a single key.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		err := b.pool.QueryRow(ctx, `SELECT leader_id, expires_at FROM river_leader WHERE expires_at > now()`).Scan(&leader, &expires)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return "", time.Time{}, fmt.Errorf("no live River leader for 30 s: %w", err)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 	var perPeriod int
 	if err := b.pool.QueryRow(ctx, `SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM river_job WHERE kind = 'reconcile_deadlines'
