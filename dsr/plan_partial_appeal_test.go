@@ -118,6 +118,13 @@ func TestPlanAppealDecideOfPartialCompletion(t *testing.T) {
 	if _, _, err := dsr.PlanAppealDecide(org, r, &a, "user:u-refuser", "u-refuser", dsr.AppealUpheld, "Mine.", decided); codeOf(err) != dsr.ECONFLICT {
 		t.Errorf("the completing officer deciding: %v, want ECONFLICT", err)
 	}
+	// An appeal is answered by deciding it, never by completing again.
+	if _, err := dsr.PlanCompleteWith(org, r, "user:u-reviewer", "Done.", "", nil, dsr.Outcome{Result: dsr.OutcomeFull}, decided); codeOf(err) != dsr.ECONFLICT {
+		t.Errorf("completing an appealed request: %v, want ECONFLICT", err)
+	}
+	if _, err := dsr.PlanComplete(r, "user:u-reviewer", "Done.", decided); codeOf(err) != dsr.ECONFLICT {
+		t.Errorf("PlanComplete of an appealed request: %v, want ECONFLICT", err)
+	}
 	rev, _, err := dsr.PlanAppealDecide(org, r, &a, "user:u-reviewer", "u-reviewer", dsr.AppealReversed, "", decided)
 	if err != nil {
 		t.Fatal(err)

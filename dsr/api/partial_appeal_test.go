@@ -88,6 +88,10 @@ func TestVirginiaPartialCompletionAppealUpheld(t *testing.T) {
 		t.Fatalf("appeal receipt mail lacks %s:\n%s", a.DueOn.Long(), got.Text)
 	}
 
+	// An appeal is answered by deciding it, not by completing again.
+	if out := adminAct(t, d, reviewerTok, id, "complete", map[string]any{"summary": "Again.", "outcome": "no_data"}, 409); !strings.Contains(out["error"].(map[string]any)["rule"].(string), "appeal") {
+		t.Fatalf("completing an appealed request: %v", out)
+	}
 	// The officer who completed it may not decide the appeal.
 	adminAct(t, d, completerTok, id, "appeal-decide", map[string]string{"outcome": "upheld", "explanation": "Mine."}, 409)
 	if out := adminAct(t, d, reviewerTok, id, "appeal-decide", map[string]string{"outcome": "upheld",
