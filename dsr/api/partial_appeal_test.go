@@ -88,6 +88,11 @@ func TestVirginiaPartialCompletionAppealUpheld(t *testing.T) {
 		t.Fatalf("appeal receipt mail lacks %s:\n%s", a.DueOn.Long(), got.Text)
 	}
 
+	// The console's request page names the officer whose completion is appealed.
+	b := login(t, d, "bob@testorg.example")
+	if _, page := b.get("/console/requests/" + id); !strings.Contains(page, `id="appeals"`) || !strings.Contains(page, "Completed in part by</dt><dd>alice@testorg.example") {
+		t.Fatalf("request page lacks the appeal of the completion:\n%s", page)
+	}
 	// An appeal is answered by deciding it, not by completing again.
 	if out := adminAct(t, d, reviewerTok, id, "complete", map[string]any{"summary": "Again.", "outcome": "no_data"}, 409); !strings.Contains(out["error"].(map[string]any)["rule"].(string), "appeal") {
 		t.Fatalf("completing an appealed request: %v", out)
