@@ -70,6 +70,33 @@ type AppealCase struct {
 	AttachmentID string
 	RefusedOn    Date
 	RequestDue   Date
+	// From is the status the request had when it was appealed, and
+	// returns to when the appeal is upheld: StatusDenied, or
+	// StatusCompleted for a completion in part ("" reads as denied, as
+	// for appeals stored before partial completions could be appealed).
+	From Status
+}
+
+// Appealable reports whether a request in status st, completed with
+// outcome (its Result; "" when not completed), is a decision that may be
+// appealed: a refusal, or a completion in part. Whether the law gives an
+// appeal right is the regime's to say. Errors: ECONFLICT naming the rule.
+func Appealable(st Status, outcome string) error {
+	switch {
+	case st == StatusDenied:
+		return nil
+	case st == StatusCompleted && outcome == OutcomePartial:
+		return nil
+	case st == StatusCompleted:
+		what := "in full"
+		if outcome == OutcomeNoData {
+			what = "with no data held"
+		}
+		return &Error{Code: ECONFLICT, Message: "The request was completed " + what + "; only a refusal or a completion in part can be appealed.",
+			Rule: "an appeal is of a refusal or of a completion in part (outcome partial)"}
+	}
+	return &Error{Code: ECONFLICT, Message: "Only a refused request, or one completed in part, can be appealed; this one is " + string(st) + ".",
+		Rule: "an appeal is of a refusal or of a completion in part (outcome partial)"}
 }
 
 // Reviewer is a user who may review an appeal.
@@ -125,6 +152,22 @@ func routesText(rs []ComplaintRoute) string {
 		parts[i] = r.Name + " (" + r.URL + ")"
 	}
 	return strings.Join(parts, " or ")
+}
+
+// WithPartialAppealNotice is WithAppealNotice for a completion c of r
+// with outcome o: a completion in part under a law with an appeal right
+// is a refusal of the rest, so its mail says how and until when to appeal
+// and carries the appeal link. Any other completion, or a law without an
+// appeal right (its complaint routes are in the completion mail already),
+// leaves c as it is.
+func WithPartialAppealNotice(org *Config, reg *Regime, r *Request, o Outcome, c Change, now time.Time) Change {
+	if o.Result != OutcomePartial || reg == nil {
+		return c
+	}
+	if _, ok := reg.AppealWindowDays(org.Appeals.WindowDays); !ok {
+		return c
+	}
+	return WithAppealNotice(org, reg, r, c, now)
 }
 
 // WithAppealNotice adds AppealNotice to the messages of a refusal c of r

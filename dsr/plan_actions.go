@@ -200,8 +200,11 @@ func PlanDeny(r *Request, actor, reason, label, explanation string, now time.Tim
 
 // PlanComplete closes the request as done (outcome full), with what was
 // done (summary) told to the data subject (the agent's copy leaves it
-// out). Errors: ECONFLICT.
+// out). Errors: ECONFLICT (closed, or under appeal: CheckNotAppealed).
 func PlanComplete(r *Request, actor, summary string, now time.Time) (Change, error) {
+	if err := CheckNotAppealed(r); err != nil {
+		return Change{}, err // appealed → completed is an upheld appeal, by its reviewer
+	}
 	c, err := PlanClose(r, StatusCompleted, actor, EventCompleted, MailCompleted, map[string]string{"summary": summary, "outcome": OutcomeFull}, Message{Note: summary, Outcome: OutcomeFull}, now)
 	if err == nil {
 		c.Outcome = &Outcome{Result: OutcomeFull}
@@ -216,8 +219,12 @@ func PlanComplete(r *Request, actor, summary string, now time.Time) (Change, err
 // access and portability the export files, stored with the request and
 // offered to the data subject — never the agent — through a download
 // link valid for the organisation's download period. The caller has
-// validated the inputs for the request's kind. Errors: ECONFLICT.
+// validated the inputs for the request's kind. Errors: ECONFLICT (closed,
+// or under appeal: CheckNotAppealed).
 func PlanCompleteWith(org *Config, r *Request, actor, summary, systems string, exports []File, o Outcome, now time.Time) (Change, error) {
+	if err := CheckNotAppealed(r); err != nil {
+		return Change{}, err // appealed → completed is an upheld appeal, by its reviewer
+	}
 	if o.Result == "" {
 		o.Result = OutcomeFull
 	}

@@ -16,13 +16,17 @@ type AppealInput struct {
 	Reason     string
 	File       *File
 	ReceivedAt time.Time
+	// Outcome is the stored outcome of a completed request (Result of
+	// its Outcome, "" otherwise): only a completion in part is appealable.
+	Outcome string
 	// Refuser is the user who refused the request; Reviewer the one
 	// ChooseReviewer picked.
 	Refuser, Reviewer string
 }
 
-// PlanAppeal records an appeal of the refused request r
-// (Status.Transition to appealed): the appeal's own answer date from its
+// PlanAppeal records an appeal of the refused request r, or of r
+// completed in part (in.Outcome partial), the completion counting as the
+// refusal (Status.Transition to appealed): the appeal's own answer date from its
 // receipt under the regime (AppealDue, with ledger entries; a late appeal
 // — after the appeal window from the refusal — is recorded and answered
 // all the same, with a ledger entry saying it is late), the reviewer
@@ -30,7 +34,8 @@ type AppealInput struct {
 // due date set to the appeal's so the reminder chain and escalation run
 // for it, and the requester and agent told the answer date. Errors:
 // EINVALID (no reason, too long, a receipt date in the future or before
-// the refusal), ECONFLICT (not refused, or the law gives no appeal: the
+// the refusal), ECONFLICT (not refused nor completed in part — a full or
+// no-data completion is not appealable —, or the law gives no appeal: the
 // rule names where to complain instead).
 func PlanAppeal(org *Config, r *Request, in AppealInput, now time.Time) (Change, AppealCase, error) {
 	reason := strings.TrimSpace(in.Reason)
@@ -54,9 +59,8 @@ func PlanAppeal(org *Config, r *Request, in AppealInput, now time.Time) (Change,
 	if err := fe.Err(); err != nil {
 		return Change{}, AppealCase{}, err
 	}
-	if r.Status != StatusDenied {
-		return Change{}, AppealCase{}, &Error{Code: ECONFLICT, Message: "Only a refused request can be appealed; this one is " + string(r.Status) + ".",
-			Rule: "an appeal is of a refusal"}
+	if err := Appealable(r.Status, in.Outcome); err != nil {
+		return Change{}, AppealCase{}, err
 	}
 	reg, err := LookupRegime(r.Regime)
 	if err != nil {
@@ -89,7 +93,7 @@ func PlanAppeal(org *Config, r *Request, in AppealInput, now time.Time) (Change,
 	}
 	a := AppealCase{ID: NewID(now), RequestID: r.ID, ReceivedAt: at, ReceivedOn: received, Channel: in.Channel, Reason: reason,
 		DueOn: dates.Due, MaxDue: dates.ExtendedDue, RefuserID: in.Refuser, ReviewerID: in.Reviewer,
-		RefusedOn: refused, RequestDue: r.DueOn}
+		RefusedOn: refused, RequestDue: r.DueOn, From: r.Status}
 	// The window runs from the day after the refusal (the reading that
 	// favours the requester), as AppealNotice tells them.
 	windowEnd := refused.AddDays(days)
@@ -172,8 +176,9 @@ func PlanAppealExtend(org *Config, r *Request, a *AppealCase, actor, reason stri
 	return c, out, nil
 }
 
-// PlanAppealDecide answers the appeal a of r. Upheld: the refusal stands
-// (Status.Transition back to denied), with the written reasons and the
+// PlanAppealDecide answers the appeal a of r. Upheld: the decision stands
+// (Status.Transition back to the status it was appealed from: denied, or
+// completed for a completion in part), with the written reasons and the
 // regime's complaint routes (the Attorney General's name and URL) in the
 // mail. Reversed: the request reopens in progress with its reviewer, due
 // on the decision date plus the days that were left when it was refused
@@ -219,7 +224,11 @@ func PlanAppealDecide(org *Config, r *Request, a *AppealCase, actor, deciderID, 
 		if len(reg.ComplaintRoutes) > 0 {
 			routes = "If you disagree, you may complain to " + routesText(reg.ComplaintRoutes) + "."
 		}
-		c, err := PlanClose(r, StatusDenied, actor, EventAppealUpheld, MailAppealDecidedUpheld, data, Message{Note: explanation, Appeal: routes}, now)
+		back := StatusDenied
+		if a.From == StatusCompleted {
+			back = StatusCompleted
+		}
+		c, err := PlanClose(r, back, actor, EventAppealUpheld, MailAppealDecidedUpheld, data, Message{Note: explanation, Appeal: routes}, now)
 		return c, out, err
 	}
 	to := StatusInProgress

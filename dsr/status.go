@@ -17,10 +17,11 @@ const (
 	StatusDenied              Status = "denied"
 	StatusWithdrawn           Status = "withdrawn"
 	StatusExpired             Status = "expired"
-	// StatusAppealed is a refusal under a law with an appeal right that the
-	// requester appealed: an open case again, with its own answer date
-	// and a reviewer other than the refusing officer, until the appeal is
-	// upheld (back to denied) or reversed (the work resumes).
+	// StatusAppealed is a refusal (or a completion in part) under a law
+	// with an appeal right that the requester appealed: an open case
+	// again, with its own answer date and a reviewer other than the
+	// deciding officer, until the appeal is upheld (back to denied, or to
+	// completed) or reversed (the work resumes).
 	StatusAppealed Status = "appealed"
 )
 
@@ -46,12 +47,14 @@ var transitions = map[Status][]Status{
 	StatusOpen:                {StatusInProgress, StatusAwaitingRequester, StatusCompleted, StatusDenied, StatusWithdrawn},
 	StatusInProgress:          {StatusAwaitingRequester, StatusCompleted, StatusDenied, StatusWithdrawn},
 	StatusAwaitingRequester:   {StatusInProgress, StatusCompleted, StatusDenied, StatusWithdrawn},
-	// A refusal may be appealed (whether the regime gives the right is
-	// PlanAppeal's to check); a decided appeal either upholds the refusal
-	// or reopens the request. TODO(#13): completed with outcome partial →
-	// appealed, once completion outcomes exist.
-	StatusDenied:   {StatusAppealed},
-	StatusAppealed: {StatusInProgress, StatusOpen, StatusDenied, StatusWithdrawn},
+	// A refusal may be appealed, and so may a completion in part (whether
+	// the outcome was partial and the regime gives the right is
+	// PlanAppeal's to check: the table knows no outcome); a decided appeal
+	// either upholds the decision (back to denied, or to completed for a
+	// partial completion) or reopens the request.
+	StatusCompleted: {StatusAppealed},
+	StatusDenied:    {StatusAppealed},
+	StatusAppealed:  {StatusInProgress, StatusOpen, StatusDenied, StatusCompleted, StatusWithdrawn},
 }
 
 // Closed reports whether s is final.

@@ -16,11 +16,11 @@ var statusTable = map[dsr.Status][]dsr.Status{
 	dsr.StatusOpen:                {dsr.StatusInProgress, dsr.StatusAwaitingRequester, dsr.StatusCompleted, dsr.StatusDenied, dsr.StatusWithdrawn},
 	dsr.StatusInProgress:          {dsr.StatusAwaitingRequester, dsr.StatusCompleted, dsr.StatusDenied, dsr.StatusWithdrawn},
 	dsr.StatusAwaitingRequester:   {dsr.StatusInProgress, dsr.StatusCompleted, dsr.StatusDenied, dsr.StatusWithdrawn},
-	dsr.StatusCompleted:           nil,
+	dsr.StatusCompleted:           {dsr.StatusAppealed}, // only with outcome partial: PlanAppeal checks
 	dsr.StatusDenied:              {dsr.StatusAppealed},
 	dsr.StatusWithdrawn:           nil,
 	dsr.StatusExpired:             nil,
-	dsr.StatusAppealed:            {dsr.StatusInProgress, dsr.StatusOpen, dsr.StatusDenied, dsr.StatusWithdrawn},
+	dsr.StatusAppealed:            {dsr.StatusInProgress, dsr.StatusOpen, dsr.StatusDenied, dsr.StatusCompleted, dsr.StatusWithdrawn},
 }
 
 func statusAllowed(from, to dsr.Status) bool {

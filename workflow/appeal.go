@@ -19,18 +19,19 @@ import (
 type Appeal = dsr.AppealCase
 
 // CanAppeal reports whether this status link may appeal the request now:
-// a full link of a refused request under a law with an appeal right.
+// a full link of a refused request, or of one completed in part, under a
+// law with an appeal right.
 func (v *RequestView) CanAppeal() bool { return v.CheckAppeal() == nil }
 
 // CheckAppeal says why this link may not appeal. Errors: EFORBIDDEN for a
 // link from before confirmation; ECONFLICT when the request is not
-// refused or its law gives no appeal.
+// refused nor completed in part, or its law gives no appeal.
 func (v *RequestView) CheckAppeal() error {
 	if err := checkFull(v.Scope, v.Request, "appeal"); err != nil {
 		return err
 	}
-	if v.Request.Status != dsr.StatusDenied {
-		return &dsr.Error{Code: dsr.ECONFLICT, Message: "Only a refused request can be appealed.", Rule: "an appeal is of a refusal"}
+	if err := dsr.Appealable(v.Request.Status, v.Outcome.Result); err != nil {
+		return err
 	}
 	if v.Regime == nil || v.Regime.Appeal == nil {
 		return &dsr.Error{Code: dsr.ECONFLICT, Message: "The law that applies to this request gives no appeal; the refusal email names where you may complain.",
@@ -85,9 +86,17 @@ func (e *Engine) EnterAppeal(ctx context.Context, requestID, actor string, recei
 	})
 }
 
-// appeal applies dsr.PlanAppeal to the locked request req with the
-// refuser and the reviewer worked out, and stores the appeal.
+// appeal applies dsr.PlanAppeal to the locked request req with its
+// outcome (a completion in part is appealable), the refuser and the
+// reviewer worked out, and stores the appeal.
 func (e *Engine) appeal(ctx context.Context, tx pgx.Tx, req *dsr.Request, head db.ChainHead, in dsr.AppealInput) error {
+	if req.Status == dsr.StatusCompleted {
+		o, err := db.RequestOutcome(ctx, tx, req.ID)
+		if err != nil {
+			return err
+		}
+		in.Outcome = o.Result
+	}
 	refuser, err := db.Refuser(ctx, tx, req.ID)
 	if err != nil {
 		return err
@@ -191,18 +200,23 @@ func describeAppeal(ev dsr.Event) string {
 	case dsr.EventAppealReversed:
 		return "Your appeal was granted: we are working on your request again."
 	case dsr.EventAppealUpheld:
-		return "Your appeal was decided: the refusal stands. " + d["explanation"]
+		return "Your appeal was decided: our decision stands. " + d["explanation"]
 	}
 	return ""
 }
 
-// appealByReply takes a trusted reply to the refusal mail that asks to
-// appeal (dsr.MentionsAppeal) as an appeal by email, and reports whether
+// appealByReply takes a trusted reply to the refusal mail (or to the
+// completion mail of a completion in part) that asks to appeal
+// (dsr.MentionsAppeal) as an appeal by email, and reports whether
 // it did. A reply the appeal planner refuses (no appeal right, already
 // appealed, no other reviewer) is not an error: it stays a note for the
 // officers, who can enter the appeal themselves.
 func (e *Engine) appealByReply(ctx context.Context, tx pgx.Tx, req *dsr.Request, m *db.Message, text string) (bool, error) {
-	if m.Event != dsr.MailDenied || req.Status != dsr.StatusDenied || !dsr.MentionsAppeal(text) {
+	refusal := m.Event == dsr.MailDenied && req.Status == dsr.StatusDenied
+	// A full or no-data completion is refused by the planner below, and
+	// the reply stays a note.
+	completion := m.Event == dsr.MailCompleted && req.Status == dsr.StatusCompleted
+	if !(refusal || completion) || !dsr.MentionsAppeal(text) {
 		return false, nil
 	}
 	head, err := db.ChainHeadOf(ctx, tx, req.ID)

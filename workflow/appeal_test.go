@@ -92,3 +92,44 @@ func TestSweepKeepsAppealReminders(t *testing.T) {
 		t.Fatalf("sweep %+v %v: want the appeal's chain restored", res, err)
 	}
 }
+
+// A reply to the completion mail of a completion in part that asks to
+// appeal is an appeal by email, of the completion; the same reply to a
+// full completion's mail stays a note (a full completion is not
+// appealable).
+func TestEmailReplyToPartialCompletionAppeals(t *testing.T) {
+	t.Parallel()
+	s := startInbound(t, inboundOpts{})
+	ctx := context.Background()
+	completer := addUser(t, s.Desk, "alice@testorg.example", db.RoleOfficer)
+	reviewer := addUser(t, s.Desk, "bob@testorg.example", db.RoleOfficer)
+	complete := func(email, outcome string, kept []dsr.Kept) (string, string) {
+		t.Helper()
+		rc := submit(t, s.Desk, dsr.KindErasure, email, "US", "CT", nil)
+		verify(t, s.Desk, email)
+		if err := s.Engine.CompleteWith(ctx, rc.ID, workflow.Actor(completer.ID), workflow.Completion{
+			Summary: "Deleted your account.", Systems: "CRM", Outcome: outcome, Kept: kept}); err != nil {
+			t.Fatal(err)
+		}
+		return rc.ID, s.MailWithSubject(t, email, "is complete").MessageID
+	}
+	fullID, fullMsg := complete("fern@example.com", dsr.OutcomeFull, nil)
+	s.mustSend(t, "fern@example.com", replyTo("fern@example.com", fullMsg, "f1@mail.example.com", "I appeal: delete everything."))
+	s.processed(t, 1)
+	if st := request(t, s.Desk, fullID).Status; st != dsr.StatusCompleted {
+		t.Fatalf("a reply to a full completion: status %s, want completed", st)
+	}
+
+	const email = "gus@example.com"
+	id, msg := complete(email, dsr.OutcomePartial, []dsr.Kept{{Data: "invoices", Basis: "7 years, tax law"}})
+	s.mustSend(t, email, replyTo(email, msg, "g1@mail.example.com", "I appeal: the invoices are not needed."))
+	s.processed(t, 2)
+	req := request(t, s.Desk, id)
+	if req.Status != dsr.StatusAppealed || req.AssigneeID != reviewer.ID {
+		t.Fatalf("after the appeal reply: status %s assignee %s, want appealed to %s", req.Status, req.AssigneeID, reviewer.ID)
+	}
+	appeals, err := s.Engine.Appeals(ctx, id)
+	if err != nil || len(appeals) != 1 || appeals[0].Channel != dsr.AppealByEmail || appeals[0].From != dsr.StatusCompleted || appeals[0].RefuserID != completer.ID {
+		t.Fatalf("appeals %+v %v", appeals, err)
+	}
+}

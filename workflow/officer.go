@@ -109,6 +109,12 @@ func (e *Engine) CompleteWith(ctx context.Context, requestID, actor string, c Co
 		if err == nil && c.ShareWithAgent {
 			shareSummaryWithAgent(&ch, c.Summary)
 		}
+		if err == nil {
+			// A completion in part refuses the rest: where the law gives an
+			// appeal, the mail says how to appeal, with the link.
+			reg, _ := dsr.LookupRegime(r.Regime)
+			ch = dsr.WithPartialAppealNotice(e.org, reg, r, o, ch, now)
+		}
 		return ch, err
 	})
 }
