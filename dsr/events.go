@@ -52,11 +52,15 @@ const (
 	// The clock.
 	EventReminderSent     EventType = "reminder_sent"
 	EventOverdueEscalated EventType = "overdue_escalated"
+	// EventDeadlineJobsRepaired: the reconciliation sweep put back a
+	// missing job (data "job" names it).
+	EventDeadlineJobsRepaired EventType = "deadline_jobs_repaired"
 )
 
 // eventDescriptions say in plain words what each event type records: the
 // text an auditor or a requester reads next to it.
 var eventDescriptions = map[EventType]string{
+	EventDeadlineJobsRepaired:     "A missing reminder or deadline job was put back by the reconciliation sweep.",
 	EventReceived:                 "The request was received.",
 	EventAgentPermissionAttached:  "The authorized agent's signed permission was attached.",
 	EventAcknowledgmentSent:       "The legally required acknowledgment of receipt was sent.",

@@ -170,7 +170,7 @@ func (w *reminderWorker) notify(ctx context.Context, tx pgx.Tx, req *dsr.Request
 		if err := e.mailUsers(ctx, tx, req.ID, users, "officer_reminder", d); err != nil {
 			return err
 		}
-		return event(ctx, tx, req, dsr.ActorSystem, "reminder_sent", false,
+		return event(ctx, tx, req, dsr.ActorSystem, dsr.EventReminderSent, false,
 			map[string]string{"due": req.DueOn.String(), "days_before": fmt.Sprint(offs[step]), "recipients": fmt.Sprint(len(users))}, now)
 	}
 	d.DaysLeft, d.Overdue = req.DueOn.DaysUntil(today), true
@@ -182,7 +182,7 @@ func (w *reminderWorker) notify(ctx context.Context, tx pgx.Tx, req *dsr.Request
 	if err := e.mailUsers(ctx, tx, req.ID, admins, "overdue_escalation", d); err != nil {
 		return err
 	}
-	return event(ctx, tx, req, dsr.ActorSystem, "overdue_escalated", false,
+	return event(ctx, tx, req, dsr.ActorSystem, dsr.EventOverdueEscalated, false,
 		map[string]string{"due": req.DueOn.String(), "days_overdue": fmt.Sprint(d.DaysLeft), "recipients": fmt.Sprint(len(admins))}, now)
 }
 

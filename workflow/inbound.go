@@ -238,7 +238,7 @@ func (e *Engine) createFromEmail(ctx context.Context, tx pgx.Tx, in *db.InboundE
 		"kind": string(kind), "kind_rule": kindRule, "regime": reg.ID, "regime_rule": regimeRule,
 		"dkim": p.dkim, "dkim_domain": p.dkimDomain, "body": p.bodySource()}
 	p.fileData(data, stored)
-	return req.ID, event(ctx, tx, req, dsr.ActorSystem, "email_intake", false, data, now)
+	return req.ID, event(ctx, tx, req, dsr.ActorSystem, dsr.EventEmailIntake, false, data, now)
 }
 
 // emailRegime is the regime of a request by email, whose sender's place is
@@ -304,7 +304,7 @@ func (e *Engine) attachReply(ctx context.Context, tx pgx.Tx, in *db.InboundEmail
 		"sender_matches": fmt.Sprint(strings.EqualFold(p.From, m.ToEmail)), "dkim": p.dkim, "dkim_domain": p.dkimDomain,
 		"resumed": fmt.Sprint(resume), "length": fmt.Sprint(len(text))}
 	p.fileData(data, stored)
-	if err := event(ctx, tx, req, actorFor(req), "email_reply_received", true, data, now); err != nil {
+	if err := event(ctx, tx, req, actorFor(req), dsr.EventEmailReplyReceived, true, data, now); err != nil {
 		return err
 	}
 	if resume {
@@ -353,7 +353,7 @@ func (e *Engine) holdReply(ctx context.Context, tx pgx.Tx, in *db.InboundEmail, 
 	data := map[string]string{"inbound_email": in.ID, "held_for": heldFor, "in_reply_to": m.Event,
 		"dkim": p.dkim, "dkim_domain": p.dkimDomain, "length": fmt.Sprint(len(text))}
 	p.fileData(data, stored)
-	return event(ctx, tx, req, dsr.ActorSystem, "email_reply_unverified", false, data, now)
+	return event(ctx, tx, req, dsr.ActorSystem, dsr.EventEmailReplyUnverified, false, data, now)
 }
 
 // AcceptReply is an officer's verdict that a reply held because of its
@@ -394,7 +394,7 @@ func (e *Engine) AcceptReply(ctx context.Context, requestID, inboundID, actor st
 		if len(h.Attachments) > 0 {
 			data["attachments"] = strings.Join(h.Attachments, ",")
 		}
-		if err := event(ctx, tx, req, actor, "email_reply_accepted", false, data, now); err != nil {
+		if err := event(ctx, tx, req, actor, dsr.EventEmailReplyAccepted, false, data, now); err != nil {
 			return err
 		}
 		if resume {
@@ -461,7 +461,7 @@ func (e *Engine) closeNotARequest(ctx context.Context, tx pgx.Tx, requestID, act
 	if inboundID != "" {
 		data["inbound_email"] = inboundID
 	}
-	return event(ctx, tx, req, actor, "not_a_request", false, data, now)
+	return event(ctx, tx, req, actor, dsr.EventNotARequest, false, data, now)
 }
 
 // dismissable reports whether an officer may close req as not a request:

@@ -111,7 +111,7 @@ func (e *Engine) repairReminders(ctx context.Context, tx pgx.Tx, reqs []*dsr.Req
 	events := make(map[string]dsr.Event, len(reqs))
 	for i, r := range reqs {
 		params[i] = e.reminderParams(r, now)
-		events[r.ID] = dsr.Event{At: now, Actor: dsr.ActorSystem, Type: "deadline_jobs_repaired",
+		events[r.ID] = dsr.Event{At: now, Actor: dsr.ActorSystem, Type: string(dsr.EventDeadlineJobsRepaired),
 			Data: map[string]string{"job": "deadline_reminder", "due": r.DueOn.String()}}
 	}
 	if _, err := e.river.InsertManyFastTx(ctx, tx, params); err != nil {
@@ -130,7 +130,7 @@ func (e *Engine) repairExpiries(ctx context.Context, tx pgx.Tx, reqs []*dsr.Requ
 			params = append(params, river.InsertManyParams{Args: VerifyReminderArgs{RequestID: r.ID}, InsertOpts: &river.InsertOpts{ScheduledAt: remind}})
 		}
 		params = append(params, river.InsertManyParams{Args: VerifyExpiryArgs{RequestID: r.ID}, InsertOpts: &river.InsertOpts{ScheduledAt: expire}})
-		events[r.ID] = dsr.Event{At: now, Actor: dsr.ActorSystem, Type: "deadline_jobs_repaired", Data: map[string]string{"job": "verify_expiry"}}
+		events[r.ID] = dsr.Event{At: now, Actor: dsr.ActorSystem, Type: string(dsr.EventDeadlineJobsRepaired), Data: map[string]string{"job": "verify_expiry"}}
 	}
 	if _, err := e.river.InsertManyTx(ctx, tx, params); err != nil {
 		return err

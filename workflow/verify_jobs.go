@@ -77,7 +77,7 @@ func (w *verifyReminderWorker) Work(ctx context.Context, job *river.Job[VerifyRe
 	e := w.e
 	return e.whileUnconfirmed(ctx, job.Args.RequestID,
 		func(tx pgx.Tx, req *dsr.Request, now time.Time) error {
-			if err := event(ctx, tx, req, dsr.ActorSystem, "verification_reminder_sent", false, nil, now); err != nil {
+			if err := event(ctx, tx, req, dsr.ActorSystem, dsr.EventVerificationReminderSent, false, nil, now); err != nil {
 				return err
 			}
 			return e.mailVerification(ctx, tx, req, MailVerifyReminder, now)
