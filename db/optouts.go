@@ -101,7 +101,7 @@ func MarkOptOutApplied(ctx context.Context, tx pgx.Tx, requestID, system, userID
 		VALUES ($1, $2, $3, NULLIF($4, '')::uuid) ON CONFLICT (request_id, system) DO NOTHING`, requestID, system, at, userID)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23514" {
-		return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"system": "use lower-case letters, digits, '.', '_' or '-' (at most 63)"}}
+		return dsr.InvalidField("system", "use lower-case letters, digits, '.', '_' or '-' (at most 63)")
 	}
 	return wrap("mark applied", err)
 }

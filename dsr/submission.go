@@ -482,7 +482,7 @@ func (s *Submission) regime(cfg *Config, received Date) (*Regime, error) {
 			return nil, InvalidField("regime", cfg.Organisation.Name+" does not handle requests under "+r.Short+".")
 		}
 		if !r.InForce(received) {
-			return nil, &Error{Code: EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"regime": fmt.Sprintf("%s applies to requests received from %s.", r.Short, r.Effective)}}
+			return nil, InvalidField("regime", fmt.Sprintf("%s applies to requests received from %s.", r.Short, r.Effective))
 		}
 	} else {
 		var err error

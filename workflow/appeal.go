@@ -48,7 +48,7 @@ func (v *RequestView) CheckAppeal() error {
 func (e *Engine) FileAppeal(ctx context.Context, token, reason string, file *dsr.File) error {
 	if file != nil {
 		if err := dsr.CheckPermissionFile(file); err != nil {
-			return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.",
+			return &dsr.Error{Code: dsr.EINVALID, Message: dsr.MsgInvalidFields,
 				Fields: dsr.FieldErrors{"attachment": strings.Replace(dsr.ErrorMessage(err), "permission file", "document", 1)}}
 		}
 	}

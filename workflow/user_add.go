@@ -14,7 +14,7 @@ import (
 // taken.
 func (e *Engine) AddUser(ctx context.Context, u *User) error {
 	if !dsr.ValidEmail(u.Email) || !slices.Contains(Roles, u.Role) {
-		return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"email": "Enter an email and choose a role."}}
+		return dsr.InvalidField("email", "Enter an email and choose a role.")
 	}
 	return db.InsertUser(ctx, e.pool, u)
 }

@@ -171,7 +171,7 @@ func (s *Server) apiAction(c echo.Context) error {
 		for _, f := range in.ExportsJSON {
 			b, err := base64.StdEncoding.DecodeString(f.ContentBase64)
 			if err != nil {
-				return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"exports": "content_base64 must be base64"}}
+				return dsr.InvalidField("exports", "content_base64 must be base64")
 			}
 			in.Exports = append(in.Exports, dsr.File{Filename: f.Filename, Content: b, ContentType: http.DetectContentType(b)})
 		}
@@ -228,7 +228,7 @@ func (s *Server) apiEnterRequest(c echo.Context) error {
 		return jsonError(err)
 	}
 	if in.ReceivedAt == nil {
-		return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"received_at": "is required (RFC 3339, e.g. 2026-11-02T09:30:00Z)"}}
+		return dsr.InvalidField("received_at", "is required (RFC 3339, e.g. 2026-11-02T09:30:00Z)")
 	}
 	ch, err := dsr.ParseOfficerChannel(in.Channel)
 	if err != nil {
@@ -260,7 +260,7 @@ func (in actionInput) check() error {
 	}
 	texts["outcome"] = in.Outcome
 	if len(in.Kept) > maxKeptRows {
-		return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"kept": fmt.Sprintf("at most %d rows", maxKeptRows)}}
+		return dsr.InvalidField("kept", fmt.Sprintf("at most %d rows", maxKeptRows))
 	}
 	for i, k := range in.Kept {
 		texts[fmt.Sprintf("kept.%d.data", i)], texts[fmt.Sprintf("kept.%d.basis", i)] = k.Data, k.Basis
@@ -269,7 +269,7 @@ func (in actionInput) check() error {
 		return err
 	}
 	if in.Assignee != "" && !isUUID(in.Assignee) {
-		return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"assignee": "is not a user id"}}
+		return dsr.InvalidField("assignee", "is not a user id")
 	}
 	return nil
 }

@@ -73,7 +73,7 @@ func (s *Server) usersPage(c echo.Context) error {
 func (s *Server) addUser(c echo.Context) error {
 	email, role := strings.TrimSpace(c.FormValue("email")), c.FormValue("role")
 	if !dsr.ValidEmail(email) || !slices.Contains(workflow.Roles, role) {
-		return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"email": "Enter an email and choose a role."}}
+		return dsr.InvalidField("email", "Enter an email and choose a role.")
 	}
 	pw := dsr.GeneratePassword()
 	hash, err := dsr.HashPassword(pw)

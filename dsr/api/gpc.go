@@ -66,13 +66,13 @@ func (s *Server) apiGPC(c echo.Context) error {
 		return jsonError(err)
 	}
 	if in.Email != "" && !dsr.ValidEmail(strings.TrimSpace(in.Email)) {
-		return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"email": "is not an email address"}}
+		return dsr.InvalidField("email", "is not an email address")
 	}
 	if len(in.DeviceID) > 200 {
-		return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"device_id": "must be at most 200 characters"}}
+		return dsr.InvalidField("device_id", "must be at most 200 characters")
 	}
 	if len(in.Country) > 8 || len(in.State) > 8 {
-		return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"country": "use ISO codes, e.g. US and CO"}}
+		return dsr.InvalidField("country", "use ISO codes, e.g. US and CO")
 	}
 	rc, err := s.engine.SubmitGPCAt(c.Request().Context(), in.Email, in.DeviceID, in.Country, in.State)
 	if err != nil {

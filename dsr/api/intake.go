@@ -58,7 +58,7 @@ func (s *Server) apiCreateRequest(c echo.Context) error {
 	}
 	key := strings.TrimSpace(c.Request().Header.Get("Idempotency-Key"))
 	if len(key) > maxIdempotencyKey {
-		return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{"Idempotency-Key": "must be at most 255 characters"}}
+		return dsr.InvalidField("Idempotency-Key", "must be at most 255 characters")
 	}
 	sub, err := decodeAPIRequest(c.Request().Body)
 	if err != nil {
@@ -113,12 +113,12 @@ func decodeAPIRequest(body io.Reader) (*dsr.Submission, error) {
 func jsonError(err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.",
+		return &dsr.Error{Code: dsr.EINVALID, Message: dsr.MsgInvalidFields,
 			Fields: map[string]string{te.Field: fmt.Sprintf("must be a %s", jsonTypeName(te.Type.Kind().String()))}}
 	}
 	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
 		field := strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
-		return &dsr.Error{Code: dsr.EINVALID, Message: "Some fields are not valid.", Fields: map[string]string{field: "is not a known field"}}
+		return dsr.InvalidField(field, "is not a known field")
 	}
 	return errBadRequest{"The body is not valid JSON: " + strings.TrimPrefix(err.Error(), "json: ")}
 }
