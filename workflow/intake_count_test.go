@@ -22,7 +22,7 @@ import (
 // countingEngine is an engine (not started, so no worker shares its pool)
 // whose every statement goes through counter. With a relay, intake also
 // inserts delivery jobs.
-func countingEngine(t *testing.T, relay bool) (*workflow.Engine, *db.StatementCounter) {
+func countingEngine(t testing.TB, relay bool) (*workflow.Engine, *db.StatementCounter) {
 	t.Helper()
 	cfg, err := pgxpool.ParseConfig(dbtest.New(t))
 	if err != nil {
