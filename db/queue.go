@@ -124,13 +124,20 @@ func Queue(ctx context.Context, q Querier, f QueueFilter) ([]QueueRow, *Cursor, 
 	return list, next, nil
 }
 
+// QueueCountCap bounds QueueCount: counting every row of a million-row
+// queue on each page view took the first page from 10 ms to 90 ms, and
+// nobody pages through more than this.
+const QueueCountCap = 10000
+
 // QueueCount counts the requests f selects, ignoring its page (After,
-// Offset, Limit): the total behind the console's page numbers.
+// Offset, Limit): the total behind the console's page numbers. It counts
+// at most QueueCountCap+1 rows; a result above QueueCountCap means "more".
 func QueueCount(ctx context.Context, q Querier, f QueueFilter) (int, error) {
 	var args []any
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
 	var n int
-	err := q.QueryRow(ctx, `SELECT count(*) FROM requests r WHERE `+strings.Join(queueWhere(f, arg), " AND "), args...).Scan(&n)
+	err := q.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM requests r WHERE `+strings.Join(queueWhere(f, arg), " AND ")+
+		` LIMIT `+arg(QueueCountCap+1)+`) c`, args...).Scan(&n)
 	return n, wrap("queue count", err)
 }
 

@@ -32,6 +32,9 @@ func (e *Engine) Queue(ctx context.Context, f QueueFilter) ([]QueueRow, *QueueCu
 	return out, next, nil
 }
 
+// QueueCountCap is the most QueueCount counts exactly (db.QueueCountCap).
+const QueueCountCap = db.QueueCountCap
+
 // QueueCount counts the requests f selects, whatever its page: the total
 // behind the console's page numbers.
 func (e *Engine) QueueCount(ctx context.Context, f QueueFilter) (int, error) {

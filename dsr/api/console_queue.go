@@ -225,6 +225,7 @@ func (s *Server) queuePageNumber(c echo.Context, f *workflow.QueueFilter) (int, 
 // how many, and the links around.
 type queuePages struct {
 	Page, Last, Total, From, To int
+	More                        bool // more than Total rows (the count stops at workflow.QueueCountCap)
 	Prev, Next                  string
 	Links                       []pageLink
 }
@@ -239,8 +240,10 @@ type pageLink struct {
 // pageLinks builds the navigation for page pg of total rows, per rows a
 // page: the first and last pages, and two on each side of the current one.
 func pageLinks(c echo.Context, pg, per, total int) *queuePages {
+	more := total > workflow.QueueCountCap
+	total = min(total, workflow.QueueCountCap)
 	last := max(1, (total+per-1)/per)
-	p := &queuePages{Page: pg, Last: last, Total: total, From: min(total, (pg-1)*per+1), To: min(total, pg*per)}
+	p := &queuePages{Page: pg, Last: last, Total: total, More: more, From: min(total, (pg-1)*per+1), To: min(total, pg*per)}
 	url := func(n int) string {
 		q := c.QueryParams()
 		q.Del("cursor")
