@@ -14,10 +14,18 @@ const (
 	KindOptOut        Kind = "opt_out"
 	KindRestriction   Kind = "restriction"
 	KindObjection     Kind = "objection"
+	// KindWithdrawConsent withdraws consent given for some processing
+	// (GDPR Art. 7(3), Quebec Law 25, LGPD Art. 18(IX)).
+	KindWithdrawConsent Kind = "withdraw_consent"
+	// KindAutomatedDecision asks for human review of, a chance to express
+	// a view on, or to contest a decision based solely on automated
+	// processing (GDPR Art. 22(3); Minnesota: question a profiling
+	// decision). Colorado/Connecticut profiling opt-outs stay opt-outs.
+	KindAutomatedDecision Kind = "automated_decision"
 )
 
 // Kinds lists every kind in display order.
-var Kinds = []Kind{KindAccess, KindRectification, KindErasure, KindPortability, KindOptOut, KindRestriction, KindObjection}
+var Kinds = []Kind{KindAccess, KindRectification, KindErasure, KindPortability, KindOptOut, KindRestriction, KindObjection, KindWithdrawConsent, KindAutomatedDecision}
 
 // ParseKind returns the Kind named s, or an EINVALID error naming the
 // valid kinds.
@@ -47,6 +55,10 @@ func (k Kind) Label() string {
 		return "Restrict processing of my data"
 	case KindObjection:
 		return "Object to processing of my data"
+	case KindWithdrawConsent:
+		return "Withdraw my consent"
+	case KindAutomatedDecision:
+		return "Review of an automated decision about me"
 	}
 	return string(k)
 }
@@ -56,6 +68,10 @@ func (k Kind) Short() string {
 	switch k {
 	case KindOptOut:
 		return "opt-out"
+	case KindWithdrawConsent:
+		return "consent withdrawal"
+	case KindAutomatedDecision:
+		return "automated-decision"
 	default:
 		return string(k)
 	}

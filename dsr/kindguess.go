@@ -17,6 +17,8 @@ var kindRules = []struct {
 	{KindErasure, regexp.MustCompile(`(?i)\bright to (erasure|be forgotten)\b`)},
 	{KindPortability, regexp.MustCompile(`(?i)\b(data )?portability\b`)},
 	{KindRectification, regexp.MustCompile(`(?i)\b(right to )?rectification\b`)},
+	{KindWithdrawConsent, regexp.MustCompile(`(?i)\b(withdraw(ing|al of)?|revok(e|ing)|revocation of|take back) (my |of (my )?)?consent\b|\bconsent withdrawal\b`)},
+	{KindAutomatedDecision, regexp.MustCompile(`(?i)\bautomated (individual )?decision(s|-making)?\b|\bhuman (review|intervention)\b|\bprofiling decision\b`)},
 	{KindOptOut, regexp.MustCompile(`(?i)\bopt(ing)?[ -]?out\b|\b(do not|don'?t|stop) (sell|shar)(e|ing)\b|\bstop selling\b|\bunsubscribe\b|\bremove me from (your|the|all) (mailing|marketing|email|e-mail)|\bsale of my\b|\b(sell|sharing|share) my (personal )?(data|information|info)\b`)},
 	{KindErasure, regexp.MustCompile(`(?i)\b(delete|deletion|erase|erasure|remove|removal|forget me)\b`)},
 	{KindRectification, regexp.MustCompile(`(?i)\b(correct|correction|rectify|update|wrong|inaccurate|incorrect)\b`)},

@@ -27,6 +27,14 @@ func TestGuessKind(t *testing.T) {
 		{"", "Do not share my data", KindOptOut},
 		{"", "Please restrict the processing of my data", KindRestriction},
 		{"", "I object to your use of my data for profiling", KindObjection},
+		{"", "I withdraw my consent to your newsletter", KindWithdrawConsent},
+		{"Withdrawal of consent", "", KindWithdrawConsent},
+		{"", "Please delete my data: I am withdrawing consent for analytics", KindWithdrawConsent}, // more specific than delete
+		{"", "I revoke my consent", KindWithdrawConsent},
+		{"", "Your automated decision refused my loan", KindAutomatedDecision},
+		{"", "I want a human review of the credit decision", KindAutomatedDecision},
+		{"Profiling decision", "please explain", KindAutomatedDecision},
+		{"", "Stop profiling me, I object", KindObjection}, // profiling alone is no decision
 		{"Hello", "Hi, can you help me?", KindAccess},
 		{"Delete my account", "What data will you keep?", KindErasure}, // the subject wins
 		{"", "I have no report or support issue", KindAccess},          // no keyword inside other words

@@ -91,6 +91,10 @@ func (k Kind) KindVerb() string {
 		return "restrict the processing of your personal data"
 	case KindObjection:
 		return "stop processing your personal data as you objected to"
+	case KindWithdrawConsent:
+		return "stop the processing of your personal data that you withdrew your consent for"
+	case KindAutomatedDecision:
+		return "have a person review the automated decision about you, hear your view and let you contest it"
 	}
 	return string(k)
 }

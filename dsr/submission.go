@@ -105,6 +105,7 @@ const (
 	MaxPermissionBytes = 10 << 20
 	maxDetails         = 5000
 	maxField           = 2000
+	maxConsentFor      = 1000
 	// MaxNameRunes is the longest subject or agent name accepted.
 	MaxNameRunes = 200
 	// MaxPostalAddressRunes is the longest postal address accepted.
@@ -117,6 +118,7 @@ type fieldSpec struct {
 	values   []string
 	multi    bool
 	required bool
+	max      int // longest value in runes; 0 means maxField
 }
 
 var kindFields = map[Kind]map[string]fieldSpec{
@@ -143,6 +145,15 @@ var kindFields = map[Kind]map[string]fieldSpec{
 		"ground": {values: []string{"accuracy_contested", "unlawful_processing", "needed_for_legal_claims", "objection_pending"}, required: true},
 	},
 	KindErasure: {},
+	KindWithdrawConsent: {
+		// what processing the consent covered, so the officer knows what to stop
+		"consent_for": {required: true, max: maxConsentFor},
+	},
+	KindAutomatedDecision: {
+		"decision": {required: true},
+		"wants":    {values: []string{"human_review", "express_view", "contest"}, multi: true, required: true},
+		"view":     {},
+	},
 }
 
 // KindFieldValues returns the allowed values of a kind-specific choice
@@ -346,8 +357,12 @@ func validateField(fe FieldErrors, name, v string, spec fieldSpec) {
 		}
 		return
 	}
-	if utf8.RuneCountInString(v) > maxField {
-		fe.Add(key, "must be at most 2000 characters")
+	limit := maxField
+	if spec.max > 0 {
+		limit = spec.max
+	}
+	if utf8.RuneCountInString(v) > limit {
+		fe.Add(key, fmt.Sprintf("must be at most %d characters", limit))
 		return
 	}
 	if spec.values == nil {

@@ -259,6 +259,14 @@ func kindVerb(req *dsr.Request, reg *dsr.Regime, toAgent bool) string {
 		return "restrict the processing of " + data
 	case dsr.KindObjection:
 		return "stop processing " + data + " as objected to"
+	case dsr.KindWithdrawConsent:
+		consenter := "you"
+		if toAgent {
+			consenter = "they"
+		}
+		return "stop the processing of " + data + " that " + consenter + " withdrew " + their + " consent for"
+	case dsr.KindAutomatedDecision:
+		return automatedDecisionVerb(req.Fields["wants"], who, their)
 	case dsr.KindOptOut:
 		var choices []string
 		if f := req.Fields["opt_out_of"]; f != "" {
@@ -285,6 +293,32 @@ func kindVerb(req *dsr.Request, reg *dsr.Regime, toAgent bool) string {
 		}
 	}
 	return req.Kind.KindVerb()
+}
+
+// automatedDecisionPhrases say each GDPR Art. 22(3) safeguard asked for
+// (the wants field) as what we do; %[1]s is who, %[2]s their.
+var automatedDecisionPhrases = map[string]string{
+	"human_review": "have a person review it", "express_view": "hear %[2]s view on it", "contest": "let %[1]s contest it",
+}
+
+// automatedDecisionVerb says what an automated_decision request asks for,
+// from the safeguards in wants (comma-separated); with none recorded, all
+// three.
+func automatedDecisionVerb(wants, who, their string) string {
+	if wants == "" {
+		wants = "human_review,express_view,contest"
+	}
+	var parts []string
+	for _, w := range strings.Split(wants, ",") {
+		if p, ok := automatedDecisionPhrases[strings.TrimSpace(w)]; ok {
+			parts = append(parts, strings.ReplaceAll(strings.ReplaceAll(p, "%[1]s", who), "%[2]s", their))
+		}
+	}
+	obj := "you"
+	if who != "you" {
+		obj = who
+	}
+	return "reconsider the automated decision about " + obj + ": " + joinAnd(parts)
 }
 
 func joinAnd(parts []string) string {

@@ -106,6 +106,8 @@ var kindCases = []struct {
 	{"opt_out", `{"opt_out_of": ["direct_marketing"]}`, url.Values{"f_opt_out_opt_out_of": {"direct_marketing"}}},
 	{"restriction", `{"ground": "accuracy_contested"}`, url.Values{"f_restriction_ground": {"accuracy_contested"}}},
 	{"objection", `{"processing": "profiling for ads", "grounds": "my particular situation"}`, url.Values{"f_objection_processing": {"profiling for ads"}, "f_objection_grounds": {"my particular situation"}}},
+	{"withdraw_consent", `{"consent_for": "the newsletter"}`, url.Values{"f_withdraw_consent_consent_for": {"the newsletter"}}},
+	{"automated_decision", `{"decision": "credit limit refused", "wants": ["human_review", "contest"], "view": "my income is higher"}`, url.Values{"f_automated_decision_decision": {"credit limit refused"}, "f_automated_decision_wants": {"human_review", "contest"}}},
 }
 
 // TestEveryKindThroughAPIAndForm walks submit → verification email →

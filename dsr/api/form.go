@@ -29,6 +29,10 @@ var formFields = []struct{ path, id, label string }{
 	{"fields.grounds", "f-obj-grounds", "Grounds"},
 	{"fields.ground", "f-res-accuracy_contested", "Ground"},
 	{"fields.scope", "f-access-scope-copy", "Access"},
+	{"fields.consent_for", "f-wc-consent-for", "Consent you withdraw"},
+	{"fields.decision", "f-ad-decision", "Decision"},
+	{"fields.wants", "f-ad-human_review", "What you ask for"},
+	{"fields.view", "f-ad-view", "Your view"},
 	{"details", "details", "Details"},
 	{"agent.name", "agent-name", "Agent name"},
 	{"agent.email", "agent-email", "Agent email"},
@@ -39,6 +43,13 @@ var optOutLabels = map[string]string{
 	"sale": "Sale of my personal information", "sharing": "Sharing for cross-context behavioural advertising",
 	"targeted_advertising": "Targeted advertising", "profiling": "Profiling with legal or similarly significant effects",
 	"direct_marketing": "Direct marketing",
+}
+
+// automatedDecisionLabels are the GDPR Art. 22(3) safeguards in plain words.
+var automatedDecisionLabels = map[string]string{
+	"human_review": "A person reviews the decision",
+	"express_view": "I explain my point of view",
+	"contest":      "I contest the decision",
 }
 
 var restrictionLabels = map[string]string{
@@ -76,6 +87,9 @@ func (s *Server) formData(v map[string]string, multi map[string][]string, errs m
 	}
 	for _, o := range dsr.KindFieldValues(dsr.KindRestriction, "ground") {
 		d.RestrictionChoices = append(d.RestrictionChoices, choice{Value: o, Label: restrictionLabels[o], Checked: v["f_restriction_ground"] == o})
+	}
+	for _, o := range dsr.KindFieldValues(dsr.KindAutomatedDecision, "wants") {
+		d.AutomatedDecisionChoices = append(d.AutomatedDecisionChoices, choice{Value: o, Label: automatedDecisionLabels[o], Checked: contains(multi["f_automated_decision_wants"], o)})
 	}
 	d.Countries, d.States = dsr.Countries(), dsr.USStates
 	for _, f := range formFields {

@@ -66,6 +66,7 @@ type pageData struct {
 	View    *workflow.RequestView
 
 	Kinds, OptOutChoices, RestrictionChoices []choice
+	AutomatedDecisionChoices                 []choice
 	Countries                                []dsr.Country
 	States                                   []string
 	ErrorList                                []errorItem
@@ -114,6 +115,17 @@ func (s *Server) page() *pageData {
 // RequestVerb says what the viewed request asks of us, to whoever holds
 // the link: "delete your personal data", or to an agent "delete Jan
 // Jansen's personal data"; an opt-out names what was opted out of.
+// Offers reports whether the form lists kind k, so that a kind's own
+// fieldset appears only when the organisation takes that kind.
+func (d *pageData) Offers(k string) bool {
+	for _, c := range d.Kinds {
+		if c.Value == k {
+			return true
+		}
+	}
+	return false
+}
+
 func (d *pageData) RequestVerb() string {
 	if d.View == nil || d.View.Request == nil {
 		return ""
