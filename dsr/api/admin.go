@@ -183,7 +183,7 @@ func (s *Server) apiAction(c echo.Context) error {
 	if err != nil {
 		var de *dsr.Error
 		if errors.As(err, &de) && de.Code == dsr.ENOTFOUND && strings.HasPrefix(de.Message, "unknown action") {
-			return dsr.Errorf(dsr.ENOTFOUND, "unknown action %q (valid: triage, not-a-request, claim, assign, unassign, verify, request-info, extend, note, complete, deny, withdraw)", c.Param("action"))
+			return dsr.Errorf(dsr.ENOTFOUND, "unknown action %q (valid: triage, not-a-request, claim, assign, unassign, verify, request-info, extend, note, complete, deny, withdraw, request-fee, fee-paid, fee-waived)", c.Param("action"))
 		}
 		return err
 	}
@@ -259,6 +259,7 @@ func (in actionInput) check() error {
 		texts[fmt.Sprintf("exports.%d.filename", i)] = f.Filename
 	}
 	texts["outcome"] = in.Outcome
+	texts["amount"], texts["currency"] = string(in.Amount), in.Currency
 	if len(in.Kept) > maxKeptRows {
 		return dsr.InvalidField("kept", fmt.Sprintf("at most %d rows", maxKeptRows))
 	}
