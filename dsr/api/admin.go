@@ -96,6 +96,10 @@ type apiRequestDetail struct {
 	// open) and, in part, what was kept with its legal basis.
 	Outcome string     `json:"outcome"`
 	Kept    []dsr.Kept `json:"kept"`
+	// Fee is the fee awaited (null: none); RepeatOf the same person's
+	// request of the same kind within the 12 months before (null: none).
+	Fee      *apiFee       `json:"fee"`
+	RepeatOf *apiRepeatOf `json:"repeat_of"`
 }
 
 type apiEvent struct {
@@ -140,6 +144,7 @@ func (s *Server) apiRequest(c echo.Context) error {
 	if r.Subject.PostalAddress != "" {
 		out.Subject["postal_address"] = r.Subject.PostalAddress
 	}
+	out.Fee, out.RepeatOf = apiFeesOf(d)
 	for _, e := range d.Events {
 		out.Events = append(out.Events, apiEvent{Seq: e.Seq, At: e.At, Actor: e.Actor, Type: e.Type, Public: e.Public, Data: e.Data})
 	}
