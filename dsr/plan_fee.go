@@ -85,6 +85,7 @@ func PlanRequestFee(org *Config, r *Request, actor, amount, currency, reason, ho
 	if len(fe) > 0 {
 		return Change{}, &Error{Code: EINVALID, Message: "Say how much, in which currency and why.", Fields: fe}
 	}
+	amount = normalAmount(amount)
 	reg, err := LookupRegime(r.Regime)
 	if err != nil {
 		return Change{}, err
@@ -191,4 +192,15 @@ func planFeeEnd(org *Config, r *Request, actor string, paid bool, now time.Time)
 	note := fmt.Sprintf("Fee: %s %s\nWhy it was asked: %s", r.Fee.Amount, r.Fee.Currency, FeeReasonWords(r.Fee.Reason))
 	c.Messages = MailAll(c.ApplyTo(r, now), mail, now, Message{Note: note})
 	return c, nil
+}
+
+// normalAmount writes a checked amount with two decimals and no leading
+// zeros ("010.5" → "10.50"), as it is stored and shown.
+func normalAmount(a string) string {
+	whole, frac, _ := strings.Cut(a, ".")
+	whole = strings.TrimLeft(whole, "0")
+	if whole == "" {
+		whole = "0"
+	}
+	return whole + "." + (frac + "00")[:2]
 }

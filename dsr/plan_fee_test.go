@@ -22,7 +22,7 @@ func TestPlanRequestFee(t *testing.T) {
 		fields                                 []string
 	}{
 		{"uk further copies stops the clock", "uk_gdpr", "10", "GBP", "further_copies", dsr.StatusInProgress, true, "", nil},
-		{"uk decimals and lower-case currency", "uk_gdpr", "12.50", "gbp", "excessive", dsr.StatusInProgress, true, "", nil},
+		{"uk decimals and lower-case currency", "uk_gdpr", "012.5", "gbp", "excessive", dsr.StatusInProgress, true, "", nil},
 		{"gdpr excessive pauses", "gdpr", "25", "EUR", "excessive", dsr.StatusInProgress, true, "", nil},
 		{"gdpr further copies is not a GDPR fee", "gdpr", "10", "EUR", "further_copies", dsr.StatusInProgress, false, dsr.ECONFLICT, nil},
 		{"ccpa manifestly unfounded keeps running", "ccpa", "20", "USD", "manifestly_unfounded", dsr.StatusOpen, false, "", nil},
@@ -62,7 +62,8 @@ func TestPlanRequestFee(t *testing.T) {
 			if tc.code != "" {
 				return
 			}
-			if c.To != dsr.StatusAwaitingRequester || c.Fee == nil || c.Fee.Awaited == nil || c.Fee.Awaited.Currency != strings.ToUpper(tc.currency) {
+			if c.To != dsr.StatusAwaitingRequester || c.Fee == nil || c.Fee.Awaited == nil || c.Fee.Awaited.Currency != strings.ToUpper(tc.currency) ||
+				!strings.HasSuffix(c.Fee.Awaited.Amount, "0") || strings.HasPrefix(c.Fee.Awaited.Amount, "0") || !strings.Contains(c.Fee.Awaited.Amount, ".") {
 				t.Fatalf("change %+v, want awaiting with the fee", c)
 			}
 			if (c.PauseFrom != nil) != tc.paused || (len(c.Ledger) == 1) != tc.paused {
@@ -74,7 +75,7 @@ func TestPlanRequestFee(t *testing.T) {
 			if got := mailsOf(c); !reflect.DeepEqual(got, []string{"fee_requested→subject", "fee_requested→agent"}) {
 				t.Errorf("mails %v", got)
 			}
-			if n := c.Messages[0].Note; !strings.Contains(n, tc.amount) || !strings.Contains(n, "privacy@example.org") || !strings.Contains(n, dsr.FeeReasonWords(tc.reason)) {
+			if n := c.Messages[0].Note; !strings.Contains(n, c.Fee.Awaited.Amount) || !strings.Contains(n, "privacy@example.org") || !strings.Contains(n, dsr.FeeReasonWords(tc.reason)) {
 				t.Errorf("mail note %q lacks amount, reason or how to pay", n)
 			}
 			// A second fee while one is awaited is refused.

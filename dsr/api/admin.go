@@ -98,7 +98,7 @@ type apiRequestDetail struct {
 	Kept    []dsr.Kept `json:"kept"`
 	// Fee is the fee awaited (null: none); RepeatOf the same person's
 	// request of the same kind within the 12 months before (null: none).
-	Fee      *apiFee       `json:"fee"`
+	Fee      *apiFee      `json:"fee"`
 	RepeatOf *apiRepeatOf `json:"repeat_of"`
 }
 

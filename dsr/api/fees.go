@@ -37,7 +37,7 @@ func (a *feeAmount) UnmarshalJSON(b []byte) error {
 	}
 	n, ok := v.(json.Number)
 	if !ok {
-		return &json.UnmarshalTypeError{Value: "non-number", Field: "amount", Type: reflect.TypeOf("")}
+		return &json.UnmarshalTypeError{Value: "non-number", Type: reflect.TypeOf("")}
 	}
 	*a = feeAmount(n.String())
 	return nil
