@@ -143,8 +143,14 @@ func planFeeEnd(org *Config, r *Request, actor string, paid bool, now time.Time)
 	if r.Fee == nil {
 		return Change{}, &Error{Code: ECONFLICT, Message: "No fee is awaited for this request.", Rule: "request-fee first"}
 	}
-	if err := r.Status.Transition(StatusInProgress); err != nil {
-		return Change{}, err
+	c := Change{Fee: &FeeUpdate{}}
+	if r.Status != StatusInProgress {
+		// in_progress already when the requester answered meanwhile
+		// (PlanAnswer ends any pause): the fee still ends here.
+		if err := r.Status.Transition(StatusInProgress); err != nil {
+			return Change{}, err
+		}
+		c.To = StatusInProgress
 	}
 	reg, err := LookupRegime(r.Regime)
 	if err != nil {
@@ -156,18 +162,18 @@ func planFeeEnd(org *Config, r *Request, actor string, paid bool, now time.Time)
 	}
 	loc := org.Location()
 	today := DateIn(now, loc)
-	c := Change{To: StatusInProgress, Fee: &FeeUpdate{}}
 	typ, mail := EventFeeWaived, MailFeeWaived
 	if paid {
 		typ, mail = EventFeePaid, MailFeePaid
 	}
 	data := map[string]string{"amount": r.Fee.Amount, "currency": r.Fee.Currency, "reason": r.Fee.Reason}
-	if r.PausedSince != nil && r.Fee.Clock != FeeClockRun {
+	restart := paid && r.Fee.Clock == FeeClockRestart
+	if restart || (r.PausedSince != nil && r.Fee.Clock != FeeClockRun) {
 		rule := "fee"
 		if reg.Fees != nil {
 			rule = reg.Fees.Rule
 		}
-		if paid && r.Fee.Clock == FeeClockRestart {
+		if restart {
 			d, err := org.Deadlines(reg, r.Kind, now)
 			if err != nil {
 				return Change{}, err

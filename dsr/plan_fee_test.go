@@ -143,3 +143,40 @@ func TestPlanFeePaidAndWaived(t *testing.T) {
 		})
 	}
 }
+
+// The requester answered while the fee was awaited (in_progress, the pause
+// ended): payment still ends the fee, and under UK rules the period still
+// starts on the day of payment; a closed request takes no fee action.
+func TestPlanFeePaidAfterAnswer(t *testing.T) {
+	t.Parallel()
+	org := planConfig(t)
+	received := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	asked, answered, paidAt := received.Add(72*time.Hour), received.Add(96*time.Hour), received.Add(20*24*time.Hour)
+	r := planRequest(t, org, "uk_gdpr", dsr.KindAccess, dsr.StatusInProgress, received, false)
+	c, err := dsr.PlanRequestFee(org, r, "user:1", "10", "GBP", dsr.FeeFurtherCopies, "privacy@example.org", asked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting := c.ApplyTo(r, asked)
+	ans, err := dsr.PlanAnswer(org, waiting, dsr.HolderSubject, "I sent it", nil, answered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	working := ans.ApplyTo(waiting, answered)
+	if working.Fee == nil || working.Status != dsr.StatusInProgress || working.PausedSince != nil {
+		t.Fatalf("after the answer: %+v", working)
+	}
+	end, err := dsr.PlanFeePaid(org, working, "user:1", paidAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := end.ApplyTo(working, paidAt)
+	if want := dsr.DateIn(paidAt, time.UTC).AddMonths(1); after.DueOn != want || after.Fee != nil || end.To != "" {
+		t.Errorf("due %s (want %s), fee %v, to %q", after.DueOn, want, after.Fee, end.To)
+	}
+	closed := *working
+	closed.Status = dsr.StatusCompleted
+	if _, err := dsr.PlanFeeWaived(org, &closed, "user:1", paidAt); codeOf(err) != dsr.ECONFLICT {
+		t.Errorf("waiving on a closed request: %v, want conflict", err)
+	}
+}
