@@ -99,7 +99,7 @@ func TestFeeJourneyUK(t *testing.T) {
 func TestFeeWaivedAndRefused(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
-	_, tok := staff(t, d, "olga@testorg.example", workflow.RoleOfficer)
+	u, tok := staff(t, d, "olga@testorg.example", workflow.RoleOfficer)
 	eu := newRequest(t, d, "access", "eu@example.com", "NL", "")
 	ca := newRequest(t, d, "access", "ca@example.com", "US", "CA")
 	for _, id := range []string{eu.ID, ca.ID} {
@@ -115,8 +115,16 @@ func TestFeeWaivedAndRefused(t *testing.T) {
 	if code != 409 || !strings.Contains(fmt.Sprint(out["error"].(map[string]any)["rule"]), "1798.145") {
 		t.Fatalf("CCPA repeat fee: %d %v, want 409 with the rule", code, out)
 	}
-	if code, out = adminCall(t, d, tok, "POST", "/api/v1/admin/requests/"+eu.ID+"/request-fee", map[string]any{"amount": "25", "currency": "EUR", "reason": "excessive"}); code != 200 {
-		t.Fatalf("GDPR excessive: %d %v", code, out)
+	// The console's Fee form: field errors, then the fee.
+	b := login(t, d, u.Email)
+	if resp, page := b.post("/console/requests/"+eu.ID+"/request-fee", url.Values{"amount": {"abc"}, "currency": {"EUR"}, "reason": {"excessive"}}); resp.StatusCode != 422 || !strings.Contains(page, "Give an amount above zero") {
+		t.Fatalf("console bad amount: %d\n%s", resp.StatusCode, page)
+	}
+	if resp, page := b.post("/console/requests/"+eu.ID+"/request-fee", url.Values{"amount": {"25"}, "currency": {"EUR"}, "reason": {"excessive"}}); resp.StatusCode != 303 {
+		t.Fatalf("console request-fee: %d\n%s", resp.StatusCode, page)
+	}
+	if _, page := b.get("/console/requests/" + eu.ID); !strings.Contains(page, "Awaiting a fee of 25.00 EUR") || !strings.Contains(page, "clock stopped since") {
+		t.Fatalf("console after request-fee:\n%s", page)
 	}
 	if code, out = adminCall(t, d, tok, "POST", "/api/v1/admin/requests/"+eu.ID+"/fee-waived", nil); code != 200 || out["status"] != "in_progress" {
 		t.Fatalf("fee-waived: %d %v", code, out)
