@@ -60,7 +60,11 @@ func (s *Server) fillFees(ctx context.Context, d *requestDetail) error {
 	if err != nil {
 		return err
 	}
-	d.Fee = fee
+	if !r.Status.Closed() {
+		// A request closed while a fee was awaited (completed, denied,
+		// withdrawn) awaits nothing any more.
+		d.Fee = fee
+	}
 	rp, err := s.engine.RepeatOf(ctx, r.ID)
 	if err != nil || rp == nil {
 		return err
