@@ -83,6 +83,9 @@ type Change struct {
 	// Outcome, when set, is stored with a completed request: full,
 	// partial (with what was kept and why) or no data.
 	Outcome *Outcome
+	// Fee, when set, stores the fee now awaited (Fee.Awaited) or clears
+	// it (Fee.Awaited nil: paid or waived).
+	Fee *FeeUpdate
 }
 
 // DueChange is the dates of a request after an extension or a pause, as
@@ -119,7 +122,7 @@ type Note struct {
 // TouchesRequest reports whether c changes the request row itself.
 func (c *Change) TouchesRequest() bool {
 	return c.To != "" || c.Due != nil || c.PauseFrom != nil || c.Assign != nil || c.Verified != nil ||
-		c.Retriage != nil || c.AckSent || c.VerificationSent
+		c.Retriage != nil || c.AckSent || c.VerificationSent || c.Fee != nil
 }
 
 // ApplyTo returns r as it is once c is applied at now (r is not changed):
@@ -147,6 +150,9 @@ func (c *Change) ApplyTo(r *Request, now time.Time) *Request {
 	}
 	if c.PauseFrom != nil {
 		after.PausedSince = c.PauseFrom
+	}
+	if c.Fee != nil {
+		after.Fee = c.Fee.Awaited
 	}
 	if c.Assign != nil {
 		after.AssigneeID, after.UpdatedAt = *c.Assign, now
@@ -267,6 +273,9 @@ const (
 	MailCompleted      = "completed"
 	MailDenied         = "denied"
 	MailWithdrawn      = "withdrawn"
+	MailFeeRequested   = "fee_requested"
+	MailFeePaid        = "fee_paid"
+	MailFeeWaived      = "fee_waived"
 )
 
 // StatusLink is the status link to hand holder now: full scope once the

@@ -38,6 +38,9 @@ const (
 	EventNoteAdded      EventType = "note_added"
 	EventOptOutApplied  EventType = "opt_out_applied"
 	EventExportDownload EventType = "export_downloaded"
+	EventFeeRequested   EventType = "fee_requested"
+	EventFeePaid        EventType = "fee_paid"
+	EventFeeWaived      EventType = "fee_waived"
 
 	// Requester actions.
 	EventAnswerReceived       EventType = "answer_received"
@@ -84,6 +87,9 @@ var eventDescriptions = map[EventType]string{
 	EventNoteAdded:                "An officer added an internal note.",
 	EventOptOutApplied:            "The opt-out was applied in one of the organisation's systems.",
 	EventExportDownload:           "The requester downloaded the export.",
+	EventFeeRequested:             "An officer asked the requester for a fee, with the amount, currency and reason.",
+	EventFeePaid:                  "The requested fee was received.",
+	EventFeeWaived:                "An officer waived the requested fee.",
 	EventAnswerReceived:           "The requester answered a request for information.",
 	EventWithdrawn:                "The requester withdrew the request.",
 	EventEmailReplyReceived:       "A reply by email was received.",

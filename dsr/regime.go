@@ -74,6 +74,38 @@ type Pause struct {
 	Reasons []string `json:"reasons"`
 }
 
+// Fees is a regime's fee rule: the reasons (FeeReasons) for which the
+// organisation may ask a fee and the clock while it waits (FeeClock…).
+type Fees struct {
+	Reasons []string `json:"reasons"`
+	Clock   string   `json:"clock"`
+	Rule    string   `json:"rule"`
+}
+
+// What the clock does while a fee is awaited.
+const (
+	// FeeClockRestart: the period starts again when the fee is received
+	// (UK GDPR Art. 12(5), DPA 2018: the time limit begins on receipt).
+	FeeClockRestart = "restart"
+	// FeeClockPause: the days awaiting the fee do not count.
+	FeeClockPause = "pause"
+	// FeeClockRun: the clock keeps running.
+	FeeClockRun = "run"
+)
+
+// Allows reports whether f lets the organisation charge for reason.
+func (f *Fees) Allows(reason string) bool {
+	if f == nil {
+		return false
+	}
+	for _, r := range f.Reasons {
+		if r == reason {
+			return true
+		}
+	}
+	return false
+}
+
 // Regime is one privacy law's rules for data-subject requests, loaded from
 // the embedded regimes.json (derived from shared/reference/regimes.json,
 // corrected by regimes-2026-update.md; figures marked UNVERIFIED there use
@@ -95,11 +127,14 @@ type Regime struct {
 	VerifyOptOut bool                `json:"verify_opt_out"`
 	OptOutNote   string              `json:"opt_out_note"`
 	Pause        *Pause              `json:"pause"`
-	PauseNote    string              `json:"pause_note"`
-	Appeal       *Appeal             `json:"appeal"`
-	Calendar     string              `json:"calendar"`
-	CalendarNote string              `json:"calendar_note"`
-	Complaint    string              `json:"complaint"`
+	// Fees says for which reasons the organisation may charge a fee and
+	// what the clock does while the fee is awaited (nil: no fee).
+	Fees         *Fees   `json:"fees"`
+	PauseNote    string  `json:"pause_note"`
+	Appeal       *Appeal `json:"appeal"`
+	Calendar     string  `json:"calendar"`
+	CalendarNote string  `json:"calendar_note"`
+	Complaint    string  `json:"complaint"`
 	// ComplaintRoutes are the authorities a refused or upheld requester
 	// may complain to (an Attorney General, the CPPA, a data protection
 	// authority), for mails and pages.
@@ -233,6 +268,19 @@ func (r *Regime) validate() error {
 			if !validInfoReason(reason) {
 				return fmt.Errorf("regime %q: unknown pause reason %q (valid: %s)", r.ID, reason, strings.Join(InfoReasons, ", "))
 			}
+		}
+	}
+	if f := r.Fees; f != nil {
+		if len(f.Reasons) == 0 || f.Rule == "" {
+			return fmt.Errorf("regime %q: fees need reasons and a rule", r.ID)
+		}
+		for _, reason := range f.Reasons {
+			if !validFeeReason(reason) {
+				return fmt.Errorf("regime %q: unknown fee reason %q (valid: %s)", r.ID, reason, strings.Join(FeeReasons, ", "))
+			}
+		}
+		if f.Clock != FeeClockRestart && f.Clock != FeeClockPause && f.Clock != FeeClockRun {
+			return fmt.Errorf("regime %q: fee clock %q (valid: restart, pause, run)", r.ID, f.Clock)
 		}
 	}
 	if r.GPC != nil && r.GPC.Required && r.GPC.From.IsZero() {

@@ -31,6 +31,8 @@ type Request struct {
 	Extensions        int
 	PausedSince       *time.Time
 	PausedDays        int
+	// Fee is the fee the request waits for (nil: none awaited).
+	Fee               *Fee
 	NeedsVerification bool
 	VerificationSent  *time.Time // first confirmation email
 	VerifiedAt        *time.Time

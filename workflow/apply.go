@@ -244,6 +244,9 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, req *dsr.Request, head db
 	if c.Outcome != nil {
 		db.QueueOutcome(b, req.ID, *c.Outcome)
 	}
+	if c.Fee != nil {
+		db.QueueFee(b, req.ID, c.Fee)
+	}
 	db.QueueLetters(b, msgs)
 	if err := db.SendBatch(ctx, tx, b); err != nil {
 		return nil, err

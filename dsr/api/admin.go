@@ -96,6 +96,10 @@ type apiRequestDetail struct {
 	// open) and, in part, what was kept with its legal basis.
 	Outcome string     `json:"outcome"`
 	Kept    []dsr.Kept `json:"kept"`
+	// Fee is the fee awaited (null: none); RepeatOf the same person's
+	// request of the same kind within the 12 months before (null: none).
+	Fee      *apiFee      `json:"fee"`
+	RepeatOf *apiRepeatOf `json:"repeat_of"`
 }
 
 type apiEvent struct {
@@ -140,6 +144,7 @@ func (s *Server) apiRequest(c echo.Context) error {
 	if r.Subject.PostalAddress != "" {
 		out.Subject["postal_address"] = r.Subject.PostalAddress
 	}
+	out.Fee, out.RepeatOf = apiFeesOf(d)
 	for _, e := range d.Events {
 		out.Events = append(out.Events, apiEvent{Seq: e.Seq, At: e.At, Actor: e.Actor, Type: e.Type, Public: e.Public, Data: e.Data})
 	}
@@ -183,7 +188,7 @@ func (s *Server) apiAction(c echo.Context) error {
 	if err != nil {
 		var de *dsr.Error
 		if errors.As(err, &de) && de.Code == dsr.ENOTFOUND && strings.HasPrefix(de.Message, "unknown action") {
-			return dsr.Errorf(dsr.ENOTFOUND, "unknown action %q (valid: triage, not-a-request, claim, assign, unassign, verify, request-info, extend, note, complete, deny, withdraw)", c.Param("action"))
+			return dsr.Errorf(dsr.ENOTFOUND, "unknown action %q (valid: triage, not-a-request, claim, assign, unassign, verify, request-info, extend, note, complete, deny, withdraw, request-fee, fee-paid, fee-waived)", c.Param("action"))
 		}
 		return err
 	}
@@ -259,6 +264,7 @@ func (in actionInput) check() error {
 		texts[fmt.Sprintf("exports.%d.filename", i)] = f.Filename
 	}
 	texts["outcome"] = in.Outcome
+	texts["amount"], texts["currency"] = string(in.Amount), in.Currency
 	if len(in.Kept) > maxKeptRows {
 		return dsr.InvalidField("kept", fmt.Sprintf("at most %d rows", maxKeptRows))
 	}

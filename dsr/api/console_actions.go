@@ -65,6 +65,9 @@ type actionInput struct {
 	Kept    []dsr.Kept `json:"kept"`
 	// ShareWithAgent sends the completion summary to the agent too.
 	ShareWithAgent bool `json:"share_with_agent"`
+	// Amount and Currency (ISO 4217) of request-fee; its reason is Reason.
+	Amount   feeAmount `json:"amount"`
+	Currency string    `json:"currency"`
 }
 
 type apiFile struct {
@@ -100,6 +103,7 @@ func actionInputFromForm(c echo.Context) (actionInput, error) {
 		in.Kept = append(in.Kept, k)
 	}
 	in.ShareWithAgent = get("share_with_agent") != ""
+	in.Amount, in.Currency = feeAmount(get("amount")), get("currency")
 	for _, fh := range form.File["exports"] {
 		f, err := readExport(fh)
 		if err != nil {
@@ -179,6 +183,12 @@ func (s *Server) runAction(ctx context.Context, id, action string, u *workflow.U
 		return "Denied; the requester was told.", e.Deny(ctx, id, actor, in.Reason, in.Explanation)
 	case "withdraw":
 		return "Withdrawn.", e.WithdrawFor(ctx, id, actor, in.Reason)
+	case "request-fee":
+		return "Fee requested; the requester was told how to pay.", e.RequestFee(ctx, id, actor, string(in.Amount), in.Currency, in.Reason)
+	case "fee-paid":
+		return "Fee marked paid; the requester was told.", e.FeePaid(ctx, id, actor)
+	case "fee-waived":
+		return "Fee waived; the requester was told.", e.FeeWaived(ctx, id, actor)
 	}
 	return "", dsr.Errorf(dsr.ENOTFOUND, "unknown action %q", action)
 }

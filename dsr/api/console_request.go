@@ -42,6 +42,10 @@ type requestDetail struct {
 	Appeals      []appealView
 	AppealLedger []dsr.LedgerEntry
 	Letters      []workflow.Letter // messages to a requester without email, to print and post
+	// Fee is the fee the request waits for; Repeat the warning that the
+	// same person filed the same kind within 12 months (see fillFees).
+	Fee    *dsr.Fee
+	Repeat *repeatWarning
 }
 
 type timelineItem struct {
@@ -71,6 +75,9 @@ func (s *Server) loadDetail(ctx context.Context, id string) (*requestDetail, err
 		d.DaysText, d.Overdue = stopped, false
 	}
 	d.KindLabel, d.RegimeLabel, d.CountryName = kindName(req.Kind), regimeName(req.Regime), dsr.CountryName(req.Subject.Country)
+	if err := s.fillFees(ctx, d); err != nil {
+		return nil, err
+	}
 	if reg, err := dsr.LookupRegime(req.Regime); err == nil {
 		if err := dsr.CheckExtension(reg, req, today); err != nil {
 			d.NoExtension = dsr.ErrorMessage(err)
