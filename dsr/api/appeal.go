@@ -50,22 +50,12 @@ func (s *Server) renderAppeal(c echo.Context, code int, errs map[string]string) 
 // document is attached) and an optional document.
 func (s *Server) appealSubmit(c echo.Context) error {
 	token := c.Param("token")
-	form, err := readForm(c)
+	reason, file, bad, err := readTextAndFile(c, "reason", "Your appeal")
 	if err != nil {
 		return err
 	}
-	var file *dsr.File
-	if fhs := form.File["attachment"]; len(fhs) > 0 && fhs[0].Size > 0 {
-		if file, err = readUpload(fhs[0]); err != nil {
-			return s.renderAppeal(c, http.StatusUnprocessableEntity, map[string]string{"attachment": err.Error()})
-		}
-	}
-	reason := ""
-	if vs := form.Value["reason"]; len(vs) > 0 {
-		reason = vs[0]
-	}
-	if msg := dsr.TextProblem(reason); msg != "" {
-		return s.renderAppeal(c, http.StatusUnprocessableEntity, map[string]string{"reason": "Your appeal " + msg + "."})
+	if bad != nil {
+		return s.renderAppeal(c, http.StatusUnprocessableEntity, bad)
 	}
 	err = s.engine.FileAppeal(c.Request().Context(), token, reason, file)
 	var de *dsr.Error

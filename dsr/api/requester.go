@@ -84,22 +84,12 @@ func (s *Server) withdrawSubmit(c echo.Context) error {
 // answerSubmit takes the requester's answer (text and an optional file).
 func (s *Server) answerSubmit(c echo.Context) error {
 	token := c.Param("token")
-	form, err := readForm(c)
+	text, file, bad, err := readTextAndFile(c, "answer", "Your answer")
 	if err != nil {
 		return err
 	}
-	var file *dsr.File
-	if fhs := form.File["attachment"]; len(fhs) > 0 && fhs[0].Size > 0 {
-		if file, err = readUpload(fhs[0]); err != nil {
-			return s.renderStatus(c, http.StatusUnprocessableEntity, map[string]string{"attachment": err.Error()})
-		}
-	}
-	text := ""
-	if vs := form.Value["answer"]; len(vs) > 0 {
-		text = vs[0]
-	}
-	if msg := dsr.TextProblem(text); msg != "" {
-		return s.renderStatus(c, http.StatusUnprocessableEntity, map[string]string{"answer": "Your answer " + msg + "."})
+	if bad != nil {
+		return s.renderStatus(c, http.StatusUnprocessableEntity, bad)
 	}
 	err = s.engine.Answer(c.Request().Context(), token, text, file)
 	var de *dsr.Error
@@ -114,3 +104,26 @@ func (s *Server) answerSubmit(c echo.Context) error {
 
 // noStore keeps token pages out of shared caches.
 func noStore(c echo.Context) { c.Response().Header().Set("Cache-Control", "no-store") }
+
+// readTextAndFile reads a status-page form with one text field and an
+// optional "attachment" upload (the answer, the appeal). A field the
+// requester must fix comes back in bad (keyed by field, the message
+// starting with noun); err is a body that could not be read at all.
+func readTextAndFile(c echo.Context, field, noun string) (text string, file *dsr.File, bad map[string]string, err error) {
+	form, err := readForm(c)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	if fhs := form.File["attachment"]; len(fhs) > 0 && fhs[0].Size > 0 {
+		if file, err = readUpload(fhs[0]); err != nil {
+			return "", nil, map[string]string{"attachment": err.Error()}, nil
+		}
+	}
+	if vs := form.Value[field]; len(vs) > 0 {
+		text = vs[0]
+	}
+	if msg := dsr.TextProblem(text); msg != "" {
+		return "", nil, map[string]string{field: noun + " " + msg + "."}, nil
+	}
+	return text, file, nil, nil
+}
