@@ -1,5 +1,7 @@
 package dsr
 
+import "context"
+
 // Fulfilment (issue #15): the organisation's data systems and the work a
 // request asks of each. This file holds the shared vocabulary: the config
 // shape of a system and its connector, the statuses of a task, and the
@@ -133,4 +135,13 @@ type Section struct {
 	Name    string           `json:"name"`
 	Columns []string         `json:"columns"`
 	Rows    []map[string]any `json:"rows"`
+}
+
+// TaskRunner carries out Work against one system. A returned error is a
+// failed attempt (connector down, 5xx, timeout): the job retries with
+// backoff and records the error text as the task's last error. A Report
+// with Status TaskWaiting means the system accepted the work and will
+// report through POST /api/v1/tasks/{task_id}.
+type TaskRunner interface {
+	Run(ctx context.Context, w Work) (Report, error)
 }
