@@ -11,8 +11,8 @@ import (
 type dialect int
 
 const (
-	dialectPG dialect = iota // $1, $2 …; '' "" $tag$ E'' -- /* */ (nested), :: casts
-	dialectMySQL            // ?; '' "" `` with backslash escapes, -- , #, /* */
+	dialectPG    dialect = iota // $1, $2 …; '' "" $tag$ E'' -- /* */ (nested), :: casts
+	dialectMySQL                // ?; '' "" `` with backslash escapes, -- , #, /* */
 )
 
 // Parameters every statement may use; rectification statements may also
