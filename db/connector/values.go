@@ -14,16 +14,32 @@ import (
 )
 
 // jsonValue turns a value read by a driver into one encoding/json writes
-// the way a person reading the export expects: times as RFC 3339 (dates
+// the way a person reading the export expects: integers as int64 (uint64
+// above its range), times as RFC 3339 (dates
 // as YYYY-MM-DD when date is set), text as strings, bytes as a string when
 // they are UTF-8 and as standard base64 otherwise, exact numbers
 // (NUMERIC/DECIMAL) as strings so no digit is lost, NaN and ±Inf as
 // strings, and anything else by its text form.
 func jsonValue(v any, date bool) any {
 	switch x := v.(type) {
-	case nil, bool, string,
-		int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+	case nil, bool, string, int64, uint64:
 		return x
+	case int: // one integer type whatever the column's width
+		return int64(x)
+	case int8:
+		return int64(x)
+	case int16:
+		return int64(x)
+	case int32:
+		return int64(x)
+	case uint:
+		return uint64(x)
+	case uint8:
+		return int64(x)
+	case uint16:
+		return int64(x)
+	case uint32:
+		return int64(x)
 	case float32:
 		return floatValue(float64(x))
 	case float64:
