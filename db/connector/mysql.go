@@ -51,9 +51,24 @@ func NewMySQL(sys dsr.System, dsn string) (*SQLRunner, error) {
 type myBackend struct {
 	db *sql.DB
 
-	flavourOnce sync.Once
-	mariaDB     bool
-	flavourErr  error
+	mu      sync.Mutex
+	known   bool // mariaDB has been asked
+	mariaDB bool
+}
+
+// isMariaDB asks the server once which of the two it is (they name the
+// statement timeout differently); a failed ask is repeated next time.
+func (b *myBackend) isMariaDB(ctx context.Context, conn *sql.Conn) (bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.known {
+		var v string
+		if err := conn.QueryRowContext(ctx, "SELECT VERSION()").Scan(&v); err != nil {
+			return false, err
+		}
+		b.known, b.mariaDB = true, strings.Contains(strings.ToLower(v), "mariadb")
+	}
+	return b.mariaDB, nil
 }
 
 func (b *myBackend) close() { _ = b.db.Close() }
@@ -67,20 +82,14 @@ func (b *myBackend) session(ctx context.Context, timeout time.Duration) (*sql.Co
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
-	b.flavourOnce.Do(func() {
-		var v string
-		b.flavourErr = conn.QueryRowContext(ctx, "SELECT VERSION()").Scan(&v)
-		b.mariaDB = strings.Contains(strings.ToLower(v), "mariadb")
-	})
-	if b.flavourErr != nil {
-		err := b.flavourErr
-		b.flavourOnce = sync.Once{} // ask again next time
+	maria, err := b.isMariaDB(ctx, conn)
+	if err != nil {
 		_ = conn.Close()
 		return nil, fmt.Errorf("server version: %w", err)
 	}
 	// The value is our own duration, formatted as a number, not input.
 	set := "SET SESSION max_execution_time = " + strconv.FormatInt(timeout.Milliseconds(), 10)
-	if b.mariaDB {
+	if maria {
 		set = "SET SESSION max_statement_time = " + strconv.FormatFloat(timeout.Seconds(), 'f', 3, 64)
 	}
 	if _, err := conn.ExecContext(ctx, set); err != nil {
