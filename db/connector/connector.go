@@ -288,13 +288,43 @@ func binder(w dsr.Work) func(statement) []any {
 	}
 }
 
-// stmtError names the statement that failed without quoting its values.
-func stmtError(kind string, q query, err error, timeout time.Duration) error {
+// stmtError names the statement that failed. The driver's text can quote
+// a bound value ("invalid input syntax for type integer: \"ada@…\""), and
+// the error becomes the task's last error, so every bound value is cut out
+// of it.
+func stmtError(kind string, q query, args []any, err error, timeout time.Duration) error {
+	what := fmt.Sprintf("%s statement %d (%s)", kind, q.index, q.section)
 	if isTimeout(err) {
-		return fmt.Errorf("%s statement %d (%s): statement timeout (%s) reached: %w", kind, q.index, q.section, timeout, err)
+		what += fmt.Sprintf(": statement timeout (%s) reached", timeout)
 	}
-	return fmt.Errorf("%s statement %d (%s): %w", kind, q.index, q.section, err)
+	return &redactedError{msg: what + ": " + redact(err.Error(), args), err: err}
 }
+
+// redact replaces each non-empty string argument in s with "[value]",
+// longest first so a value containing another is cut whole.
+func redact(s string, args []any) string {
+	var vals []string
+	for _, a := range args {
+		if v, ok := a.(string); ok && v != "" {
+			vals = append(vals, v)
+		}
+	}
+	sort.Slice(vals, func(i, j int) bool { return len(vals[i]) > len(vals[j]) })
+	for _, v := range vals {
+		s = strings.ReplaceAll(s, v, "[value]")
+	}
+	return s
+}
+
+// redactedError is an error whose text has had personal data cut out;
+// Unwrap still gives the driver's error to errors.Is and errors.As.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
 
 func isTimeout(err error) bool {
 	return err != nil && (strings.Contains(err.Error(), "statement timeout") || // PostgreSQL 57014

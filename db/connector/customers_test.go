@@ -305,3 +305,32 @@ func TestNewRejectsBadDSN(t *testing.T) {
 		t.Fatalf("mysql: %v", err)
 	}
 }
+
+// TestErrorsHoldNoBoundValues: a driver error that quotes a bound value
+// (PostgreSQL's failed cast, MySQL's strict-mode insert) reaches the
+// task's last error without it.
+func TestErrorsHoldNoBoundValues(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		newDB func(*testing.T) customerDB
+		conn  dsr.Connector
+		kind  dsr.Kind
+	}{
+		{"postgres", newPostgresCustomers, dsr.Connector{Access: []dsr.Query{
+			{Section: "s", SQL: "SELECT CAST(:email AS integer) AS n"}}}, dsr.KindAccess},
+		{"mysql", newMySQLCustomers, dsr.Connector{Erasure: []dsr.Query{
+			{SQL: "INSERT INTO orders (id, customer_id, item, total) VALUES (99, 1, 'x', :email)"}}}, dsr.KindErasure},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.newDB(t)
+			c.seed(t)
+			_, err := c.open(t, crm(tc.conn)).Run(context.Background(), work(tc.kind, "not-a-number@example.com"))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if strings.Contains(err.Error(), "not-a-number") || !strings.Contains(err.Error(), "[value]") {
+				t.Fatalf("the error is not redacted: %v", err)
+			}
+		})
+	}
+}

@@ -126,12 +126,12 @@ func mySection(ctx context.Context, tx *sql.Tx, q query, args []any, limit int, 
 	defer cancel()
 	rows, err := tx.QueryContext(ctx, q.stmt.Text, args...)
 	if err != nil {
-		return dsr.Section{}, stmtError("access", q, err, timeout)
+		return dsr.Section{}, stmtError("access", q, args, err, timeout)
 	}
 	defer rows.Close()
 	cts, err := rows.ColumnTypes()
 	if err != nil {
-		return dsr.Section{}, stmtError("access", q, err, timeout)
+		return dsr.Section{}, stmtError("access", q, args, err, timeout)
 	}
 	s := dsr.Section{Name: q.section, Columns: make([]string, len(cts)), Rows: []map[string]any{}}
 	vals := make([]any, len(cts))
@@ -145,7 +145,7 @@ func mySection(ctx context.Context, tx *sql.Tx, q query, args []any, limit int, 
 			return dsr.Section{}, rowLimitError(q, limit)
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return dsr.Section{}, stmtError("access", q, err, timeout)
+			return dsr.Section{}, stmtError("access", q, args, err, timeout)
 		}
 		row := make(map[string]any, len(vals))
 		for i, v := range vals {
@@ -154,7 +154,7 @@ func mySection(ctx context.Context, tx *sql.Tx, q query, args []any, limit int, 
 		s.Rows = append(s.Rows, row)
 	}
 	if err := rows.Err(); err != nil {
-		return dsr.Section{}, stmtError("access", q, err, timeout)
+		return dsr.Section{}, stmtError("access", q, args, err, timeout)
 	}
 	return s, nil
 }
@@ -218,7 +218,7 @@ func myExec(ctx context.Context, tx *sql.Tx, q query, args []any, timeout time.D
 	defer cancel()
 	res, err := tx.ExecContext(ctx, q.stmt.Text, args...)
 	if err != nil {
-		return 0, stmtError("write", q, err, timeout)
+		return 0, stmtError("write", q, args, err, timeout)
 	}
 	return res.RowsAffected()
 }

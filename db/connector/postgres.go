@@ -86,7 +86,7 @@ func pgSection(ctx context.Context, tx pgx.Tx, q query, args []any, limit int, t
 	defer cancel()
 	rows, err := tx.Query(ctx, q.stmt.Text, args...)
 	if err != nil {
-		return dsr.Section{}, stmtError("access", q, err, timeout)
+		return dsr.Section{}, stmtError("access", q, args, err, timeout)
 	}
 	defer rows.Close()
 	fds := rows.FieldDescriptions()
@@ -100,7 +100,7 @@ func pgSection(ctx context.Context, tx pgx.Tx, q query, args []any, limit int, t
 		}
 		vals, err := rows.Values()
 		if err != nil {
-			return dsr.Section{}, stmtError("access", q, err, timeout)
+			return dsr.Section{}, stmtError("access", q, args, err, timeout)
 		}
 		row := make(map[string]any, len(vals))
 		for i, v := range vals {
@@ -109,7 +109,7 @@ func pgSection(ctx context.Context, tx pgx.Tx, q query, args []any, limit int, t
 		s.Rows = append(s.Rows, row)
 	}
 	if err := rows.Err(); err != nil {
-		return dsr.Section{}, stmtError("access", q, err, timeout)
+		return dsr.Section{}, stmtError("access", q, args, err, timeout)
 	}
 	return s, nil
 }
@@ -145,7 +145,7 @@ func pgExec(ctx context.Context, tx pgx.Tx, q query, args []any, timeout time.Du
 	defer cancel()
 	tag, err := tx.Exec(ctx, q.stmt.Text, args...)
 	if err != nil {
-		return 0, stmtError("write", q, err, timeout)
+		return 0, stmtError("write", q, args, err, timeout)
 	}
 	return tag.RowsAffected(), nil
 }
