@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -163,9 +164,9 @@ func (r *Runner) Run(ctx context.Context, w dsr.Work) (dsr.Report, error) {
 	case code >= 300 && code < 400:
 		return dsr.Report{}, fmt.Errorf("the system answered with a redirect (%s to %q); redirects are not followed: configure the final URL", resp.Status, resp.Header.Get("Location"))
 	case code >= 400 && code < 500:
-		return dsr.Report{}, fmt.Errorf("the system refused the request: %s%s", resp.Status, excerpt(answer))
+		return dsr.Report{}, fmt.Errorf("the system refused the request: %s%s", resp.Status, excerpt(answer, w))
 	default:
-		return dsr.Report{}, fmt.Errorf("the system failed: %s%s", resp.Status, excerpt(answer))
+		return dsr.Report{}, fmt.Errorf("the system failed: %s%s", resp.Status, excerpt(answer, w))
 	}
 }
 
@@ -183,12 +184,20 @@ func unwrapURLError(err error) error {
 }
 
 // excerpt is ": " and the first bytes of a body as readable one-line
-// text, or "" for an empty body.
-func excerpt(b []byte) string {
-	if len(b) > snippet {
-		b = b[:snippet]
+// text, or "" for an empty body. The error becomes the task's last error,
+// so the requester's address and its hash, which a system may echo, are
+// cut out first.
+func excerpt(b []byte, w dsr.Work) string {
+	s := string(b)
+	for _, v := range []string{w.Email, strings.TrimSpace(w.Email), dsr.EmailSHA256(w.Email)} {
+		if v != "" {
+			s = regexp.MustCompile("(?i)"+regexp.QuoteMeta(v)).ReplaceAllLiteralString(s, "[email]")
+		}
 	}
-	s := strings.ToValidUTF8(string(b), "")
+	if len(s) > snippet {
+		s = s[:snippet]
+	}
+	s = strings.ToValidUTF8(s, "")
 	s = strings.Join(strings.Fields(strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f {
 			return ' '

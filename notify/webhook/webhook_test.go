@@ -254,7 +254,7 @@ func TestWebhookAnswerBounded(t *testing.T) {
 func TestWebhookRefusalMessage(t *testing.T) {
 	secret := newSecret(t)
 	long := strings.Repeat("e", 500)
-	_, srv := newReceiver(t, secret, status(http.StatusBadRequest, "unknown\nkind "+long))
+	_, srv := newReceiver(t, secret, status(http.StatusBadRequest, "unknown\nkind for ada@example.com "+long))
 	r, err := webhook.New(system(srv.URL), secret, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -264,7 +264,7 @@ func TestWebhookRefusalMessage(t *testing.T) {
 		t.Fatal("no error for a 400")
 	}
 	msg := err.Error()
-	if !strings.HasPrefix(msg, "the system refused the request: 400 Bad Request: unknown kind eee") {
+	if !strings.HasPrefix(msg, "the system refused the request: 400 Bad Request: unknown kind for [email] eee") {
 		t.Fatalf("err = %q", msg)
 	}
 	if len(msg) > 300 {
