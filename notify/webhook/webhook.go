@@ -135,7 +135,7 @@ func (r *Runner) Run(ctx context.Context, w dsr.Work) (dsr.Report, error) {
 	if err != nil {
 		return dsr.Report{}, fmt.Errorf("webhook: sign: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, AttemptTimeout)
+	ctx, cancel := context.WithTimeout(ctx, r.client.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(body))
 	if err != nil {
@@ -148,7 +148,7 @@ func (r *Runner) Run(ctx context.Context, w dsr.Work) (dsr.Report, error) {
 	req.Header.Set(standardwebhooks.HeaderWebhookSignature, sig)
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return dsr.Report{}, fmt.Errorf("the system could not be reached: %w", unwrapURLError(err))
+		return dsr.Report{}, fmt.Errorf("the system could not be reached: %w", r.unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	answer, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswer+1))
@@ -172,11 +172,11 @@ func (r *Runner) Run(ctx context.Context, w dsr.Work) (dsr.Report, error) {
 
 // unwrapURLError drops the *url.Error wrapper, whose text repeats the
 // method and URL, keeping the cause (timeout, connection refused).
-func unwrapURLError(err error) error {
+func (r *Runner) unwrapURLError(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		if ue.Timeout() {
-			return fmt.Errorf("no answer within %s", AttemptTimeout)
+			return fmt.Errorf("no answer within %s", r.client.Timeout)
 		}
 		return ue.Err
 	}

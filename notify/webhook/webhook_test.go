@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
@@ -338,5 +339,25 @@ func TestWebhookNewValidates(t *testing.T) {
 		if err != nil && tc.secret != "" && strings.Contains(err.Error(), tc.secret) {
 			t.Errorf("the error quotes the secret: %v", err)
 		}
+	}
+}
+
+func TestWebhookAttemptTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select { // hang until the client gives up (or the test ends)
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	r, err := webhook.New(system(srv.URL), newSecret(t), &http.Client{Timeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Run(context.Background(), work())
+	if err == nil || !strings.Contains(err.Error(), "no answer within 50ms") {
+		t.Fatalf("err = %v, want the attempt timeout", err)
 	}
 }
