@@ -338,3 +338,22 @@ func isTimeout(err error) bool {
 func rowLimitError(q query, limit int) error {
 	return fmt.Errorf("access statement %d (%s): row limit %d reached; raise connector.row_limit or narrow the query", q.index, q.section, limit)
 }
+
+// Validate checks the SQL connector config of sys as NewPostgres and
+// NewMySQL do, without a DSN or a connection, so `check-config` can name a
+// bad statement or an unknown parameter before any secret is at hand.
+// Systems of other connector types are not checked here. Errors: EINVALID
+// naming the field.
+func Validate(sys dsr.System) error {
+	var d dialect
+	switch sys.Connector.Type {
+	case dsr.ConnectorPostgres:
+		d = dialectPG
+	case dsr.ConnectorMySQL:
+		d = dialectMySQL
+	default:
+		return nil
+	}
+	_, err := newRunner(sys, d)
+	return err
+}

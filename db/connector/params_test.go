@@ -150,3 +150,20 @@ func TestRectificationSkipsUncorrectedFields(t *testing.T) {
 		t.Fatal("no error when no statement applies")
 	}
 }
+
+func TestValidate(t *testing.T) {
+	sys := dsr.System{Name: "shop", Connector: dsr.Connector{Type: dsr.ConnectorMySQL,
+		Erasure: []dsr.Query{{SQL: "DELETE FROM accounts WHERE email = ?"}}}}
+	var de *dsr.Error
+	if err := Validate(sys); !errors.As(err, &de) || !strings.Contains(de.Fields["systems.shop.connector.erasure[0].sql"], "placeholder ?") {
+		t.Fatalf("Validate = %v", err)
+	}
+	sys.Connector.Erasure[0].SQL = "DELETE FROM accounts WHERE email = :email"
+	if err := Validate(sys); err != nil {
+		t.Fatalf("valid config: %v", err)
+	}
+	sys.Connector.Type = dsr.ConnectorWebhook
+	if err := Validate(sys); err != nil {
+		t.Fatalf("webhook: %v", err)
+	}
+}
