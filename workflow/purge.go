@@ -68,9 +68,13 @@ type PurgeReport struct {
 // documents, export files, inbound emails, message bodies and ended
 // tokens past their periods go, batch by batch; then closed console
 // sessions. Requests on legal hold keep everything. dryRun counts what
-// would go and changes nothing (sessions are not counted). Errors: only
-// database failures; what was done before one stays done.
+// would go and changes nothing (sessions are not counted). A zero asOf
+// is now. Errors: only database failures; what was done before one
+// stays done.
 func (e *Engine) Purge(ctx context.Context, asOf time.Time, dryRun bool) (PurgeReport, error) {
+	if asOf.IsZero() {
+		asOf = e.now()
+	}
 	cut := e.org.PurgeCutoffs(asOf)
 	rep := PurgeReport{AsOf: cut.AsOf, DryRun: dryRun, Cutoffs: cut}
 	c := &rep.Counts
