@@ -46,6 +46,8 @@ type requestDetail struct {
 	// same person filed the same kind within 12 months (see fillFees).
 	Fee    *dsr.Fee
 	Repeat *repeatWarning
+	// Retention is the request's legal hold and purge (retention.go).
+	Retention workflow.Retention
 }
 
 type timelineItem struct {
@@ -76,6 +78,9 @@ func (s *Server) loadDetail(ctx context.Context, id string) (*requestDetail, err
 	}
 	d.KindLabel, d.RegimeLabel, d.CountryName = kindName(req.Kind), regimeName(req.Regime), dsr.CountryName(req.Subject.Country)
 	if err := s.fillFees(ctx, d); err != nil {
+		return nil, err
+	}
+	if d.Retention, err = s.engine.RequestRetention(ctx, id); err != nil {
 		return nil, err
 	}
 	if reg, err := dsr.LookupRegime(req.Regime); err == nil {

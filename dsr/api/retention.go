@@ -1,0 +1,29 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/dsrdesk/dsrdesk/dsr"
+	"github.com/dsrdesk/dsrdesk/workflow"
+)
+
+// Legal holds through the admin API: POST /api/v1/admin/requests/:id/
+// legal-hold {"reason"} places one (the generic action route, runAction
+// "legal-hold"); DELETE on the same path, or POST …/release-hold,
+// releases it. The console's request page has the same two buttons.
+
+// apiReleaseHold is DELETE /api/v1/admin/requests/:id/legal-hold.
+// Errors: 404 (request), 409 (not held).
+func (s *Server) apiReleaseHold(c echo.Context) error {
+	id := c.Param("id")
+	if !isUUID(id) {
+		return dsr.Errorf(dsr.ENOTFOUND, "request not found")
+	}
+	ctx := c.Request().Context()
+	if err := s.engine.ReleaseLegalHold(ctx, id, workflow.Actor(currentUser(c).ID)); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"message": "Legal hold released: the retention periods apply again.", "held": false})
+}
