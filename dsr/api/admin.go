@@ -101,6 +101,8 @@ type apiRequestDetail struct {
 	// request of the same kind within the 12 months before (null: none).
 	Fee      *apiFee      `json:"fee"`
 	RepeatOf *apiRepeatOf `json:"repeat_of"`
+	// Retention: the legal hold and whether the request was purged.
+	Retention apiRetention `json:"retention"`
 }
 
 type apiEvent struct {
@@ -146,6 +148,7 @@ func (s *Server) apiRequest(c echo.Context) error {
 		out.Subject["postal_address"] = r.Subject.PostalAddress
 	}
 	out.Fee, out.RepeatOf = apiFeesOf(d)
+	out.Retention = apiRetentionOf(d.Retention)
 	for _, e := range d.Events {
 		out.Events = append(out.Events, apiEvent{Seq: e.Seq, At: e.At, Actor: e.Actor, Type: e.Type, Public: e.Public, Data: e.Data})
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -26,4 +27,21 @@ func (s *Server) apiReleaseHold(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"message": "Legal hold released: the retention periods apply again.", "held": false})
+}
+
+// apiRetention is "retention" in GET /api/v1/admin/requests/:id.
+type apiRetention struct {
+	Held       bool       `json:"held"`
+	HeldAt     *time.Time `json:"held_at,omitempty"`
+	HeldBy     string     `json:"held_by,omitempty"`
+	HoldReason string     `json:"hold_reason,omitempty"`
+	Purged     bool       `json:"purged"` // only the record form is kept
+}
+
+func apiRetentionOf(r workflow.Retention) apiRetention {
+	out := apiRetention{Purged: r.Purged}
+	if h := r.Hold; h != nil {
+		out.Held, out.HeldAt, out.HeldBy, out.HoldReason = true, &h.At, h.By, h.Reason
+	}
+	return out
 }

@@ -37,6 +37,10 @@ func TestLegalHoldAPIAndConsole(t *testing.T) {
 	if code, _ := adminCall(t, d, tok, "POST", path, map[string]string{"reason": "again"}); code != http.StatusConflict {
 		t.Fatalf("second hold: %d", code)
 	}
+	_, detail := adminCall(t, d, tok, "GET", "/api/v1/admin/requests/"+rc.ID, nil)
+	if r, _ := detail["retention"].(map[string]any); r["held"] != true || r["hold_reason"] != "Litigation, case 17" || r["purged"] != false {
+		t.Fatalf("retention in the request: %v", detail["retention"])
+	}
 	if code, out := adminCall(t, d, tok, "DELETE", path, nil); code != http.StatusOK || out["held"] != false {
 		t.Fatalf("release: %d %v", code, out)
 	}
