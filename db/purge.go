@@ -26,6 +26,7 @@ type PurgeCounts struct {
 	IdempotencyKeys int64 `json:"idempotency_keys"`  // stored first answers deleted
 	Documents       int64 `json:"documents"`         // identity documents, permissions, answers deleted
 	Exports         int64 `json:"exports"`           // export files deleted after their link expired
+	TaskResults     int64 `json:"task_results"`      // chunks of data systems returned for an export, deleted with it
 	InboundEmails   int64 `json:"inbound_emails"`    // raw inbound emails erased
 	MessageBodies   int64 `json:"message_bodies"`    // messages redacted to their record
 	Letters         int64 `json:"letters"`           // postal addresses of letters erased
@@ -47,6 +48,7 @@ func (c *PurgeCounts) Add(o PurgeCounts) {
 	c.IdempotencyKeys += o.IdempotencyKeys
 	c.Documents += o.Documents
 	c.Exports += o.Exports
+	c.TaskResults += o.TaskResults
 	c.InboundEmails += o.InboundEmails
 	c.MessageBodies += o.MessageBodies
 	c.Letters += o.Letters
@@ -158,13 +160,14 @@ type PurgeCategory int
 const (
 	PurgeDocuments PurgeCategory = iota
 	PurgeExports
+	PurgeTaskResults
 	PurgeInbound
 	PurgeMessageBodies
 	PurgeTokens
 )
 
 // PurgeCategories lists every category, in the order a purge runs them.
-var PurgeCategories = []PurgeCategory{PurgeDocuments, PurgeExports, PurgeInbound, PurgeMessageBodies, PurgeTokens}
+var PurgeCategories = []PurgeCategory{PurgeDocuments, PurgeExports, PurgeTaskResults, PurgeInbound, PurgeMessageBodies, PurgeTokens}
 
 // categorySQL is the table and due condition of a category, with $1 its
 // cutoff and $2 the as-of instant (conditions that do not need $2 still
@@ -181,6 +184,12 @@ func (p PurgeCategory) categorySQL() (table, cond string) {
 			AND EXISTS (SELECT 1 FROM requests r WHERE r.id = t.request_id AND r.status IN ` + closedStatusList + `
 				AND r.closed_at <= $1 AND r.held_at IS NULL)
 			AND NOT EXISTS (SELECT 1 FROM tokens k WHERE k.request_id = t.request_id AND k.purpose = 'download' AND k.expires_at > $2)`
+	case PurgeTaskResults:
+		// What the organisation's systems returned (task_sections, migration
+		// 023): the export's data, gone with the export files.
+		return "task_sections t", `EXISTS (SELECT 1 FROM tasks k JOIN requests r ON r.id = k.request_id WHERE k.id = t.task_id
+				AND r.status IN ` + closedStatusList + ` AND r.closed_at <= $1 AND r.held_at IS NULL
+				AND NOT EXISTS (SELECT 1 FROM tokens d WHERE d.request_id = r.id AND d.purpose = 'download' AND d.expires_at > $2))`
 	case PurgeInbound:
 		// Processed, and not held for an officer's decision.
 		return "inbound_emails t", `t.purged_at IS NULL AND t.processed_at <= $1 AND t.trust <> 'unverified'
@@ -204,7 +213,7 @@ func (p PurgeCategory) cutoff(cut dsr.PurgeCutoffs) time.Time {
 	switch p {
 	case PurgeDocuments:
 		return cut.DocumentsClosedBefore
-	case PurgeExports:
+	case PurgeExports, PurgeTaskResults:
 		return cut.ExportsCreatedBefore
 	case PurgeInbound:
 		return cut.InboundProcessedBefore
@@ -223,6 +232,9 @@ func PurgeCategoryBatch(ctx context.Context, q Querier, p PurgeCategory, cut dsr
 	pick := `SELECT t.id FROM ` + table + ` WHERE ` + cond + ` LIMIT $3 FOR UPDATE OF t SKIP LOCKED`
 	var sql string
 	switch p {
+	case PurgeTaskResults:
+		sql = `DELETE FROM task_sections WHERE (task_id, section, seq) IN (SELECT t.task_id, t.section, t.seq FROM ` + table + ` WHERE ` + cond +
+			` LIMIT $3 FOR UPDATE OF t SKIP LOCKED)`
 	case PurgeDocuments, PurgeExports:
 		sql = `DELETE FROM attachments WHERE id IN (` + pick + `)`
 	case PurgeInbound:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,5 +125,59 @@ func TestPurgeRequestsKeepsChain(t *testing.T) {
 	auditTamper(t, pool, []string{`UPDATE events SET data = '{"n": "b"}' WHERE request_id = $1 AND seq = 1`}, id)
 	if rep := verify(t, pool); rep.Broken == nil || rep.Broken.Reason != db.AuditHashMismatch {
 		t.Fatalf("tampering after purge: %+v", rep.Broken)
+	}
+}
+
+// What the organisation's systems returned for a closed request goes
+// with its export files, once no download link is live; a held request
+// keeps it.
+func TestPurgeTaskResults(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.NewPool(t)
+	org, err := dsr.ParseConfig(strings.NewReader(`{"organisation": {"name": "O", "contact_email": "p@o.example"},
+		"mail": {"from": "p@o.example"}, "regimes": ["gdpr"], "default_regime": "gdpr"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	withTask := func(closedAgo time.Duration, held bool, linkLeft time.Duration) string {
+		id := auditRequest(t, pool, "received")
+		if _, err := pool.Exec(ctx, `UPDATE requests SET status = 'completed', closed_at = $2, held_at = CASE WHEN $3 THEN now() END WHERE id = $1`,
+			id, now.Add(-closedAgo), held); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pool.Exec(ctx, `WITH k AS (INSERT INTO tasks (request_id, system, kind, connector, status, due_on, created_at, updated_at)
+				VALUES ($1, 'crm', 'access', 'webhook', 'done', current_date, now(), now()) RETURNING id)
+			INSERT INTO task_sections (task_id, section, seq, rows) SELECT id, 'orders', s, '[{"email": "a@example.com"}]' FROM k, generate_series(1, 2) s`, id); err != nil {
+			t.Fatal(err)
+		}
+		if linkLeft != 0 {
+			if _, err := pool.Exec(ctx, `INSERT INTO tokens (request_id, purpose, holder, token_hash, expires_at) VALUES ($1, 'download', 'subject', $2, $3)`,
+				id, []byte(id), now.Add(linkLeft)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return id
+	}
+	gone := withTask(20*24*time.Hour, false, -time.Hour)
+	live := withTask(20*24*time.Hour, false, time.Hour) // the link still works
+	held := withTask(20*24*time.Hour, true, 0)          // legal hold
+	recent := withTask(10*24*time.Hour, false, 0)       // closed within the download period
+	cut := org.PurgeCutoffs(now)
+	if n, err := db.CountPurgeCategory(ctx, pool, db.PurgeTaskResults, cut); err != nil || n != 2 {
+		t.Fatalf("count: %d %v, want 2", n, err)
+	}
+	if n, err := db.PurgeCategoryBatch(ctx, pool, db.PurgeTaskResults, cut, 1); err != nil || n != 1 {
+		t.Fatalf("first batch of 1: %d %v", n, err)
+	}
+	if n, err := db.PurgeCategoryBatch(ctx, pool, db.PurgeTaskResults, cut, 10); err != nil || n != 1 {
+		t.Fatalf("second batch: %d %v", n, err)
+	}
+	for id, want := range map[string]int{gone: 0, live: 2, held: 2, recent: 2} {
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM task_sections s JOIN tasks k ON k.id = s.task_id WHERE k.request_id = $1`, id).Scan(&n); err != nil || n != want {
+			t.Errorf("request %s: %d sections left, want %d (%v)", id, n, want, err)
+		}
 	}
 }

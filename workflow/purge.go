@@ -144,6 +144,8 @@ func categoryCount(c *db.PurgeCounts, p db.PurgeCategory) *int64 {
 		return &c.Documents
 	case db.PurgeExports:
 		return &c.Exports
+	case db.PurgeTaskResults:
+		return &c.TaskResults
 	case db.PurgeInbound:
 		return &c.InboundEmails
 	case db.PurgeMessageBodies:
