@@ -214,7 +214,7 @@ func (p PurgeCategory) cutoff(cut dsr.PurgeCutoffs) time.Time {
 	case PurgeDocuments:
 		return cut.DocumentsClosedBefore
 	case PurgeExports, PurgeTaskResults:
-		return cut.ExportsCreatedBefore
+		return cut.ExportsClosedBefore
 	case PurgeInbound:
 		return cut.InboundProcessedBefore
 	case PurgeMessageBodies:

@@ -101,21 +101,21 @@ func (c *Config) validateRetention(add addFunc) {
 // data is due for purge, as of one moment: the answer to "what is due
 // as of D". Data whose clock instant is at or before the cutoff goes.
 type PurgeCutoffs struct {
-	AsOf time.Time
+	AsOf time.Time `json:"as_of"`
 	// RequestsClosedBefore: closed requests become their record form.
-	RequestsClosedBefore time.Time
+	RequestsClosedBefore time.Time `json:"requests_closed_before"`
 	// DocumentsClosedBefore: documents of requests closed by then go.
-	DocumentsClosedBefore time.Time
-	// ExportsCreatedBefore: export files (and files systems uploaded for
-	// them) of closed requests go once no download link is live and the
-	// link period since they were made is over.
-	ExportsCreatedBefore time.Time
+	DocumentsClosedBefore time.Time `json:"documents_closed_before"`
+	// ExportsClosedBefore: export files (and what systems returned for
+	// them) of requests closed a download period ago go, once no download
+	// link of the request is live.
+	ExportsClosedBefore time.Time `json:"exports_closed_before"`
 	// InboundProcessedBefore: raw inbound emails processed by then go.
-	InboundProcessedBefore time.Time
+	InboundProcessedBefore time.Time `json:"inbound_processed_before"`
 	// MessagesCreatedBefore: message bodies written by then are redacted.
-	MessagesCreatedBefore time.Time
+	MessagesCreatedBefore time.Time `json:"messages_created_before"`
 	// TokensEndedBefore: tokens used or expired by then are deleted.
-	TokensEndedBefore time.Time
+	TokensEndedBefore time.Time `json:"tokens_ended_before"`
 }
 
 // PurgeCutoffs works out the cutoffs as of asOf. Months are calendar
@@ -133,7 +133,7 @@ func (c *Config) PurgeCutoffs(asOf time.Time) PurgeCutoffs {
 		AsOf:                   asOf,
 		RequestsClosedBefore:   asOf.AddDate(0, -r.RecordsMonths, 0),
 		DocumentsClosedBefore:  days(r.DocumentsDays),
-		ExportsCreatedBefore:   days(downloads),
+		ExportsClosedBefore:   days(downloads),
 		InboundProcessedBefore: days(r.InboundDays),
 		MessagesCreatedBefore:  days(r.MessageBodiesDays),
 		TokensEndedBefore:      days(r.TokensDays),

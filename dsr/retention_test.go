@@ -82,7 +82,7 @@ func TestPurgeDue(t *testing.T) {
 			t.Errorf("%s: DocumentsDue = %v, want %v", tt.name, got, tt.docs)
 		}
 	}
-	if cut.ExportsCreatedBefore != asOf.Add(-14*24*time.Hour) || cut.InboundProcessedBefore != asOf.Add(-30*24*time.Hour) {
+	if cut.ExportsClosedBefore != asOf.Add(-14*24*time.Hour) || cut.InboundProcessedBefore != asOf.Add(-30*24*time.Hour) {
 		t.Errorf("cutoffs %+v", cut)
 	}
 }
