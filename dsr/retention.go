@@ -133,7 +133,7 @@ func (c *Config) PurgeCutoffs(asOf time.Time) PurgeCutoffs {
 		AsOf:                   asOf,
 		RequestsClosedBefore:   asOf.AddDate(0, -r.RecordsMonths, 0),
 		DocumentsClosedBefore:  days(r.DocumentsDays),
-		ExportsClosedBefore:   days(downloads),
+		ExportsClosedBefore:    days(downloads),
 		InboundProcessedBefore: days(r.InboundDays),
 		MessagesCreatedBefore:  days(r.MessageBodiesDays),
 		TokensEndedBefore:      days(r.TokensDays),
