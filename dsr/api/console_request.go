@@ -231,6 +231,11 @@ func timeline(evs []dsr.Event, msgs []*workflow.Message, notes []workflow.Note, 
 		out = append(out, timelineItem{At: e.At, Title: title, Text: text})
 	}
 	for _, m := range msgs {
+		if m.ToEmail == "" && m.Subject == "" { // redacted by the retention purge: only the record is left
+			out = append(out, timelineItem{At: m.CreatedAt, Title: "message " + m.Event,
+				Text: fmt.Sprintf("to the %s — %s (text erased after the retention period)", m.RecipientRole, m.Status)})
+			continue
+		}
 		if m.ToEmail == "" && m.RecipientRole == "subject" {
 			out = append(out, timelineItem{At: m.CreatedAt, Title: "letter " + m.Event,
 				Text: fmt.Sprintf("to %s by post: %q", m.ToName, m.Subject)})
