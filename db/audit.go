@@ -44,9 +44,14 @@ const (
 	// AuditNoEvents: a request has no events at all, though intake always
 	// writes one.
 	AuditNoEvents = "no events"
+	// AuditPersonalMismatch: a version-2 event's personal part does not
+	// match its digest (it was changed), or is missing though its request
+	// was never purged (only the purge erases it).
+	AuditPersonalMismatch = "personal data mismatch"
 )
 
-// VerifyChains recomputes every request's event hash chain with EventHash,
+// VerifyChains recomputes every request's event hash chain with EventHash
+// (version-1 rows) or EventHashV2 and the personal part's digest,
 // streaming all requests and their events in one query ordered by
 // (request id, seq), and reports the first broken link. Each event is
 // checked against the stored hash of the one before it, so one changed
@@ -60,7 +65,8 @@ func VerifyChains(ctx context.Context, q Querier) (AuditReport, error) {
 	// A LEFT JOIN from requests so that a request whose events were all
 	// deleted shows up too. One statement is one snapshot, so a request
 	// committed with its first events is seen with them.
-	rows, err := q.Query(ctx, `SELECT r.id::text, e.id, e.seq, e.at, e.actor, e.type, e.public, e.data, e.prev_hash, e.hash
+	rows, err := q.Query(ctx, `SELECT r.id::text, r.purged_at IS NOT NULL, e.id, e.seq, e.at, e.actor, e.type, e.public, e.data, e.prev_hash, e.hash,
+			e.hash_version, e.personal, e.personal_digest
 		FROM requests r LEFT JOIN events e ON e.request_id = r.id
 		ORDER BY r.id, e.seq`)
 	if err != nil {
@@ -88,8 +94,11 @@ func VerifyChains(ctx context.Context, q Querier) (AuditReport, error) {
 			actor, typ       *string
 			public           *bool
 			data, prev, hash []byte
+			purged           bool
+			version          *int16
+			personal, digest []byte
 		)
-		if err := rows.Scan(&requestID, &eventID, &seq, &at, &actor, &typ, &public, &data, &prev, &hash); err != nil {
+		if err := rows.Scan(&requestID, &purged, &eventID, &seq, &at, &actor, &typ, &public, &data, &prev, &hash, &version, &personal, &digest); err != nil {
 			return rep, wrap("verify chains", err)
 		}
 		if requestID != request {
@@ -110,7 +119,13 @@ func VerifyChains(ctx context.Context, q Querier) (AuditReport, error) {
 			link.Reason = AuditPrevHashMismatch
 		case !decodeEventData(data, &ev.Data):
 			link.Reason = AuditMalformedData
-		case !bytes.Equal(hash, EventHash(prev, requestID, ev)):
+		case *version == HashV1 && !bytes.Equal(hash, EventHash(prev, requestID, ev)):
+			link.Reason = AuditHashMismatch
+		case *version == HashV2 && !bytes.Equal(hash, EventHashV2(prev, requestID, ev, digest)):
+			link.Reason = AuditHashMismatch
+		case *version == HashV2 && (!checkPersonal(personal, digest) || (personal == nil && digest != nil && !purged)):
+			link.Reason = AuditPersonalMismatch
+		case *version != HashV1 && *version != HashV2:
 			link.Reason = AuditHashMismatch
 		}
 		if link.Reason != "" {

@@ -97,21 +97,25 @@ func QueueEvents(b *pgx.Batch, requestID string, head ChainHead, evs []dsr.Event
 	n := len(evs)
 	seqs, ats, actors, types, publics := make([]int, n), make([]time.Time, n), make([]string, n), make([]string, n), make([]bool, n)
 	datas, prevs, hashes := make([]string, n), make([][]byte, n), make([][]byte, n)
+	personals, digests := make([]*string, n), make([][]byte, n)
 	seq := head.Seq
 	for i, ev := range evs {
 		seq++
 		ev.Seq, ev.At = seq, ev.At.UTC().Truncate(time.Microsecond)
-		h := EventHash(prev, requestID, ev)
-		data, _ := json.Marshal(nonNil(ev.Data))
+		s := sealEvent(prev, requestID, ev)
 		seqs[i], ats[i], actors[i], types[i], publics[i] = ev.Seq, ev.At, ev.Actor, ev.Type, ev.Public
-		datas[i], prevs[i], hashes[i] = string(data), prev, h
-		prev = h
+		datas[i], prevs[i], hashes[i], digests[i] = string(s.Data), prev, s.Hash, s.Digest
+		if s.Personal != nil {
+			p := string(s.Personal)
+			personals[i] = &p
+		}
+		prev = s.Hash
 	}
-	b.Queue(`INSERT INTO events (request_id, seq, at, actor, type, public, data, prev_hash, hash)
-		SELECT $1, s, a, ac, t, p, d::jsonb, ph, h
-		FROM unnest($2::int[], $3::timestamptz[], $4::text[], $5::text[], $6::bool[], $7::text[], $8::bytea[], $9::bytea[])
-			AS u(s, a, ac, t, p, d, ph, h) ORDER BY s`,
-		requestID, seqs, ats, actors, types, publics, datas, prevs, hashes).Exec(func(pgconn.CommandTag) error { return nil })
+	b.Queue(`INSERT INTO events (request_id, seq, at, actor, type, public, data, prev_hash, hash, hash_version, personal, personal_digest)
+		SELECT $1, s, a, ac, t, p, d::jsonb, ph, h, 2, pe::jsonb, pd
+		FROM unnest($2::int[], $3::timestamptz[], $4::text[], $5::text[], $6::bool[], $7::text[], $8::bytea[], $9::bytea[], $10::text[], $11::bytea[])
+			AS u(s, a, ac, t, p, d, ph, h, pe, pd) ORDER BY s`,
+		requestID, seqs, ats, actors, types, publics, datas, prevs, hashes, personals, digests).Exec(func(pgconn.CommandTag) error { return nil })
 	return ChainHead{Seq: seq, Hash: prev}
 }
 

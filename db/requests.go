@@ -183,15 +183,16 @@ func AppendEvent(ctx context.Context, tx pgx.Tx, requestID string, ev dsr.Event)
 	}
 	ev.Seq = seq + 1
 	ev.At = ev.At.UTC().Truncate(time.Microsecond)
-	h := EventHash(prev, requestID, ev)
-	data, _ := json.Marshal(nonNil(ev.Data))
-	_, err = tx.Exec(ctx, `INSERT INTO events (request_id, seq, at, actor, type, public, data, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, requestID, ev.Seq, ev.At, ev.Actor, ev.Type, ev.Public, data, prev, h)
+	s := sealEvent(prev, requestID, ev)
+	_, err = tx.Exec(ctx, `INSERT INTO events (request_id, seq, at, actor, type, public, data, prev_hash, hash, hash_version, personal, personal_digest)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 2, $10, $11)`, requestID, ev.Seq, ev.At, ev.Actor, ev.Type, ev.Public, s.Data, prev, s.Hash, s.Personal, s.Digest)
 	return wrap("append event", err)
 }
 
 // EventHash is SHA-256 over the previous hash and a canonical encoding of
-// the event: the chain link that `dsrdesk audit verify` recomputes.
+// the event: the version-1 chain link (events written before migration
+// 021), which `dsrdesk audit verify` still recomputes for them. New
+// events are linked with EventHashV2.
 func EventHash(prev []byte, requestID string, ev dsr.Event) []byte {
 	canon, _ := json.Marshal(struct {
 		Request string            `json:"request"`
@@ -211,18 +212,20 @@ func EventHash(prev []byte, requestID string, ev dsr.Event) []byte {
 // Events returns a request's events in order; publicOnly keeps those shown
 // to the requester.
 func Events(ctx context.Context, q Querier, requestID string, publicOnly bool) ([]dsr.Event, error) {
-	rows, err := q.Query(ctx, `SELECT seq, at, actor, type, public, data FROM events
+	rows, err := q.Query(ctx, `SELECT seq, at, actor, type, public, data, personal FROM events
 		WHERE request_id = $1 AND (public OR NOT $2) ORDER BY seq`, requestID, publicOnly)
 	if err != nil {
 		return nil, wrap("events", err)
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (dsr.Event, error) {
 		var e dsr.Event
-		var data []byte
-		if err := row.Scan(&e.Seq, &e.At, &e.Actor, &e.Type, &e.Public, &data); err != nil {
+		var data, personal []byte
+		if err := row.Scan(&e.Seq, &e.At, &e.Actor, &e.Type, &e.Public, &data, &personal); err != nil {
 			return e, err
 		}
-		return e, json.Unmarshal(data, &e.Data)
+		err := json.Unmarshal(data, &e.Data)
+		e.Data = mergePersonal(e.Data, personal)
+		return e, err
 	})
 }
 
@@ -375,11 +378,11 @@ func AppendEvents(ctx context.Context, tx pgx.Tx, evs map[string]dsr.Event) erro
 			h.hash = make([]byte, sha256.Size)
 		}
 		ev.Seq, ev.At = h.seq+1, ev.At.UTC().Truncate(time.Microsecond)
-		data, _ := json.Marshal(nonNil(ev.Data))
-		copyRows = append(copyRows, []any{id, ev.Seq, ev.At, ev.Actor, ev.Type, ev.Public, data, h.hash, EventHash(h.hash, id, ev)})
+		s := sealEvent(h.hash, id, ev)
+		copyRows = append(copyRows, []any{id, ev.Seq, ev.At, ev.Actor, ev.Type, ev.Public, s.Data, h.hash, s.Hash, HashV2, s.Personal, s.Digest})
 	}
 	_, err = tx.CopyFrom(ctx, pgx.Identifier{"events"},
-		[]string{"request_id", "seq", "at", "actor", "type", "public", "data", "prev_hash", "hash"}, pgx.CopyFromRows(copyRows))
+		[]string{"request_id", "seq", "at", "actor", "type", "public", "data", "prev_hash", "hash", "hash_version", "personal", "personal_digest"}, pgx.CopyFromRows(copyRows))
 	return wrap("append events", err)
 }
 

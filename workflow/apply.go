@@ -92,6 +92,8 @@ func (e *Engine) jobParams(req *dsr.Request, jobs []dsr.Job, msgs []*db.Message,
 			out = append(out,
 				river.InsertManyParams{Args: VerifyReminderArgs{RequestID: req.ID}, InsertOpts: &river.InsertOpts{ScheduledAt: remind}},
 				river.InsertManyParams{Args: VerifyExpiryArgs{RequestID: req.ID}, InsertOpts: &river.InsertOpts{ScheduledAt: expire}})
+		case dsr.JobEraseOwnRecords:
+			out = append(out, river.InsertManyParams{Args: EraseOwnRecordsArgs{RequestID: req.ID}})
 		}
 	}
 	if e.mailer != nil {

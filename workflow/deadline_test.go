@@ -298,7 +298,7 @@ func TestDigestListsOwnDueOverdueAndUnassigned(t *testing.T) {
 
 func assertChain(t *testing.T, d *apitest.Desk, id string) {
 	t.Helper()
-	rows, err := d.Pool.Query(context.Background(), `SELECT seq, at, actor, type, public, data, prev_hash, hash FROM events WHERE request_id = $1 ORDER BY seq`, id)
+	rows, err := d.Pool.Query(context.Background(), `SELECT seq, at, actor, type, public, data, prev_hash, hash, personal_digest FROM events WHERE request_id = $1 ORDER BY seq`, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,11 +306,11 @@ func assertChain(t *testing.T, d *apitest.Desk, id string) {
 	var prev []byte
 	for rows.Next() {
 		var ev dsr.Event
-		var p, h []byte
-		if err := rows.Scan(&ev.Seq, &ev.At, &ev.Actor, &ev.Type, &ev.Public, &ev.Data, &p, &h); err != nil {
+		var p, h, digest []byte
+		if err := rows.Scan(&ev.Seq, &ev.At, &ev.Actor, &ev.Type, &ev.Public, &ev.Data, &p, &h, &digest); err != nil {
 			t.Fatal(err)
 		}
-		if (prev != nil && string(p) != string(prev)) || string(db.EventHash(p, id, ev)) != string(h) {
+		if (prev != nil && string(p) != string(prev)) || string(db.EventHashV2(p, id, ev, digest)) != string(h) {
 			t.Fatalf("chain broken at event %d (%s)", ev.Seq, ev.Type)
 		}
 		prev = h

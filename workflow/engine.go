@@ -131,6 +131,8 @@ func New(pool *pgxpool.Pool, o Options) (*Engine, error) {
 	river.AddWorker(rw, &digestWorker{e: e})
 	river.AddWorker(rw, &parseInboundWorker{e: e})
 	river.AddWorker(rw, &sessionCleanupWorker{e: e})
+	river.AddWorker(rw, &purgeWorker{e: e})
+	river.AddWorker(rw, &eraseOwnRecordsWorker{e: e})
 	e.river, err = river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			QueueDefault: {MaxWorkers: workers, FetchPollInterval: o.FetchPollInterval, FetchCooldown: cooldown(o.FetchPollInterval)},
@@ -163,6 +165,7 @@ func (e *Engine) periodicJobs() []*river.PeriodicJob {
 			},
 			&river.PeriodicJobOpts{ID: "officer_digest"}),
 		sessionCleanupJob(),
+		purgeJob(), // retention purge, hourly (purge.go)
 	}
 }
 

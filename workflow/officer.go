@@ -114,6 +114,7 @@ func (e *Engine) CompleteWith(ctx context.Context, requestID, actor string, c Co
 			// appeal, the mail says how to appeal, with the link.
 			reg, _ := dsr.LookupRegime(r.Regime)
 			ch = dsr.WithPartialAppealNotice(e.org, reg, r, o, ch, now)
+			ch = dsr.WithOwnRecordsErasure(e.org, r, ch) // retention.go
 		}
 		return ch, err
 	})

@@ -260,7 +260,7 @@ func TestEveryEventIsHashChained(t *testing.T) {
 	d := apitest.Start(t, apitest.Options{})
 	rc := submit(t, d, dsr.KindAccess, "uma@example.com", "NL", "", nil)
 	verify(t, d, "uma@example.com")
-	rows, err := d.Pool.Query(context.Background(), `SELECT seq, at, actor, type, public, data, prev_hash, hash FROM events WHERE request_id = $1 ORDER BY seq`, rc.ID)
+	rows, err := d.Pool.Query(context.Background(), `SELECT seq, at, actor, type, public, data, prev_hash, hash, personal_digest FROM events WHERE request_id = $1 ORDER BY seq`, rc.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,15 +270,15 @@ func TestEveryEventIsHashChained(t *testing.T) {
 	for rows.Next() {
 		var ev dsr.Event
 		var data map[string]string
-		var p, h []byte
-		if err := rows.Scan(&ev.Seq, &ev.At, &ev.Actor, &ev.Type, &ev.Public, &data, &p, &h); err != nil {
+		var p, h, digest []byte
+		if err := rows.Scan(&ev.Seq, &ev.At, &ev.Actor, &ev.Type, &ev.Public, &data, &p, &h, &digest); err != nil {
 			t.Fatal(err)
 		}
-		ev.Data = data
+		ev.Data = data // the structural part; the personal part is in its digest
 		if prev != nil && string(p) != string(prev) {
 			t.Fatalf("event %d: prev_hash does not link to event %d", ev.Seq, ev.Seq-1)
 		}
-		if got := db.EventHash(p, rc.ID, ev); string(got) != string(h) {
+		if got := db.EventHashV2(p, rc.ID, ev, digest); string(got) != string(h) {
 			t.Fatalf("event %d (%s): stored hash does not match recomputed", ev.Seq, ev.Type)
 		}
 		prev = h

@@ -47,7 +47,7 @@ func main() {
 	flag.IntVar(&o.mail, "mail", 2000, "messages for the mail benchmark")
 	levels := flag.String("clients", "1,8,32", "intake concurrency levels")
 	flag.BoolVar(&o.keep, "keep", false, "keep the benchmark database")
-	flag.StringVar(&o.only, "only", "", "run only this part: intake, mail or queue")
+	flag.StringVar(&o.only, "only", "", "run only this part: intake, mail, queue or purge")
 	flag.BoolVar(&o.faults, "faults", false, "run the fault checks (kill -9, mail relay down, two replicas with one killed, PostgreSQL restart) instead of the benchmarks")
 	flag.BoolVar(&o.pgRestart, "pg-restart", true, "with -faults: restart the local PostgreSQL cluster (needs pg_ctlcluster and root)")
 	flag.Parse()
@@ -89,8 +89,9 @@ func run(ctx context.Context, o options) error {
 	for _, part := range []struct {
 		name string
 		fn   func(context.Context) error
-	}{{"intake", b.intake}, {"mail", b.mailBench}, {"queue", b.queueAndSweep}} {
-		if o.only != "" && o.only != part.name {
+	}{{"intake", b.intake}, {"mail", b.mailBench}, {"queue", b.queueAndSweep},
+		{"purge", b.purgeBench}} {
+		if o.only != "" && o.only != part.name { // purge: purge.go
 			continue
 		}
 		if err := part.fn(ctx); err != nil {

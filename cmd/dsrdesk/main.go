@@ -40,6 +40,9 @@ Usage:
                                 revoke a user's tokens of that name, at once
   dsrdesk audit verify          recompute every request's event hash chain; exit 1
                                 naming the first broken link
+  dsrdesk purge [--as-of YYYY-MM-DD] [--dry-run]
+                                apply the retention periods of DSR_CONFIG; print what
+                                was (or would be) purged per category, as JSON
 
 Environment:
   DATABASE_URL  PostgreSQL URL (default postgres://localhost:5432/dsrdesk?sslmode=disable)
@@ -92,6 +95,8 @@ func runWithInput(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 		return tokenCommand(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return auditCommand(ctx, args[1:], stdout, stderr)
+	case "purge":
+		return purgeCommand(ctx, args[1:], stdout, stderr, logger)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

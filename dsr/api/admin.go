@@ -21,6 +21,7 @@ func (s *Server) adminRoutes() {
 	g.GET("/requests/:id", s.apiRequest, requireRole(readRoles...))
 	g.POST("/requests", s.apiEnterRequest, requireRole(workRoles...))
 	g.POST("/requests/:id/:action", s.apiAction, requireRole(workRoles...))
+	g.DELETE("/requests/:id/legal-hold", s.apiReleaseHold, requireRole(workRoles...)) // retention.go
 	g.POST("/requests/:id/inbound/:email/accept", s.apiAcceptReply, requireRole(workRoles...))
 	g.GET("/opt-outs", s.apiOptOuts, requireRole(readRoles...))
 	g.POST("/opt-outs/:id/applied", s.apiOptOutApplied, requireRole(workRoles...))
@@ -100,6 +101,8 @@ type apiRequestDetail struct {
 	// request of the same kind within the 12 months before (null: none).
 	Fee      *apiFee      `json:"fee"`
 	RepeatOf *apiRepeatOf `json:"repeat_of"`
+	// Retention: the legal hold and whether the request was purged.
+	Retention apiRetention `json:"retention"`
 }
 
 type apiEvent struct {
@@ -145,6 +148,7 @@ func (s *Server) apiRequest(c echo.Context) error {
 		out.Subject["postal_address"] = r.Subject.PostalAddress
 	}
 	out.Fee, out.RepeatOf = apiFeesOf(d)
+	out.Retention = apiRetentionOf(d.Retention)
 	for _, e := range d.Events {
 		out.Events = append(out.Events, apiEvent{Seq: e.Seq, At: e.At, Actor: e.Actor, Type: e.Type, Public: e.Public, Data: e.Data})
 	}
@@ -188,7 +192,7 @@ func (s *Server) apiAction(c echo.Context) error {
 	if err != nil {
 		var de *dsr.Error
 		if errors.As(err, &de) && de.Code == dsr.ENOTFOUND && strings.HasPrefix(de.Message, "unknown action") {
-			return dsr.Errorf(dsr.ENOTFOUND, "unknown action %q (valid: triage, not-a-request, claim, assign, unassign, verify, request-info, extend, note, complete, deny, withdraw, request-fee, fee-paid, fee-waived)", c.Param("action"))
+			return dsr.Errorf(dsr.ENOTFOUND, "unknown action %q (valid: triage, not-a-request, claim, assign, unassign, verify, request-info, extend, note, complete, deny, withdraw, request-fee, fee-paid, fee-waived, legal-hold, release-hold)", c.Param("action"))
 		}
 		return err
 	}

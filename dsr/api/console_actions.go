@@ -189,6 +189,10 @@ func (s *Server) runAction(ctx context.Context, id, action string, u *workflow.U
 		return "Fee marked paid; the requester was told.", e.FeePaid(ctx, id, actor)
 	case "fee-waived":
 		return "Fee waived; the requester was told.", e.FeeWaived(ctx, id, actor)
+	case "legal-hold": // retention.go
+		return "Legal hold placed: nothing of this request is purged until it is released.", e.PlaceLegalHold(ctx, id, actor, in.Reason)
+	case "release-hold":
+		return "Legal hold released: the retention periods apply again.", e.ReleaseLegalHold(ctx, id, actor)
 	}
 	return "", dsr.Errorf(dsr.ENOTFOUND, "unknown action %q", action)
 }

@@ -46,6 +46,8 @@ type requestDetail struct {
 	// same person filed the same kind within 12 months (see fillFees).
 	Fee    *dsr.Fee
 	Repeat *repeatWarning
+	// Retention is the request's legal hold and purge (retention.go).
+	Retention workflow.Retention
 }
 
 type timelineItem struct {
@@ -76,6 +78,9 @@ func (s *Server) loadDetail(ctx context.Context, id string) (*requestDetail, err
 	}
 	d.KindLabel, d.RegimeLabel, d.CountryName = kindName(req.Kind), regimeName(req.Regime), dsr.CountryName(req.Subject.Country)
 	if err := s.fillFees(ctx, d); err != nil {
+		return nil, err
+	}
+	if d.Retention, err = s.engine.RequestRetention(ctx, id); err != nil {
 		return nil, err
 	}
 	if reg, err := dsr.LookupRegime(req.Regime); err == nil {
@@ -226,6 +231,11 @@ func timeline(evs []dsr.Event, msgs []*workflow.Message, notes []workflow.Note, 
 		out = append(out, timelineItem{At: e.At, Title: title, Text: text})
 	}
 	for _, m := range msgs {
+		if m.ToEmail == "" && m.Subject == "" { // redacted by the retention purge: only the record is left
+			out = append(out, timelineItem{At: m.CreatedAt, Title: "message " + m.Event,
+				Text: fmt.Sprintf("to the %s — %s (text erased after the retention period)", m.RecipientRole, m.Status)})
+			continue
+		}
 		if m.ToEmail == "" && m.RecipientRole == "subject" {
 			out = append(out, timelineItem{At: m.CreatedAt, Title: "letter " + m.Event,
 				Text: fmt.Sprintf("to %s by post: %q", m.ToName, m.Subject)})

@@ -1,0 +1,56 @@
+package dbtest
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// SeedClosedRequests fills a migrated database with n requests completed
+// three years ago, each with its own requester, an internal note, a sent
+// message with its bodies and a version-2 event holding a personal part:
+// what the retention purge turns into record form. Set-based SQL, no
+// insert per row; the event hashes are placeholders (audit verify is not
+// the point). It is for benchmarks.
+func SeedClosedRequests(ctx context.Context, pool *pgxpool.Pool, n int) error {
+	stmts := []string{
+		`CREATE TEMP TABLE seed_rq AS SELECT g, gen_random_uuid() AS rid, gen_random_uuid() AS sid FROM generate_series(1, $1::int) g`,
+		`INSERT INTO requesters (id, email, name, country) SELECT sid, 'closed' || g || '@example.com', 'Person ' || g, 'NL' FROM seed_rq`,
+		`INSERT INTO requests (id, kind, regime, status, channel, requester_id, details, calendar, received_at, received_on,
+		                       legal_due, due_on, needs_verification, closed_at, close_reason, outcome)
+		 SELECT rid, 'access', 'gdpr', 'completed', 'api', sid, 'details of ' || g, 'NL', now() - interval '3 years 1 month',
+		        current_date - 1125, current_date - 1095, current_date - 1095, true, now() - interval '3 years', 'completed', 'full'
+		 FROM seed_rq`,
+		`INSERT INTO notes (request_id, author, internal, body, created_at)
+		 SELECT rid, 'user:x', true, 'Called person ' || g, now() - interval '3 years' FROM seed_rq`,
+		`INSERT INTO messages (request_id, event, recipient_role, to_name, to_email, from_email, subject, text_body, html_body,
+		                       message_id, status, created_at, sent_at)
+		 SELECT rid, 'completed', 'subject', 'Person ' || g, 'closed' || g || '@example.com', 'privacy@bench.example',
+		        'Your request is complete', 'Hello Person ' || g, '<p>Hello</p>', 'seed-' || g || '@bench.example', 'sent',
+		        now() - interval '3 years', now() - interval '3 years'
+		 FROM seed_rq`,
+		`INSERT INTO events (request_id, seq, at, actor, type, public, data, prev_hash, hash, hash_version, personal, personal_digest)
+		 SELECT rid, 1, now() - interval '3 years', 'user:x', 'completed', true, '{"outcome": "full"}',
+		        sha256(''::bytea), sha256(rid::text::bytea), 2,
+		        jsonb_build_object('salt', '00', 'data', jsonb_build_object('summary', 'Sent the data of person ' || g)), sha256(g::text::bytea)
+		 FROM seed_rq`,
+		`DROP TABLE seed_rq`,
+		`VACUUM ANALYZE`,
+	}
+	conn, err := pool.Acquire(ctx) // the temp table lives on one connection
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	for i, s := range stmts {
+		var args []any
+		if i == 0 {
+			args = append(args, n)
+		}
+		if _, err := conn.Exec(ctx, s, args...); err != nil {
+			return fmt.Errorf("seed closed step %d: %w", i, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,322 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/dsrdesk/dsrdesk/dsr"
+)
+
+// PurgeCounts is what a purge deleted or erased (or, dry, would), per
+// category. Requests counts requests turned into their record form; the
+// other request-bound rows are counted with them.
+type PurgeCounts struct {
+	Requests        int64 `json:"requests"`          // requests turned into their record form
+	Requesters      int64 `json:"requesters"`        // requester rows anonymised
+	Agents          int64 `json:"agents"`            // agent rows anonymised
+	Notes           int64 `json:"notes"`             // notes deleted (free text)
+	Attachments     int64 `json:"attachments"`       // remaining files of purged requests deleted
+	EventsErased    int64 `json:"events_erased"`     // events whose personal part was erased
+	Appeals         int64 `json:"appeals"`           // appeals whose reasons were erased
+	Tasks           int64 `json:"tasks"`             // tasks whose notes and results were erased
+	IdempotencyKeys int64 `json:"idempotency_keys"`  // stored first answers deleted
+	Documents       int64 `json:"documents"`         // identity documents, permissions, answers deleted
+	Exports         int64 `json:"exports"`           // export files deleted after their link expired
+	TaskResults     int64 `json:"task_results"`      // chunks of data systems returned for an export, deleted with it
+	InboundEmails   int64 `json:"inbound_emails"`    // raw inbound emails erased
+	MessageBodies   int64 `json:"message_bodies"`    // messages redacted to their record
+	Letters         int64 `json:"letters"`           // postal addresses of letters erased
+	Tokens          int64 `json:"tokens"`            // used or expired link tokens deleted
+	Sessions        int64 `json:"sessions"`          // closed console sessions deleted
+	HeldSkipped     int64 `json:"held_requests_due"` // requests due but on legal hold (kept)
+}
+
+// Add adds o to c.
+func (c *PurgeCounts) Add(o PurgeCounts) {
+	c.Requests += o.Requests
+	c.Requesters += o.Requesters
+	c.Agents += o.Agents
+	c.Notes += o.Notes
+	c.Attachments += o.Attachments
+	c.EventsErased += o.EventsErased
+	c.Appeals += o.Appeals
+	c.Tasks += o.Tasks
+	c.IdempotencyKeys += o.IdempotencyKeys
+	c.Documents += o.Documents
+	c.Exports += o.Exports
+	c.TaskResults += o.TaskResults
+	c.InboundEmails += o.InboundEmails
+	c.MessageBodies += o.MessageBodies
+	c.Letters += o.Letters
+	c.Tokens += o.Tokens
+	c.Sessions += o.Sessions
+	c.HeldSkipped += o.HeldSkipped
+}
+
+// closedStatusList is the final statuses (dsr.Status.Closed) as an SQL
+// list; an appealed request is a live case and is never purged.
+const closedStatusList = `('completed', 'denied', 'withdrawn', 'expired')`
+
+// purgeDueCond: requests r whose record period ended ($1: closed before).
+const purgeDueCond = `r.status IN ` + closedStatusList + ` AND r.closed_at <= $1 AND r.purged_at IS NULL AND r.held_at IS NULL`
+
+// LockPurgeableRequests locks up to limit requests due to become their
+// record form (closed at or before closedBefore, not on hold, not
+// purged), oldest close first, skipping any a running change holds (the
+// next batch or run takes them), and returns their ids.
+func LockPurgeableRequests(ctx context.Context, tx pgx.Tx, closedBefore time.Time, limit int) ([]string, error) {
+	rows, err := tx.Query(ctx, `SELECT r.id::text FROM requests r WHERE `+purgeDueCond+`
+		ORDER BY r.closed_at LIMIT $2 FOR UPDATE SKIP LOCKED`, closedBefore, limit)
+	if err != nil {
+		return nil, wrap("lock purgeable requests", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return ids, wrap("lock purgeable requests", err)
+}
+
+// LockOwnEarlierRequests locks the requests of the same requester as
+// requestID (same email, case-insensitive; never ”) that are closed, not
+// on hold and not purged, other than requestID itself, and returns their
+// ids: what a completed erasure purges of DSR Desk's own records.
+func LockOwnEarlierRequests(ctx context.Context, tx pgx.Tx, requestID string) ([]string, error) {
+	rows, err := tx.Query(ctx, `SELECT r.id::text FROM requests r JOIN requesters s ON s.id = r.requester_id
+		WHERE lower(s.email) = (SELECT lower(s0.email) FROM requests r0 JOIN requesters s0 ON s0.id = r0.requester_id
+				WHERE r0.id = $1 AND s0.email <> '')
+		  AND r.id <> $1 AND r.status IN `+closedStatusList+` AND r.purged_at IS NULL AND r.held_at IS NULL
+		ORDER BY r.received_at FOR UPDATE OF r`, requestID)
+	if err != nil {
+		return nil, wrap("lock own earlier requests", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return ids, wrap("lock own earlier requests", err)
+}
+
+// PurgeRequests turns the locked requests ids into their record form at
+// now, in one batch of set-based statements: the request keeps kind,
+// regime, channel, status, dates, outcome, close reason, ledger and
+// events (their personal part erased, digests kept); its requester and
+// agent rows are anonymised once no unpurged request uses them; notes,
+// files, tokens and stored answers are deleted; messages, letters,
+// inbound emails, appeals and tasks lose their text. The caller appends
+// the purged events.
+func PurgeRequests(ctx context.Context, tx pgx.Tx, ids []string, now time.Time) (PurgeCounts, error) {
+	var c PurgeCounts
+	if len(ids) == 0 {
+		return c, nil
+	}
+	b := &pgx.Batch{}
+	count := func(n *int64) func(pgconn.CommandTag) error {
+		return func(t pgconn.CommandTag) error { *n += t.RowsAffected(); return nil }
+	}
+	// The requests first: the requester and agent statements look for
+	// requests still unpurged.
+	b.Queue(`UPDATE requests SET purged_at = $2, details = '', fields = '{}'
+		WHERE id = ANY($1::uuid[]) AND purged_at IS NULL`, ids, now).Exec(count(&c.Requests))
+	b.Queue(`UPDATE requesters s SET email = '', name = '', country = '', state = '', postal_address = ''
+		WHERE s.id IN (SELECT requester_id FROM requests WHERE id = ANY($1::uuid[]))
+		  AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.requester_id = s.id AND r.purged_at IS NULL)
+		  AND (s.email, s.name, s.country, s.state, s.postal_address) <> ('', '', '', '', '')`, ids).Exec(count(&c.Requesters))
+	b.Queue(`UPDATE agents g SET email = '', name = ''
+		WHERE g.id IN (SELECT agent_id FROM requests WHERE id = ANY($1::uuid[]))
+		  AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.agent_id = g.id AND r.purged_at IS NULL)
+		  AND (g.email, g.name) <> ('', '')`, ids).Exec(count(&c.Agents))
+	b.Queue(`DELETE FROM notes WHERE request_id = ANY($1::uuid[])`, ids).Exec(count(&c.Notes))
+	b.Queue(`DELETE FROM attachments WHERE request_id = ANY($1::uuid[])`, ids).Exec(count(&c.Attachments))
+	b.Queue(`DELETE FROM tokens WHERE request_id = ANY($1::uuid[])`, ids).Exec(count(&c.Tokens))
+	b.Queue(`DELETE FROM idempotency_keys WHERE request_id = ANY($1::uuid[])`, ids).Exec(count(&c.IdempotencyKeys))
+	b.Queue(`UPDATE messages SET `+redactMessage+` WHERE request_id = ANY($1::uuid[]) AND redacted_at IS NULL`, ids, now).Exec(count(&c.MessageBodies))
+	b.Queue(`UPDATE letters SET postal_address = '' WHERE request_id = ANY($1::uuid[]) AND postal_address <> ''`, ids).Exec(count(&c.Letters))
+	b.Queue(`UPDATE inbound_emails SET `+eraseInbound+` WHERE request_id = ANY($1::uuid[]) AND purged_at IS NULL`, ids, now).Exec(count(&c.InboundEmails))
+	b.Queue(`UPDATE appeals SET reason = '', explanation = '' WHERE request_id = ANY($1::uuid[]) AND (reason, explanation) <> ('', '')`, ids).Exec(count(&c.Appeals))
+	b.Queue(`DELETE FROM task_sections WHERE task_id IN (SELECT id FROM tasks WHERE request_id = ANY($1::uuid[]))`, ids).Exec(func(pgconn.CommandTag) error { return nil })
+	b.Queue(`UPDATE tasks SET note = '', last_error = '', affected = '[]' WHERE request_id = ANY($1::uuid[])`, ids).Exec(count(&c.Tasks))
+	// The one update the events trigger allows (migration 021).
+	b.Queue(`UPDATE events SET personal = NULL WHERE request_id = ANY($1::uuid[]) AND personal IS NOT NULL`, ids).Exec(count(&c.EventsErased))
+	if err := SendBatch(ctx, tx, b); err != nil {
+		return c, wrap("purge requests", err)
+	}
+	return c, nil
+}
+
+// redactMessage ($2 = now, the as-of instant) keeps a message's record: event, role,
+// status, message id, created and sent times.
+const redactMessage = `to_email = '', to_name = '', subject = '', text_body = '', html_body = '', sealed = NULL, last_error = '', redacted_at = $2`
+
+// eraseInbound ($2 = now, the as-of instant) keeps an inbound email's status, request, size,
+// Message-ID (the duplicate check) and times.
+const eraseInbound = `raw = '', envelope_from = '', from_address = '', subject = '', remote_ip = '', helo = '',
+	note = '', held_text = '', purged_at = $2`
+
+// PurgeCategory is one periodic purge of data that ends before the
+// record does: documents, export files, inbound emails, message bodies,
+// used tokens.
+type PurgeCategory int
+
+// The categories, each with its cutoff in dsr.PurgeCutoffs.
+const (
+	PurgeDocuments PurgeCategory = iota
+	PurgeExports
+	PurgeTaskResults
+	PurgeInbound
+	PurgeMessageBodies
+	PurgeTokens
+)
+
+// PurgeCategories lists every category, in the order a purge runs them.
+var PurgeCategories = []PurgeCategory{PurgeDocuments, PurgeExports, PurgeTaskResults, PurgeInbound, PurgeMessageBodies, PurgeTokens}
+
+// categorySQL is the table and due condition of a category, with $1 its
+// cutoff and $2 the as-of instant (conditions that do not need $2 still
+// name it, so that every statement has the same parameters).
+func (p PurgeCategory) categorySQL() (table, cond string) {
+	switch p {
+	case PurgeDocuments:
+		return "attachments t", `t.purpose IN ('permission', 'answer', 'inbound', 'unverified', 'appeal', 'letter')
+			AND EXISTS (SELECT 1 FROM requests r WHERE r.id = t.request_id AND r.status IN ` + closedStatusList + `
+				AND r.closed_at <= $1 AND r.held_at IS NULL) AND $2::timestamptz IS NOT NULL`
+	case PurgeExports:
+		// Closed a download period ago and no download link still live.
+		return "attachments t", `t.purpose IN ('export', 'task')
+			AND EXISTS (SELECT 1 FROM requests r WHERE r.id = t.request_id AND r.status IN ` + closedStatusList + `
+				AND r.closed_at <= $1 AND r.held_at IS NULL)
+			AND NOT EXISTS (SELECT 1 FROM tokens k WHERE k.request_id = t.request_id AND k.purpose = 'download' AND k.expires_at > $2)`
+	case PurgeTaskResults:
+		// What the organisation's systems returned (task_sections, migration
+		// 023): the export's data, gone with the export files.
+		return "task_sections t", `EXISTS (SELECT 1 FROM tasks k JOIN requests r ON r.id = k.request_id WHERE k.id = t.task_id
+				AND r.status IN ` + closedStatusList + ` AND r.closed_at <= $1 AND r.held_at IS NULL
+				AND NOT EXISTS (SELECT 1 FROM tokens d WHERE d.request_id = r.id AND d.purpose = 'download' AND d.expires_at > $2))`
+	case PurgeInbound:
+		// Processed, and not held for an officer's decision.
+		return "inbound_emails t", `t.purged_at IS NULL AND t.processed_at <= $1 AND t.trust <> 'unverified'
+			AND (t.request_id IS NULL OR NOT EXISTS (SELECT 1 FROM requests h WHERE h.id = t.request_id AND h.held_at IS NOT NULL))
+			AND $2::timestamptz IS NOT NULL`
+	case PurgeMessageBodies:
+		// Not waiting for delivery; a letter (captured, no address) only
+		// once its request closed.
+		return "messages t", `t.redacted_at IS NULL AND t.created_at <= $1 AND t.status <> 'queued'
+			AND (t.request_id IS NULL OR NOT EXISTS (SELECT 1 FROM requests h WHERE h.id = t.request_id
+				AND (h.held_at IS NOT NULL OR (t.status = 'captured' AND h.status NOT IN ` + closedStatusList + `))))
+			AND $2::timestamptz IS NOT NULL`
+	default: // PurgeTokens
+		return "tokens t", `coalesce(t.used_at, t.expires_at) <= $1 AND t.expires_at <= $2
+			AND NOT EXISTS (SELECT 1 FROM requests h WHERE h.id = t.request_id AND h.held_at IS NOT NULL)`
+	}
+}
+
+// cutoff is the category's cutoff in cut.
+func (p PurgeCategory) cutoff(cut dsr.PurgeCutoffs) time.Time {
+	switch p {
+	case PurgeDocuments:
+		return cut.DocumentsClosedBefore
+	case PurgeExports, PurgeTaskResults:
+		return cut.ExportsClosedBefore
+	case PurgeInbound:
+		return cut.InboundProcessedBefore
+	case PurgeMessageBodies:
+		return cut.MessagesCreatedBefore
+	default:
+		return cut.TokensEndedBefore
+	}
+}
+
+// PurgeCategoryBatch deletes or erases up to limit rows of category p
+// due under cut (rows locked by others are skipped) and returns how many
+// it did; a purge calls it until it returns less than limit.
+func PurgeCategoryBatch(ctx context.Context, q Querier, p PurgeCategory, cut dsr.PurgeCutoffs, limit int) (int64, error) {
+	table, cond := p.categorySQL()
+	pick := `SELECT t.id FROM ` + table + ` WHERE ` + cond + ` LIMIT $3 FOR UPDATE OF t SKIP LOCKED`
+	var sql string
+	switch p {
+	case PurgeTaskResults:
+		sql = `DELETE FROM task_sections WHERE (task_id, section, seq) IN (SELECT t.task_id, t.section, t.seq FROM ` + table + ` WHERE ` + cond +
+			` LIMIT $3 FOR UPDATE OF t SKIP LOCKED)`
+	case PurgeDocuments, PurgeExports:
+		sql = `DELETE FROM attachments WHERE id IN (` + pick + `)`
+	case PurgeInbound:
+		sql = `UPDATE inbound_emails SET ` + eraseInbound + ` WHERE id IN (` + pick + `)`
+	case PurgeMessageBodies:
+		sql = `UPDATE messages SET ` + redactMessage + ` WHERE id IN (` + pick + `)`
+	default:
+		sql = `DELETE FROM tokens WHERE id IN (` + pick + `)`
+	}
+	tag, err := q.Exec(ctx, sql, p.cutoff(cut), cut.AsOf, limit)
+	if err != nil {
+		return 0, wrap("purge", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// CountPurgeCategory counts the rows of category p due under cut: what a
+// dry run reports.
+func CountPurgeCategory(ctx context.Context, q Querier, p PurgeCategory, cut dsr.PurgeCutoffs) (int64, error) {
+	table, cond := p.categorySQL()
+	var n int64
+	err := q.QueryRow(ctx, `SELECT count(*) FROM `+table+` WHERE `+cond, p.cutoff(cut), cut.AsOf).Scan(&n)
+	return n, wrap("count purge", err)
+}
+
+// CountPurgeableRequests counts, for a dry run, the requests due to
+// become their record form under cut and what goes with them, and the
+// due requests kept for a legal hold.
+func CountPurgeableRequests(ctx context.Context, q Querier, closedBefore time.Time) (PurgeCounts, error) {
+	var c PurgeCounts
+	err := q.QueryRow(ctx, `WITH due AS (SELECT r.id, r.requester_id, r.agent_id FROM requests r WHERE `+purgeDueCond+`)
+		SELECT (SELECT count(*) FROM due),
+			(SELECT count(DISTINCT requester_id) FROM due),
+			(SELECT count(DISTINCT agent_id) FROM due),
+			(SELECT count(*) FROM notes WHERE request_id IN (SELECT id FROM due)),
+			(SELECT count(*) FROM attachments WHERE request_id IN (SELECT id FROM due)),
+			(SELECT count(*) FROM events WHERE request_id IN (SELECT id FROM due) AND personal IS NOT NULL),
+			(SELECT count(*) FROM requests r WHERE r.status IN `+closedStatusList+` AND r.closed_at <= $1
+				AND r.purged_at IS NULL AND r.held_at IS NOT NULL)`, closedBefore).
+		Scan(&c.Requests, &c.Requesters, &c.Agents, &c.Notes, &c.Attachments, &c.EventsErased, &c.HeldSkipped)
+	return c, wrap("count purgeable requests", err)
+}
+
+// CountHeldDue counts the requests due for purge under closedBefore but
+// kept for a legal hold.
+func CountHeldDue(ctx context.Context, q Querier, closedBefore time.Time) (int64, error) {
+	var n int64
+	err := q.QueryRow(ctx, `SELECT count(*) FROM requests r WHERE r.status IN `+closedStatusList+` AND r.closed_at <= $1
+		AND r.purged_at IS NULL AND r.held_at IS NOT NULL`, closedBefore).Scan(&n)
+	return n, wrap("count held", err)
+}
+
+// LegalHoldOf returns the request's legal hold (nil when none) and
+// whether it was purged, locking nothing (the caller holds the request
+// lock). Errors: ENOTFOUND.
+func LegalHoldOf(ctx context.Context, q Querier, requestID string) (*dsr.LegalHold, bool, error) {
+	var (
+		at           *time.Time
+		by, reason   string
+		purgedAtNull bool
+	)
+	err := q.QueryRow(ctx, `SELECT held_at, held_by, hold_reason, purged_at IS NULL FROM requests WHERE id = $1`, requestID).
+		Scan(&at, &by, &reason, &purgedAtNull)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, dsr.Errorf(dsr.ENOTFOUND, "request not found")
+	}
+	if err != nil {
+		return nil, false, wrap("legal hold", err)
+	}
+	if at == nil {
+		return nil, !purgedAtNull, nil
+	}
+	return &dsr.LegalHold{At: *at, By: by, Reason: reason}, !purgedAtNull, nil
+}
+
+// SetLegalHold stores the request's hold (nil releases it).
+func SetLegalHold(ctx context.Context, tx pgx.Tx, requestID string, h *dsr.LegalHold) error {
+	var err error
+	if h == nil {
+		_, err = tx.Exec(ctx, `UPDATE requests SET held_at = NULL, held_by = '', hold_reason = '' WHERE id = $1`, requestID)
+	} else {
+		_, err = tx.Exec(ctx, `UPDATE requests SET held_at = $2, held_by = $3, hold_reason = $4 WHERE id = $1`, requestID, h.At, h.By, h.Reason)
+	}
+	return wrap("set legal hold", err)
+}

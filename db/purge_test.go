@@ -1,0 +1,183 @@
+package db_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dsrdesk/dsrdesk/db"
+	"github.com/dsrdesk/dsrdesk/db/dbtest"
+	"github.com/dsrdesk/dsrdesk/dsr"
+)
+
+// Events written before migration 021 (hash version 1, the whole data
+// hashed) still verify, and new version-2 events extend their chains.
+func TestVerifyChainsVersion1Rows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.NewPool(t)
+	id := auditRequest(t, pool)
+	at := time.Date(2025, 1, 2, 3, 4, 5, 6000, time.UTC)
+	ev := dsr.Event{Seq: 1, At: at, Actor: dsr.ActorSystem, Type: "extended", Public: true, Data: map[string]string{"reason": "old free text", "due": "2025-03-01"}}
+	prev := make([]byte, sha256.Size)
+	data, _ := json.Marshal(ev.Data)
+	if _, err := pool.Exec(ctx, `INSERT INTO events (request_id, seq, at, actor, type, public, data, prev_hash, hash)
+		VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8)`, id, at, ev.Actor, ev.Type, ev.Public, data, prev, db.EventHash(prev, id, ev)); err != nil {
+		t.Fatal(err)
+	}
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		return db.AppendEvent(ctx, tx, id, dsr.Event{At: at.Add(time.Hour), Actor: "user:x", Type: "extended", Data: map[string]string{"reason": "new free text", "due": "2025-04-01"}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep := verify(t, pool); rep.Broken != nil || rep.Events != 2 {
+		t.Fatalf("mixed chain: %+v", rep)
+	}
+	var v1, v2 int
+	var personal []byte
+	if err := pool.QueryRow(ctx, `SELECT (SELECT hash_version FROM events WHERE request_id = $1 AND seq = 1),
+		(SELECT hash_version FROM events WHERE request_id = $1 AND seq = 2),
+		(SELECT personal FROM events WHERE request_id = $1 AND seq = 2)`, id).Scan(&v1, &v2, &personal); err != nil {
+		t.Fatal(err)
+	}
+	if v1 != 1 || v2 != 2 || personal == nil {
+		t.Fatalf("versions %d, %d; personal %s", v1, v2, personal)
+	}
+	// Readers see the personal part merged back.
+	evs, err := db.Events(ctx, pool, id, false)
+	if err != nil || evs[1].Data["reason"] != "new free text" || evs[1].Data["due"] != "2025-04-01" {
+		t.Fatalf("events read back: %+v %v", evs, err)
+	}
+}
+
+// The personal part (of seq 3: auditRequest gives seq 2 no data) is
+// covered by its digest: changing it, or the
+// digest, breaks the chain at that event.
+func TestVerifyChainsPersonalTampering(t *testing.T) {
+	t.Parallel()
+	for name, tt := range map[string]struct {
+		sql    string
+		reason string
+	}{
+		"personal text changed":  {`UPDATE events SET personal = jsonb_set(personal, '{data,note}', '"changed"') WHERE request_id = $1 AND seq = 3`, db.AuditPersonalMismatch},
+		"personal salt changed":  {`UPDATE events SET personal = jsonb_set(personal, '{salt}', '"00"') WHERE request_id = $1 AND seq = 3`, db.AuditPersonalMismatch},
+		"digest changed":         {`UPDATE events SET personal_digest = sha256('x') WHERE request_id = $1 AND seq = 3`, db.AuditHashMismatch},
+		"personal moved to data": {`UPDATE events SET data = data || (personal -> 'data'), personal = NULL, personal_digest = NULL WHERE request_id = $1 AND seq = 3`, db.AuditHashMismatch},
+		"version downgraded":     {`UPDATE events SET hash_version = 1 WHERE request_id = $1 AND seq = 3`, db.AuditHashMismatch},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			pool := dbtest.NewPool(t)
+			id := auditRequest(t, pool, "received", "opened", "in_progress")
+			if rep := verify(t, pool); rep.Broken != nil {
+				t.Fatalf("before: %+v", rep.Broken)
+			}
+			auditTamper(t, pool, []string{tt.sql}, id)
+			rep := verify(t, pool)
+			if rep.Broken == nil || rep.Broken.Seq != 3 || rep.Broken.Reason != tt.reason {
+				t.Fatalf("broken = %+v, want seq 3: %s", rep.Broken, tt.reason)
+			}
+		})
+	}
+}
+
+// The purge's erasure of a purged request's personal part keeps the
+// chain verifiable; the trigger refuses every other change.
+func TestPurgeRequestsKeepsChain(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.NewPool(t)
+	id := auditRequest(t, pool, "received", "opened", "in_progress")
+	if _, err := pool.Exec(ctx, `UPDATE requests SET status = 'completed', closed_at = now() - interval '3 years' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	var c db.PurgeCounts
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		ids, err := db.LockPurgeableRequests(ctx, tx, time.Now().AddDate(-2, 0, 0), 100)
+		if err != nil || len(ids) != 1 {
+			t.Fatalf("locked %v %v", ids, err)
+		}
+		c, err = db.PurgeRequests(ctx, tx, ids, time.Now())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Requests != 1 || c.Requesters != 1 || c.EventsErased != 2 /* seq 2 has no data */ {
+		t.Fatalf("counts %+v", c)
+	}
+	if rep := verify(t, pool); rep.Broken != nil {
+		t.Fatalf("after purge: %+v", rep.Broken)
+	}
+	evs, err := db.Events(ctx, pool, id, false)
+	if err != nil || evs[0].Data["note"] != "" || evs[0].Data["n"] != "a" {
+		t.Fatalf("events after purge: %+v %v", evs, err)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE events SET actor = 'x' WHERE request_id = $1`, id); err == nil {
+		t.Fatal("the trigger let an update through")
+	}
+	auditTamper(t, pool, []string{`UPDATE events SET data = '{"n": "b"}' WHERE request_id = $1 AND seq = 1`}, id)
+	if rep := verify(t, pool); rep.Broken == nil || rep.Broken.Reason != db.AuditHashMismatch {
+		t.Fatalf("tampering after purge: %+v", rep.Broken)
+	}
+}
+
+// What the organisation's systems returned for a closed request goes
+// with its export files, once no download link is live; a held request
+// keeps it.
+func TestPurgeTaskResults(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.NewPool(t)
+	org, err := dsr.ParseConfig(strings.NewReader(`{"organisation": {"name": "O", "contact_email": "p@o.example"},
+		"mail": {"from": "p@o.example"}, "regimes": ["gdpr"], "default_regime": "gdpr"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	withTask := func(closedAgo time.Duration, held bool, linkLeft time.Duration) string {
+		id := auditRequest(t, pool, "received")
+		if _, err := pool.Exec(ctx, `UPDATE requests SET status = 'completed', closed_at = $2, held_at = CASE WHEN $3 THEN now() END WHERE id = $1`,
+			id, now.Add(-closedAgo), held); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pool.Exec(ctx, `WITH k AS (INSERT INTO tasks (request_id, system, kind, connector, status, due_on, created_at, updated_at)
+				VALUES ($1, 'crm', 'access', 'webhook', 'done', current_date, now(), now()) RETURNING id)
+			INSERT INTO task_sections (task_id, section, seq, rows) SELECT id, 'orders', s, '[{"email": "a@example.com"}]' FROM k, generate_series(1, 2) s`, id); err != nil {
+			t.Fatal(err)
+		}
+		if linkLeft != 0 {
+			if _, err := pool.Exec(ctx, `INSERT INTO tokens (request_id, purpose, holder, token_hash, expires_at) VALUES ($1, 'download', 'subject', $2, $3)`,
+				id, []byte(id), now.Add(linkLeft)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return id
+	}
+	gone := withTask(20*24*time.Hour, false, -time.Hour)
+	live := withTask(20*24*time.Hour, false, time.Hour) // the link still works
+	held := withTask(20*24*time.Hour, true, 0)          // legal hold
+	recent := withTask(10*24*time.Hour, false, 0)       // closed within the download period
+	cut := org.PurgeCutoffs(now)
+	if n, err := db.CountPurgeCategory(ctx, pool, db.PurgeTaskResults, cut); err != nil || n != 2 {
+		t.Fatalf("count: %d %v, want 2", n, err)
+	}
+	if n, err := db.PurgeCategoryBatch(ctx, pool, db.PurgeTaskResults, cut, 1); err != nil || n != 1 {
+		t.Fatalf("first batch of 1: %d %v", n, err)
+	}
+	if n, err := db.PurgeCategoryBatch(ctx, pool, db.PurgeTaskResults, cut, 10); err != nil || n != 1 {
+		t.Fatalf("second batch: %d %v", n, err)
+	}
+	for id, want := range map[string]int{gone: 0, live: 2, held: 2, recent: 2} {
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM task_sections s JOIN tasks k ON k.id = s.task_id WHERE k.request_id = $1`, id).Scan(&n); err != nil || n != want {
+			t.Errorf("request %s: %d sections left, want %d (%v)", id, n, want, err)
+		}
+	}
+}
