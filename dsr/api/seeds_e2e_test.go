@@ -140,3 +140,119 @@ func TestSeedOntraEndToEnd(t *testing.T) {
 		containsAll(t, tc.country+" status page", o.statusPage(m), "JAMS")
 	}
 }
+
+// Ontrack Digital (shared/seeds/001): EU-only (GDPR for the EEA); every
+// GDPR right including withdrawing consent and objecting to automated
+// decisions; "If you request a copy of your information you may be
+// required to pay a statutory fee".
+func TestSeedOntrackDigitalEndToEnd(t *testing.T) {
+	t.Parallel()
+	o := startOrg(t, "ontrack-digital")
+	o.kindsOnForm("access", "rectification", "erasure", "portability", "opt_out", "restriction", "objection", "withdraw_consent", "automated_decision")
+	form := o.formPage()
+	containsAll(t, "the form", form, "this may affect our ability to provide certain services")
+	containsNone(t, "the form of an EU-only organisation", form, `id="f-oo-sale"`, `id="f-oo-sharing"`, `id="f-oo-targeted_advertising"`)
+	if code := o.apiRefused(`{"kind": "access", "subject": {"email": "us@example.com", "country": "US", "state": "CA"}}`, ""); code != "not_available" {
+		t.Errorf("a Californian at an EU-only organisation: %s, want not_available", code)
+	}
+
+	// Withdrawing consent through the form, objecting to an automated
+	// decision through the API.
+	wc := o.form(url.Values{"kind": {"withdraw_consent"}, "email": {"wanda@example.com"}, "country": {"RO"}, "f_withdraw_consent_consent_for": {"the newsletter"}})
+	o.confirm("wanda@example.com")
+	o.mail("wanda@example.com", "is being handled", "Hello,", "stop the processing of your personal data that you withdrew your consent for")
+	if dt := o.detail(wc); dt["kind"] != "withdraw_consent" || dt["fields"].(map[string]any)["consent_for"] != "the newsletter" {
+		t.Errorf("withdraw_consent detail: %v %v", dt["kind"], dt["fields"])
+	}
+	o.api(`{"kind": "automated_decision", "subject": {"email": "adam@example.com", "country": "RO"}, "fields": {"decision": "credit limit refused", "wants": ["human_review", "contest"]}}`)
+	o.confirm("adam@example.com")
+	o.mail("adam@example.com", "is being handled", "reconsider the automated decision about you: have a person review it and let you contest it")
+
+	// The statutory fee for a further copy (GDPR Art. 15(3)): the clock
+	// stops while it is awaited and the days waited do not count.
+	rc := o.api(`{"kind": "access", "subject": {"email": "ana@example.com", "name": "Ana", "country": "RO"}, "fields": {"scope": "copy"}}`)
+	o.confirm("ana@example.com")
+	before := o.detail(rc.ID)["due_on"].(string)
+	if out := o.act(rc.ID, "request-fee", map[string]any{"amount": "15", "currency": "RON", "reason": "further_copies"}, 200); out["status"] != "awaiting_requester" {
+		t.Fatalf("request-fee: %v", out)
+	}
+	m := o.mail("ana@example.com", "A fee is due", "15.00 RON", "further copies of your personal data", "hello@ontrack.plus")
+	containsAll(t, "the status page while the fee is awaited", o.statusPage(m), "15.00 RON is due", "clock stopped since", "it runs again when the fee is received")
+	o.d.Clock.Advance(7 * 24 * time.Hour)
+	o.act(rc.ID, "fee-paid", nil, 200)
+	o.mail("ana@example.com", "Fee received", "15.00 RON")
+	dt := o.detail(rc.ID)
+	if got := dt["due_on"].(string); got < dueAfter(t, before, 7) || dt["fee"] != nil {
+		t.Errorf("after the fee: due %s (was %s; the 7 days waited do not count), fee %v", got, before, dt["fee"])
+	}
+	if !ledgerHas(dt, "paused", "and 15(3)") {
+		t.Errorf("ledger lacks the fee's pause and rule: %v", dt["ledger"])
+	}
+}
+
+// Nemerosa (shared/seeds/000): a processor for its clients' Ontrack
+// installations ("you must contact the relevant client who controls that
+// data"); GDPR rights for the data it holds itself.
+func TestSeedNemerosaOntrackEndToEnd(t *testing.T) {
+	t.Parallel()
+	o := startOrg(t, "nemerosa-ontrack")
+	o.kindsOnForm("access", "rectification", "erasure", "objection", "restriction")
+	containsAll(t, "the form", o.formPage(), `id="processor-notice"`, "we do not host or store it and have no access to it", `action="/requests/processor"`)
+	o.apiRefused(`{"kind": "portability", "subject": {"email": "p@example.com", "country": "BE"}, "fields": {"format": "json"}}`, "kind")
+
+	// The processor path: the instructions, on the page and by mail,
+	// recorded as redirected (visible in the console), not as a request.
+	resp, page := postForm(t, o.d, "/requests/processor", url.Values{"email": {"piet@example.com"}, "client": {"Acme Bank"}})
+	if resp.StatusCode != 201 {
+		t.Fatalf("processor path: %d\n%s", resp.StatusCode, page)
+	}
+	containsAll(t, "the processor answer", page, "you must contact the relevant client who controls that data", "recorded your request as redirected")
+	o.mail("piet@example.com", "please contact the organisation that controls your data", "you must contact the relevant client", `you named "Acme Bank"`, "we have not refused it")
+	_, console := o.officer.get("/console/redirects")
+	containsAll(t, "the console's redirects", console, "piet@example.com", "Acme Bank", "you must contact the relevant client who controls that data")
+	if _, out := adminCall(t, o.d, o.tok, "GET", "/api/v1/admin/requests", nil); len(out["data"].([]any)) != 0 {
+		t.Errorf("the processor path created a request: %v", out["data"])
+	}
+
+	// Its own data (licence, billing): an access request, answered that
+	// it holds none.
+	id := o.form(url.Values{"kind": {"access"}, "email": {"jan@example.com"}, "name": {"Jan"}, "country": {"BE"}, "f_access_scope": {"copy"}})
+	o.confirm("jan@example.com")
+	o.act(id, "complete", map[string]any{"outcome": "no_data", "summary": "Searched licence, billing and support records."}, 200)
+	o.mail("jan@example.com", "is complete", "we hold no personal data about you", "Searched licence, billing and support records.")
+}
+
+// Datto / CloudTrax (shared/seeds/003): rights for EEA residents only;
+// "lodge a complaint with an appropriate data protection authority in the
+// United Kingdom"; its Data Protection representative at privacy@datto.com.
+func TestSeedDattoEndToEnd(t *testing.T) {
+	t.Parallel()
+	o := startOrg(t, "datto")
+	o.kindsOnForm("access", "rectification", "erasure", "opt_out")
+	containsAll(t, "the form", o.formPage(), "Preference Center")
+	o.apiRefused(`{"kind": "portability", "subject": {"email": "p@example.com", "country": "NL"}, "fields": {"format": "json"}}`, "kind")
+	for _, place := range []string{`"country": "US", "state": "CT"`, `"country": "GB"`} {
+		if code := o.apiRefused(`{"kind": "access", "subject": {"email": "out@example.com", `+place+`}}`, ""); code != "not_available" {
+			t.Errorf("%s at an EEA-only organisation: %s, want not_available", place, code)
+		}
+	}
+
+	// An erasure completed in part: what was kept, and the ICO as the
+	// complaint route, in the mail and on the status page.
+	id := o.form(url.Values{"kind": {"erasure"}, "email": {"erik@example.com"}, "country": {"DE"}})
+	o.confirm("erik@example.com")
+	o.act(id, "complete", map[string]any{"outcome": "partial", "summary": "Deleted the portal account.", "systems": "portal",
+		"kept": []map[string]string{{"data": "invoices", "basis": "10 years, German commercial law (HGB §257)"}}}, 200)
+	m := o.mail("erik@example.com", "is complete", "in part", "invoices: 10 years, German commercial law (HGB §257)",
+		"Information Commissioner's Office (ICO)", "https://ico.org.uk/make-a-complaint/", "privacy@datto.com")
+	containsNone(t, "the completion mail", m.Text, "a supervisory authority")
+	page := o.statusPage(m)
+	containsAll(t, "the status page", page, "Information Commissioner&#39;s Office (ICO)", "HGB §257")
+	containsNone(t, "the status page", page, "a supervisory authority")
+
+	// A refusal names the ICO too.
+	rc := o.api(`{"kind": "access", "subject": {"email": "ana@example.com", "country": "NL"}}`)
+	o.confirm("ana@example.com")
+	o.act(rc.ID, "deny", map[string]string{"reason": "unverifiable_identity", "explanation": "The portal account does not match."}, 200)
+	o.mail("ana@example.com", "cannot fulfil", "Information Commissioner's Office (ICO)", "Wycliffe House", "Our data protection officer: Datto Data Protection representative, privacy@datto.com")
+}
