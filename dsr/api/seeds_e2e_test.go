@@ -108,6 +108,13 @@ func TestSeedOntraEndToEnd(t *testing.T) {
 		t.Errorf("voluntary restriction due %v, want %s (45 days counting the day of receipt)", dt["due_on"], want)
 	}
 
+	// The same through the form, for a Virginian (VCDPA has no
+	// restriction either).
+	va := o.form(url.Values{"kind": {"restriction"}, "email": {"vic@example.com"}, "country": {"US"}, "state": {"VA"}, "f_restriction_ground": {"accuracy_contested"}})
+	if dt := o.detail(va); dt["regime"] != "vcdpa" || !ledgerHas(dt, "voluntary", "offered voluntarily (policy)") {
+		t.Errorf("Virginia restriction from the form: regime %v, ledger %v", dt["regime"], dt["ledger"])
+	}
+
 	// An authorized agent for a California resident: the subject confirms
 	// the agent's authority, mails to the agent speak of the person.
 	agent := o.api(`{"kind": "access", "subject": {"email": "cara@example.com", "name": "Cara Cole", "country": "US", "state": "CA"},
