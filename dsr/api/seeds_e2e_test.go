@@ -47,6 +47,12 @@ func TestSeedUbiOpsEndToEnd(t *testing.T) {
 	// The promise is kept: an extension is refused naming it.
 	out := o.act(id, "extend", map[string]string{"reason": "Backups"}, 409)
 	containsAll(t, "the refused extension", mustJSON(out), "we will delete the respective data within 14 days after receipt of the request")
+	// Knowingly broken, it is recorded and the requester told plainly.
+	o.act(id, "extend", map[string]any{"reason": "The backup restore takes three weeks.", "override_promise": true}, 200)
+	if dt := o.detail(id); !ledgerHas(dt, "promise_broken", "The backup restore takes three weeks.") {
+		t.Errorf("ledger lacks the broken promise: %v", dt["ledger"])
+	}
+	o.mail("eva@example.com", "We need more time", "We will not meet that date.", "within 14 days after receipt", "The backup restore takes three weeks.")
 	o.act(id, "complete", map[string]any{"summary": "Deleted your account and project data.", "systems": "accounts, projects"}, 200)
 	m := o.mail("eva@example.com", "is complete", "Deleted your account and project data.")
 	containsNone(t, "the completion mail", m.Text, "sale", "selling")
