@@ -78,7 +78,7 @@ func TestBrowserFeeRequestPaidAndWaived(t *testing.T) {
 
 	// UK further copies: the console shows the fee and the stopped clock.
 	askFee(uk.ID, "10.50", "GBP", "further_copies")
-	if fee, due := text("fee", "#fee"), text("due", "#due"); !strings.Contains(fee, "Awaiting a fee of 10.50 GBP") || !strings.Contains(due, "clock stopped since") {
+	if fee, due := text("fee", "#fee"), text("due", "#due"); !strings.Contains(fee, "Awaiting a fee of 10.50 GBP (further copies of your personal data)") || !strings.Contains(due, "clock stopped since") {
 		t.Fatalf("console after request-fee: fee %q due %q", fee, due)
 	}
 	// The requester's status page (the link in the fee mail).
