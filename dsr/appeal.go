@@ -146,6 +146,31 @@ func AppealNotice(org *Config, reg *Regime, refused Date) (string, bool) {
 	return "", false
 }
 
+// AppealNoticeByPost is AppealNotice for a refusal sent as a letter to
+// a requester without an email address: how and until when to appeal by
+// post to the organisation's postal address (Organisation.Address, else
+// its contact email), quoting r's reference; where the law gives no
+// appeal, AppealNotice's complaint routes.
+func AppealNoticeByPost(org *Config, reg *Regime, r *Request, refused Date) string {
+	text, _ := AppealNotice(org, reg, refused)
+	days, ok := reg.AppealWindowDays(org.Appeals.WindowDays)
+	if text == "" || !ok {
+		return text
+	}
+	return fmt.Sprintf("You may appeal this decision until %s (%d days, %s): %s, quoting reference %s, and tell us why you disagree; you may enclose documents. Your appeal goes to someone other than the person who decided.",
+		refused.AddDays(days).Long(), days, reg.Short, org.WriteToUs(), r.RefString())
+}
+
+// WriteToUs says where a requester writes to by post: "write to us at
+// <address>" (Organisation.Address), else "write to us at <contact
+// email>" when no postal address is configured.
+func (c *Config) WriteToUs() string {
+	if a := strings.Join(strings.Fields(strings.ReplaceAll(c.Organisation.Address, "\n", ", ")), " "); a != "" {
+		return "write to us at " + c.Organisation.Name + ", " + a
+	}
+	return "write to us at " + c.Organisation.ContactEmail
+}
+
 func routesText(rs []ComplaintRoute) string {
 	parts := make([]string, len(rs))
 	for i, r := range rs {
@@ -184,6 +209,11 @@ func WithAppealNotice(org *Config, reg *Regime, r *Request, c Change, now time.T
 	for i := range c.Messages {
 		m := &c.Messages[i]
 		m.Appeal, m.AppealLink = text, link
+		if m.Letter {
+			// Paper has no link to use: the letter says where to write.
+			m.Appeal, m.AppealLink = AppealNoticeByPost(org, reg, r, refused), false
+			continue
+		}
 		if link {
 			if until := now.Add(time.Duration(days)*24*time.Hour + StatusLinkGrace); m.Status.Expires.Before(until) {
 				m.Status.Expires = until

@@ -98,6 +98,7 @@ type VoluntaryOffer struct {
 	Regimes []string `json:"regimes"`
 	Days    int      `json:"days"`
 	Source  string   `json:"source"`
+	Comment string   `json:"comment"` // ignored: the policy sentence it comes from
 }
 
 // Reminders are the officer reminder offsets in days before the effective

@@ -174,6 +174,14 @@ func PlanClose(r *Request, to Status, actor string, typ EventType, mail string, 
 		data = map[string]string{}
 	}
 	c := Change{To: to, CloseReason: string(typ), Events: []NewEvent{{Type: typ, Actor: actor, Public: true, Data: data}}}
+	// A closed request awaits nothing: closing settles any fee still
+	// awaited (cleared even when the caller did not load r.Fee, so that
+	// no close leaves a fee row behind); a known fee is named in the
+	// event (fee_dropped).
+	c.Fee = &FeeUpdate{}
+	if f := r.Fee; f != nil {
+		data["fee_dropped"] = f.Amount + " " + f.Currency
+	}
 	c.Messages = MailAll(c.ApplyTo(r, now), mail, now, m)
 	return c, nil
 }

@@ -181,6 +181,16 @@ func planFeeEnd(org *Config, r *Request, actor string, paid bool, now time.Time)
 			c.Due = &DueChange{LegalDue: d.LegalDue, Due: d.Due, ExtendedDue: d.ExtendedDue, PausedDays: r.PausedDays, Extensions: r.Extensions}
 			c.Ledger = append([]LedgerEntry{{What: LedgerResumed, Date: today,
 				Rule: fmt.Sprintf("%s: fee received on %s, every period counts from that day", rule, today.Human())}}, d.Ledger...)
+			if r.Extensions > 0 && reg.Extension != nil {
+				// An extension granted before the fee arrived still
+				// stands: ICO, "three months from the original start
+				// date", and the start is now the day of payment
+				// (regimes.md §4.2–4.3), so the extended date is the
+				// new start's maximum, not the old extended date.
+				c.Due.LegalDue, c.Due.Due = d.ExtendedDue, d.ExtendedDue
+				c.Ledger = append(c.Ledger, LedgerEntry{What: LedgerExtended, Date: d.ExtendedDue,
+					Rule: fmt.Sprintf("%s; the extension granted earlier is kept and counts from the new start, %s (fee received)", reg.Extension.Rule, today.Human())})
+			}
 		} else {
 			shadow := *reg
 			shadow.Pause = &Pause{Rule: rule, Reasons: []string{InfoFee}}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/mail"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -224,7 +225,31 @@ func (s *Submission) ValidateAt(cfg *Config, now time.Time) (*Regime, error) {
 		}
 		return nil, err
 	}
+	s.validateOptOutChoices(r, fe)
 	return r, fe.Err()
+}
+
+// validateOptOutChoices refuses, for an opt-out the requester filled in
+// (web form or API), a choice that the law where they live does not have
+// (OptOutChoices: CCPA "sale" from the Netherlands, GDPR
+// "direct_marketing" from California), naming the valid ones. An opt-out
+// read from an email or a GPC signal, or entered by an officer, keeps
+// what it says: the officer fixes it at triage.
+func (s *Submission) validateOptOutChoices(r *Regime, fe FieldErrors) {
+	v := s.Fields["opt_out_of"]
+	if s.Kind != KindOptOut || v == "" || (s.Channel != ChannelAPI && s.Channel != ChannelWeb) {
+		return
+	}
+	if _, bad := fe["fields.opt_out_of"]; bad {
+		return
+	}
+	allowed := OptOutChoices(r)
+	for _, one := range strings.Split(v, ",") {
+		if !slices.Contains(allowed, strings.TrimSpace(one)) {
+			fe.Add("fields.opt_out_of", fmt.Sprintf("%q is no opt-out under %s, where the requester lives; valid choices: %s.", strings.TrimSpace(one), r.Short, strings.Join(allowed, ", ")))
+			return
+		}
+	}
 }
 
 // checkStorable adds a field error for every text of s that cannot be

@@ -53,6 +53,10 @@ type MailData struct {
 	// AppealURL is the holder's appeal form (empty: no appeal).
 	AppealText string
 	AppealURL  string
+	// ByPost: the message is a letter (no email address, no links);
+	// WriteToUs says where to write ("write to us at <org>, <address>").
+	ByPost    bool
+	WriteToUs string
 	// Officer mails.
 	RecipientName string
 	ConsoleURL    string

@@ -203,6 +203,12 @@ func (e *Engine) change(ctx context.Context, id string, decide func(r *dsr.Reque
 		if err != nil {
 			return err
 		}
+		if req.Status == dsr.StatusAwaitingRequester || req.Status == dsr.StatusInProgress {
+			// A fee may be awaited: a close names and settles it.
+			if req.Fee, err = db.GetFee(ctx, tx, id); err != nil {
+				return err
+			}
+		}
 		now := e.now()
 		c, err := decide(req, now)
 		if err != nil {

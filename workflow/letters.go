@@ -18,7 +18,7 @@ type Letter = db.Letter
 // letterStatusLine stands in a letter where an email has the status link:
 // paper carries no token, so it says how to ask instead.
 func (e *Engine) letterStatusLine(req *dsr.Request) string {
-	s := fmt.Sprintf("write to us quoting reference %s", req.RefString())
+	s := fmt.Sprintf("%s, quoting reference %s", e.org.WriteToUs(), req.RefString())
 	if c := e.org.Organisation.ContactEmail; c != "" {
 		s += ", or email " + c
 	}

@@ -154,6 +154,7 @@ func (e *Engine) renderPlanned(req *dsr.Request, pm dsr.Message, statusRaw, acti
 	}
 	if pm.Letter {
 		data.StatusURL = e.letterStatusLine(req)
+		data.ByPost, data.WriteToUs = true, e.org.WriteToUs()
 	}
 	r, err := e.renderer.Render(e.org.Locale, pm.Event, data)
 	if err != nil {

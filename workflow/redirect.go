@@ -55,3 +55,13 @@ func (e *Engine) Redirect(ctx context.Context, in dsr.RedirectInput) (*Redirecte
 	}
 	return &Redirected{ID: rd.ID, Instructions: rd.Instructions, Client: rd.Client}, nil
 }
+
+// RedirectRow is a recorded processor-path answer (see db.RedirectRow).
+type RedirectRow = db.RedirectRow
+
+// Redirects lists the latest limit requests answered on the processor
+// path, newest first, with the instructions mail each was sent, and how
+// many there are in all. Errors: the database's.
+func (e *Engine) Redirects(ctx context.Context, limit int) ([]RedirectRow, int, error) {
+	return db.Redirects(ctx, e.pool, limit)
+}

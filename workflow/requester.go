@@ -29,6 +29,11 @@ type RequestView struct {
 	ClockStopped string
 	// Outcome is a completed request's outcome (Result "" otherwise).
 	Outcome dsr.Outcome
+	// Fee is the fee an open request waits for, nil when none (a closed
+	// request awaits no fee).
+	Fee *dsr.Fee
+	// FeeReason is Fee's reason in words.
+	FeeReason string
 }
 
 // PublicEvent is one line of the requester's history.
@@ -190,6 +195,14 @@ func (e *Engine) view(ctx context.Context, q db.Querier, t *db.Token) (*RequestV
 			return nil, err
 		}
 	}
+	if !req.Status.Closed() {
+		if v.Fee, err = db.GetFee(ctx, q, req.ID); err != nil {
+			return nil, err
+		}
+		if v.Fee != nil {
+			v.FeeReason = dsr.FeeReasonWords(v.Fee.Reason)
+		}
+	}
 	evs, err := db.Events(ctx, q, req.ID, true)
 	if err != nil {
 		return nil, err
@@ -230,6 +243,12 @@ func describe(ev dsr.Event, loc *time.Location) string {
 		return "Request refused: " + d["reason_label"]
 	case dsr.EventWithdrawn:
 		return "Request withdrawn."
+	case dsr.EventFeeRequested:
+		return "We asked for a fee of " + d["amount"] + " " + d["currency"] + " (" + dsr.FeeReasonWords(d["reason"]) + ")."
+	case dsr.EventFeePaid:
+		return "We received the fee of " + d["amount"] + " " + d["currency"] + "."
+	case dsr.EventFeeWaived:
+		return "The fee of " + d["amount"] + " " + d["currency"] + " was waived."
 	case dsr.EventExpired:
 		return "Request expired because it was never confirmed."
 	}

@@ -33,6 +33,7 @@ func (s *Server) consoleRoutes() {
 	g.POST("/requests/:id/inbound/:email/accept", s.consoleAcceptReply, work)
 	g.POST("/bulk", s.consoleBulk, work)
 	g.GET("/outbox", s.outboxPage, read)
+	g.GET("/redirects", s.redirectsPage, read)
 	g.POST("/outbox/:id/retry", s.outboxRetry, work)
 	s.userRoutes(g, admin)
 	s.mountJobs(g, admin)

@@ -125,3 +125,12 @@ func apiFeesOf(d *requestDetail) (*apiFee, *apiRepeatOf) {
 	}
 	return f, rp
 }
+
+// FeeReason is the awaited fee's reason in words for the console ("" when
+// no fee is awaited).
+func (d *requestDetail) FeeReason() string {
+	if d.Fee == nil {
+		return ""
+	}
+	return dsr.FeeReasonWords(d.Fee.Reason)
+}

@@ -107,9 +107,9 @@ func TestFeeWaivedAndRefused(t *testing.T) {
 			t.Fatalf("verify: %d %v", code, out)
 		}
 	}
-	code, out := adminCall(t, d, tok, "POST", "/api/v1/admin/requests/"+eu.ID+"/request-fee", map[string]any{"amount": "10", "currency": "EUR", "reason": "further_copies"})
+	code, out := adminCall(t, d, tok, "POST", "/api/v1/admin/requests/"+eu.ID+"/request-fee", map[string]any{"amount": "10", "currency": "EUR", "reason": "repeat_within_12_months"})
 	if code != 409 || !strings.Contains(fmt.Sprint(out["error"].(map[string]any)["rule"]), "Art. 12(5)") {
-		t.Fatalf("GDPR further copies: %d %v, want 409 with the rule", code, out)
+		t.Fatalf("GDPR repeat fee: %d %v, want 409 with the rule", code, out)
 	}
 	code, out = adminCall(t, d, tok, "POST", "/api/v1/admin/requests/"+ca.ID+"/request-fee", map[string]any{"amount": "10", "currency": "USD", "reason": "repeat_within_12_months"})
 	if code != 409 || !strings.Contains(fmt.Sprint(out["error"].(map[string]any)["rule"]), "1798.145") {

@@ -98,6 +98,7 @@ type pageData struct {
 	Letter                                                     *workflow.Letter
 	Pages                                                      *queuePages
 	Entry                                                      *entryForm
+	Redirects                                                  *redirectList
 }
 
 type choice struct {
