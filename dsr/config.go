@@ -40,6 +40,7 @@ type Config struct {
 	Downloads    Downloads        `json:"downloads"`
 	Appeals      Appeals          `json:"appeals"`
 	Mail         MailConfig       `json:"mail"`
+	Systems      []System         `json:"systems"` // issue #15: the data systems (fulfil.go)
 
 	// The organisation's own texts (see texts.go); each empty one keeps
 	// the law's text.

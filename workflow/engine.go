@@ -131,6 +131,7 @@ func New(pool *pgxpool.Pool, o Options) (*Engine, error) {
 	river.AddWorker(rw, &digestWorker{e: e})
 	river.AddWorker(rw, &parseInboundWorker{e: e})
 	river.AddWorker(rw, &sessionCleanupWorker{e: e})
+	river.AddWorker(rw, &buildExportWorker{e: e})
 	e.river, err = river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			QueueDefault: {MaxWorkers: workers, FetchPollInterval: o.FetchPollInterval, FetchCooldown: cooldown(o.FetchPollInterval)},
