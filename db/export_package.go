@@ -283,9 +283,10 @@ func SavePackage(ctx context.Context, tx pgx.Tx, requestID, attachmentID string,
 		requestID, attachmentID, systems, at); err != nil {
 		return wrap("save package", err)
 	}
-	if old != nil && *old != attachmentID {
-		_, err = tx.Exec(ctx, `DELETE FROM attachments WHERE id = $1 AND purpose = 'package'`, *old)
+	if old == nil || *old == attachmentID {
+		return nil
 	}
+	_, err = tx.Exec(ctx, `DELETE FROM attachments WHERE id = $1 AND purpose = 'package'`, *old)
 	return wrap("replace package", err)
 }
 

@@ -211,7 +211,7 @@ func (b *packageBuild) write(ctx context.Context, out io.Writer) error {
 	b.zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
 		return flate.NewWriter(w, flate.BestSpeed) // CPU time matters more than a few percent of size
 	})
-	b.used = map[string]bool{"README.html": true, "manifest.json": true}
+	b.used = map[string]bool{} // system files are all in folders: README.html and manifest.json never collide
 	var systems []readmeSystem
 	for _, t := range b.tasks {
 		rs, err := b.writeSystem(ctx, t)

@@ -46,6 +46,8 @@ type requestDetail struct {
 	// same person filed the same kind within 12 months (see fillFees).
 	Fee    *dsr.Fee
 	Repeat *repeatWarning
+	// Package is the export package built from the systems' data (#15).
+	Package workflow.PackageState
 }
 
 type timelineItem struct {
@@ -77,6 +79,11 @@ func (s *Server) loadDetail(ctx context.Context, id string) (*requestDetail, err
 	d.KindLabel, d.RegimeLabel, d.CountryName = kindName(req.Kind), regimeName(req.Regime), dsr.CountryName(req.Subject.Country)
 	if err := s.fillFees(ctx, d); err != nil {
 		return nil, err
+	}
+	if req.Kind == dsr.KindAccess || req.Kind == dsr.KindPortability {
+		if d.Package, err = s.engine.ExportPackageState(ctx, id); err != nil {
+			return nil, err
+		}
 	}
 	if reg, err := dsr.LookupRegime(req.Regime); err == nil {
 		if err := dsr.CheckExtension(reg, req, today); err != nil {
