@@ -61,19 +61,22 @@ func SeedTaskFile(ctx context.Context, pool *pgxpool.Pool, requestID, taskID, fi
 }
 
 // SeedBigSection fills one section of a task with about totalBytes of
-// row data, set-based: chunks of rowsPerChunk generated rows (each row an
-// object of an id, an email-like text, a timestamp and a padding text of
-// padBytes characters). It returns the number of rows. For benchmarks.
+// row data, set-based: chunks of rowsPerChunk generated rows, each an
+// object of an id, an email-like text, a timestamp and a note of about
+// padBytes random base64 characters (random, so the package's deflate
+// cannot shrink it much). It returns the number of rows. For benchmarks.
 func SeedBigSection(ctx context.Context, pool *pgxpool.Pool, taskID, section string, totalBytes int64, rowsPerChunk, padBytes int) (int64, error) {
-	rowBytes := int64(padBytes + 100) // the padding plus the other fields and JSON syntax
-	rows := totalBytes / rowBytes
-	chunks := (rows + int64(rowsPerChunk) - 1) / int64(rowsPerChunk)
+	rowBytes := int64(padBytes + 100) // the note plus the other fields and JSON syntax
+	chunks := (totalBytes/rowBytes + int64(rowsPerChunk) - 1) / int64(rowsPerChunk)
+	md5s := (padBytes*3/4 + 15) / 16 // 16 random bytes each
 	_, err := pool.Exec(ctx, `INSERT INTO task_sections (task_id, section, seq, columns, rows)
 		SELECT $1, $2, c, '["id", "email", "seen_at", "note"]',
 		       (SELECT jsonb_agg(jsonb_build_object('id', c * $3 + g, 'email', 'user' || (c * $3 + g) || '@example.com',
-		                         'seen_at', '2026-01-01T00:00:00Z', 'note', repeat(chr(97 + (g % 26)), $4)))
+		                         'seen_at', '2026-01-01T00:00:00Z',
+		                         'note', (SELECT translate(encode(decode(string_agg(md5(random()::text || g || k), ''), 'hex'), 'base64'), E'\n', '')
+		                                  FROM generate_series(1, $4) k)))
 		        FROM generate_series(1, $3) g)
-		FROM generate_series(0, $5::int - 1) c`, taskID, section, rowsPerChunk, padBytes, chunks)
+		FROM generate_series(0, $5::int - 1) c`, taskID, section, rowsPerChunk, md5s, chunks)
 	if err != nil {
 		return 0, fmt.Errorf("seed big section: %w", err)
 	}
