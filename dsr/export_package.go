@@ -13,12 +13,11 @@ import (
 
 // PackageSegment makes s safe as one path segment inside the package:
 // no directory parts, no parent or absolute paths, no control characters
-// (SafeFilename), "data" when nothing is left.
+// or leading dots (SafeFilename), "document" when nothing is left.
 func PackageSegment(s string) string {
-	s = SafeFilename(strings.TrimSpace(s), "")
-	s = strings.TrimLeft(s, ". ")
-	if s == "" || s == "document" {
-		return "data"
+	s = strings.TrimLeft(SafeFilename(strings.TrimSpace(s), ""), ". ")
+	if s == "" {
+		return "document"
 	}
 	return s
 }
