@@ -555,8 +555,16 @@ func (e *Engine) completeWithPackage(ctx context.Context, requestID, actor strin
 	return handled, err
 }
 
-// ExportStream is an export file opened for streaming to the subject.
+// ExportStream is a stored file opened for streaming.
 type ExportStream = db.AttachmentStream
+
+// OpenAttachment opens one stored document of a request, whatever its
+// purpose, for streaming (the caller closes Body); chunked files such as
+// the export package are read a chunk at a time. Errors: ENOTFOUND, also
+// when it belongs to another request.
+func (e *Engine) OpenAttachment(ctx context.Context, requestID, attachmentID string) (*ExportStream, error) {
+	return db.OpenAttachment(ctx, e.pool, requestID, attachmentID, "")
+}
 
 // OpenExport opens one export file behind a download link for streaming
 // (chunked packages are read a chunk at a time; the caller closes Body)

@@ -9,6 +9,8 @@ CREATE TABLE attachment_chunks (
     data          bytea NOT NULL,
     PRIMARY KEY (attachment_id, seq)
 );
+-- Chunks are mostly zip bytes: do not try to compress them again.
+ALTER TABLE attachment_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
 
 -- The built package of a request (one at most): its attachment (purpose
 -- 'package' until the officer's complete hands it over as 'export') and

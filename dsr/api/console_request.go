@@ -290,12 +290,13 @@ func (s *Server) consoleAttachment(c echo.Context) error {
 	if !isUUID(c.Param("id")) {
 		return dsr.Errorf(dsr.ENOTFOUND, "not found")
 	}
-	f, err := s.engine.Attachment(c.Request().Context(), c.Param("id"), c.Param("att"))
+	f, err := s.engine.OpenAttachment(c.Request().Context(), c.Param("id"), c.Param("att"))
 	if err != nil {
 		return err
 	}
+	defer f.Body.Close()
 	s.securityLog(c, "download", slog.String("dsr_request_id", c.Param("id")), slog.String("attachment_id", c.Param("att")))
-	return sendFile(c, f, f.ContentType == "application/pdf" || strings.HasPrefix(f.ContentType, "image/"))
+	return streamFile(c, f, f.ContentType == "application/pdf" || strings.HasPrefix(f.ContentType, "image/"))
 }
 
 func sendFile(c echo.Context, f *dsr.File, inline bool) error {

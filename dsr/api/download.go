@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/dsrdesk/dsrdesk/workflow"
 )
 
 // downloadPage lists the export files behind a data subject's link. An
@@ -32,8 +34,18 @@ func (s *Server) downloadFile(c echo.Context) error {
 	defer f.Body.Close()
 	// The requester has no user id: the log line carries the address only.
 	s.securityLog(c, "export_downloaded")
+	return streamFile(c, f, false)
+}
+
+// streamFile sends a stored file as sendFile does, copying it from its
+// reader (a chunked file is read a chunk at a time).
+func streamFile(c echo.Context, f *workflow.ExportStream, inline bool) error {
+	disp := "attachment"
+	if inline {
+		disp = "inline"
+	}
 	h := c.Response().Header()
-	h.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", f.Filename))
+	h.Set("Content-Disposition", fmt.Sprintf("%s; filename=%q", disp, f.Filename))
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Security-Policy", "sandbox")
 	h.Set("Content-Length", strconv.FormatInt(f.Size, 10))

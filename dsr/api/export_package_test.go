@@ -100,8 +100,14 @@ func TestConsoleCompletesWithTheBuiltPackage(t *testing.T) {
 		t.Fatal("a request without tasks mentions an export package")
 	}
 	seedPackage(t, d, rc.ID)
-	if _, page := b.get("/console/requests/" + rc.ID); !strings.Contains(page, "The export package built from 2 systems will be sent") {
+	_, page := b.get("/console/requests/" + rc.ID)
+	if !strings.Contains(page, "The export package built from 2 systems will be sent") {
 		t.Fatalf("complete form does not announce the package:\n%s", page)
+	}
+	// The officer can open the (chunked) package from the request page.
+	att := regexp.MustCompile(`/console/requests/[0-9a-f-]{36}/attachments/[0-9a-f-]{36}`).FindString(page)
+	if resp, zipped := b.get(att); att == "" || resp.StatusCode != 200 || !strings.HasPrefix(zipped, "PK") {
+		t.Fatalf("officer's package download %q: %d %.20q", att, resp.StatusCode, zipped)
 	}
 	if resp, page := b.post("/console/requests/"+rc.ID+"/complete", url.Values{"outcome": {"full"}, "summary": {"Your data."}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("complete: %d\n%s", resp.StatusCode, page)
