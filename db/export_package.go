@@ -235,16 +235,58 @@ func SectionKeys(ctx context.Context, q Querier, taskID, section string) ([]stri
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-// SectionChunk returns the first chunk of a section after seq afterSeq
-// (-1 for the first): its seq and its rows as JSON text (an array). ok is
-// false after the last chunk.
-func SectionChunk(ctx context.Context, q Querier, taskID, section string, afterSeq int) (seq int, rows []byte, ok bool, err error) {
-	err = q.QueryRow(ctx, `SELECT seq, rows::text FROM task_sections WHERE task_id = $1 AND section = $2 AND seq > $3
-		ORDER BY seq LIMIT 1`, taskID, section, afterSeq).Scan(&seq, &rows)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil, false, nil
+// chunkAfter is the first chunk of a section after seq $3, its rows as
+// elements (one row with r NULL for an empty chunk, so that an empty
+// chunk is told from the end).
+const chunkAfter = `(SELECT seq, rows FROM task_sections WHERE task_id = $1 AND section = $2 AND seq > $3 ORDER BY seq LIMIT 1) s
+	LEFT JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(s.rows) = 'array' THEN s.rows ELSE '[]' END) WITH ORDINALITY e(r, i) ON true`
+
+// SectionRows returns the first chunk of a section after seq afterSeq
+// (-1 for the first): its seq and its rows, each as JSON text, in order.
+// PostgreSQL splits the chunk, so the caller parses nothing. ok is false
+// after the last chunk.
+func SectionRows(ctx context.Context, q Querier, taskID, section string, afterSeq int) (seq int, rows [][]byte, ok bool, err error) {
+	res, err := q.Query(ctx, `SELECT s.seq, e.r::text FROM `+chunkAfter+` ORDER BY e.i`, taskID, section, afterSeq)
+	if err != nil {
+		return 0, nil, false, wrap("section rows", err)
 	}
-	return seq, rows, err == nil, wrap("section chunk", err)
+	defer res.Close()
+	for res.Next() {
+		var row []byte
+		if err := res.Scan(&seq, &row); err != nil {
+			return 0, nil, false, wrap("section rows", err)
+		}
+		ok = true
+		if row != nil {
+			rows = append(rows, row)
+		}
+	}
+	return seq, rows, ok, wrap("section rows", res.Err())
+}
+
+// SectionRecords is SectionRows as CSV records: per row the text of each
+// of cols (strings as they are, numbers and booleans as JSON, objects and
+// arrays as JSON text, null or missing empty).
+func SectionRecords(ctx context.Context, q Querier, taskID, section string, afterSeq int, cols []string) (seq int, records [][]string, ok bool, err error) {
+	res, err := q.Query(ctx, `SELECT s.seq, CASE WHEN e.r IS NOT NULL THEN
+			ARRAY(SELECT coalesce(e.r ->> c, '') FROM unnest($4::text[]) WITH ORDINALITY u(c, k) ORDER BY k) END
+		FROM `+chunkAfter+` ORDER BY e.i`, taskID, section, afterSeq, cols)
+	if err != nil {
+		return 0, nil, false, wrap("section records", err)
+	}
+	defer res.Close()
+	for res.Next() {
+		var rec []string
+		var present bool
+		if err := res.Scan(&seq, &rec); err != nil {
+			return 0, nil, false, wrap("section records", err)
+		}
+		ok, present = true, rec != nil
+		if present {
+			records = append(records, rec)
+		}
+	}
+	return seq, records, ok, wrap("section records", res.Err())
 }
 
 // TaskFiles lists the files a system uploaded for its task (purpose 'task').

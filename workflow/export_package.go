@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"archive/zip"
-	"bytes"
 	"compress/flate"
 	"context"
 	"crypto/sha256"
@@ -140,9 +139,11 @@ func (e *Engine) BuildExportPackage(ctx context.Context, requestID string) (*db.
 type packageSource interface {
 	Sections(ctx context.Context, taskID string) ([]db.SectionInfo, error)
 	Keys(ctx context.Context, taskID, section string) ([]string, error)
-	// Chunk returns the rows (a JSON array) of the first chunk after seq
-	// after (-1: the first); ok false past the last.
-	Chunk(ctx context.Context, taskID, section string, after int) (seq int, rows []byte, ok bool, err error)
+	// Rows returns the rows (each JSON text) of the first chunk after seq
+	// after (-1: the first); ok false past the last. Records is the same
+	// chunk as CSV records of cols.
+	Rows(ctx context.Context, taskID, section string, after int) (seq int, rows [][]byte, ok bool, err error)
+	Records(ctx context.Context, taskID, section string, after int, cols []string) (seq int, records [][]string, ok bool, err error)
 	Files(ctx context.Context, taskID string) ([]db.AttachmentInfo, error)
 	Open(ctx context.Context, requestID, attachmentID string) (io.ReadCloser, error)
 }
@@ -157,8 +158,12 @@ func (s dbPackageSource) Keys(ctx context.Context, taskID, section string) ([]st
 	return db.SectionKeys(ctx, s.pool, taskID, section)
 }
 
-func (s dbPackageSource) Chunk(ctx context.Context, taskID, section string, after int) (int, []byte, bool, error) {
-	return db.SectionChunk(ctx, s.pool, taskID, section, after)
+func (s dbPackageSource) Rows(ctx context.Context, taskID, section string, after int) (int, [][]byte, bool, error) {
+	return db.SectionRows(ctx, s.pool, taskID, section, after)
+}
+
+func (s dbPackageSource) Records(ctx context.Context, taskID, section string, after int, cols []string) (int, [][]string, bool, error) {
+	return db.SectionRecords(ctx, s.pool, taskID, section, after, cols)
 }
 
 func (s dbPackageSource) Files(ctx context.Context, taskID string) ([]db.AttachmentInfo, error) {
@@ -326,94 +331,64 @@ func (b *packageBuild) unique(path string) string {
 	}
 }
 
-// eachRow calls fn with every row of a section, reading one chunk at a
-// time and decoding its rows one by one.
-func (b *packageBuild) eachRow(ctx context.Context, taskID, section string, fn func(row json.RawMessage) error) error {
-	for after := -1; ; {
-		seq, rows, ok, err := b.src.Chunk(ctx, taskID, section, after)
-		if err != nil || !ok {
-			return err
-		}
-		after = seq
-		dec := json.NewDecoder(bytes.NewReader(rows))
-		if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
-			return fmt.Errorf("package: section %q chunk %d is not a JSON array", section, seq)
-		}
-		for dec.More() {
-			var row json.RawMessage
-			if err := dec.Decode(&row); err != nil {
-				return fmt.Errorf("package: section %q chunk %d: %w", section, seq, err)
-			}
-			if err := fn(row); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-// streamJSON writes a section as one JSON array, a row per line.
+// streamJSON writes a section as one JSON array, a row per line, one
+// chunk at a time.
 func (b *packageBuild) streamJSON(ctx context.Context, w io.Writer, taskID, section string) (int64, error) {
 	var n int64
 	if _, err := io.WriteString(w, "["); err != nil {
 		return 0, err
 	}
-	err := b.eachRow(ctx, taskID, section, func(row json.RawMessage) error {
-		sep := ",\n"
-		if n == 0 {
-			sep = "\n"
+	for after := -1; ; {
+		seq, rows, ok, err := b.src.Rows(ctx, taskID, section, after)
+		if err != nil {
+			return 0, err
 		}
-		n++
-		if _, err := io.WriteString(w, sep); err != nil {
-			return err
+		if !ok {
+			break
 		}
-		_, err := w.Write(row)
-		return err
-	})
-	if err != nil {
-		return 0, err
+		after = seq
+		for _, row := range rows {
+			sep := ",\n"
+			if n == 0 {
+				sep = "\n"
+			}
+			n++
+			if _, err := io.WriteString(w, sep); err != nil {
+				return 0, err
+			}
+			if _, err := w.Write(row); err != nil {
+				return 0, err
+			}
+		}
 	}
-	_, err = io.WriteString(w, "\n]\n")
+	_, err := io.WriteString(w, "\n]\n")
 	return n, err
 }
 
-// streamCSV writes a section as CSV with a header of cols; a value is
-// its text (strings unquoted, null empty, objects and arrays as JSON).
+// streamCSV writes a section as CSV with a header of cols, one chunk at
+// a time (the values as db.SectionRecords gives them).
 func (b *packageBuild) streamCSV(ctx context.Context, w io.Writer, taskID, section string, cols []string) (int64, error) {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(cols); err != nil {
 		return 0, err
 	}
 	var n int64
-	record := make([]string, len(cols))
-	err := b.eachRow(ctx, taskID, section, func(row json.RawMessage) error {
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(row, &obj); err != nil {
-			obj = map[string]json.RawMessage{} // not an object: the JSON file has it as it is
+	for after := -1; ; {
+		seq, records, ok, err := b.src.Records(ctx, taskID, section, after, cols)
+		if err != nil {
+			return 0, err
 		}
-		for i, c := range cols {
-			record[i] = csvValue(obj[c])
+		if !ok {
+			break
 		}
-		n++
-		return cw.Write(record)
-	})
-	if err != nil {
-		return 0, err
+		after = seq
+		if err := cw.WriteAll(records); err != nil { // WriteAll flushes: the chunk's bytes go out now
+			return 0, err
+		}
+		n += int64(len(records))
 	}
 	cw.Flush()
 	return n, cw.Error()
-}
-
-func csvValue(v json.RawMessage) string {
-	if len(v) == 0 || string(v) == "null" {
-		return ""
-	}
-	if v[0] == '"' {
-		var s string
-		if json.Unmarshal(v, &s) == nil {
-			return s
-		}
-	}
-	return string(v)
 }
 
 var readmeTemplate = template.Must(template.New("readme.html").
