@@ -495,6 +495,9 @@ func (e *Engine) completeWithPackage(ctx context.Context, requestID, actor strin
 			return err
 		}
 		handled = true
+		if r.Status.Closed() {
+			return r.Status.Transition(dsr.StatusCompleted) // the closed request's own conflict
+		}
 		o, oerr := dsr.ParseOutcome(c.Outcome, c.Kept)
 		if oerr != nil {
 			return oerr

@@ -128,6 +128,15 @@ func TestExportPackageIsBuiltWhenEveryTaskIsFinished(t *testing.T) {
 	if err != nil || !st.Ready || st.Systems != 4 {
 		t.Fatalf("package state %+v %v", st, err)
 	}
+	if err := d.Engine.CompleteWith(ctx, p.id, officer, workflow.Completion{Summary: "Your data."}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := d.Engine.ExportPackageState(ctx, p.id); st.Ready {
+		t.Fatal("the package is still offered after it was handed over")
+	}
+	if err := d.Engine.CompleteWith(ctx, p.id, officer, workflow.Completion{Summary: "Again."}); dsr.ErrorCode(err) != dsr.ECONFLICT {
+		t.Fatalf("second complete: %v", err)
+	}
 }
 
 func TestExportPackageContent(t *testing.T) {
