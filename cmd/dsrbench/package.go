@@ -22,8 +22,8 @@ import (
 )
 
 // The export package (issue #15 §3): seed one system's task with about
-// -package-mb of section rows (random text, so deflate keeps the zip near
-// that size), build the package in this process as the build_export job
+// -package-mb of section rows (random text, so deflate cannot shrink it
+// much; the portability package holds it twice, as JSON and CSV), build the package in this process as the build_export job
 // does, hand it over with the officer's complete, and download it through
 // the HTTP handler (the subject's link). Peak RSS is this process's
 // VmHWM, reset just before the build (/proc/self/clear_refs), so it
