@@ -44,8 +44,10 @@ func (BuildExportArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
-// exportBuildTimeout bounds one build (a 1 GB package takes about a
-// minute); it stays below the default 15-minute rescue delay.
+// exportBuildTimeout bounds one build (a 1 GB package took under three
+// minutes on a busy 2-core machine, BENCHMARKS.md); it stays below the
+// default 15-minute rescue delay. An operator's shorter RescueAfter is
+// not taken into account.
 const exportBuildTimeout = 10 * time.Minute
 
 // packageKind reports whether a request of kind k is answered with an
