@@ -4,7 +4,8 @@ package templates
 
 import "embed"
 
-// FS holds web/*.html, mail/<locale>/*.txt, mail/layout.html and static/*.
+// FS holds web/*.html, mail/<locale>/*.txt, mail/layout.html, static/* and
+// package/readme.html (the export package's README).
 //
-//go:embed web mail static
+//go:embed web mail static package
 var FS embed.FS

@@ -133,6 +133,7 @@ func New(pool *pgxpool.Pool, o Options) (*Engine, error) {
 	river.AddWorker(rw, &sessionCleanupWorker{e: e})
 	river.AddWorker(rw, &purgeWorker{e: e})
 	river.AddWorker(rw, &eraseOwnRecordsWorker{e: e})
+	river.AddWorker(rw, &buildExportWorker{e: e})
 	e.river, err = river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			QueueDefault: {MaxWorkers: workers, FetchPollInterval: o.FetchPollInterval, FetchCooldown: cooldown(o.FetchPollInterval)},

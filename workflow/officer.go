@@ -100,6 +100,12 @@ const MaxExportBytes = 50 << 20
 // an expiring download link. Other kinds need a summary of what was done
 // and the systems touched. Errors: EINVALID, ENOTFOUND, ECONFLICT.
 func (e *Engine) CompleteWith(ctx context.Context, requestID, actor string, c Completion) error {
+	if len(c.Exports) == 0 && c.Outcome != dsr.OutcomeNoData {
+		// Access/portability with system tasks: the built export package.
+		if handled, err := e.completeWithPackage(ctx, requestID, actor, c); handled || err != nil {
+			return err
+		}
+	}
 	return e.change(ctx, requestID, func(r *dsr.Request, now time.Time) (dsr.Change, error) {
 		o, oerr := dsr.ParseOutcome(c.Outcome, c.Kept)
 		if err := validateCompletion(r.Kind, o.Result, c); err != nil || oerr != nil {

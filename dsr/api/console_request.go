@@ -48,6 +48,8 @@ type requestDetail struct {
 	Repeat *repeatWarning
 	// Retention is the request's legal hold and purge (retention.go).
 	Retention workflow.Retention
+	// Package is the export package built from the systems' data (#15).
+	Package workflow.PackageState
 }
 
 type timelineItem struct {
@@ -82,6 +84,11 @@ func (s *Server) loadDetail(ctx context.Context, id string) (*requestDetail, err
 	}
 	if d.Retention, err = s.engine.RequestRetention(ctx, id); err != nil {
 		return nil, err
+	}
+	if req.Kind == dsr.KindAccess || req.Kind == dsr.KindPortability {
+		if d.Package, err = s.engine.ExportPackageState(ctx, id); err != nil {
+			return nil, err
+		}
 	}
 	if reg, err := dsr.LookupRegime(req.Regime); err == nil {
 		if err := dsr.CheckExtension(reg, req, today); err != nil {
@@ -293,12 +300,13 @@ func (s *Server) consoleAttachment(c echo.Context) error {
 	if !isUUID(c.Param("id")) {
 		return dsr.Errorf(dsr.ENOTFOUND, "not found")
 	}
-	f, err := s.engine.Attachment(c.Request().Context(), c.Param("id"), c.Param("att"))
+	f, err := s.engine.OpenAttachment(c.Request().Context(), c.Param("id"), c.Param("att"))
 	if err != nil {
 		return err
 	}
+	defer f.Body.Close()
 	s.securityLog(c, "download", slog.String("dsr_request_id", c.Param("id")), slog.String("attachment_id", c.Param("att")))
-	return sendFile(c, f, f.ContentType == "application/pdf" || strings.HasPrefix(f.ContentType, "image/"))
+	return streamFile(c, f, f.ContentType == "application/pdf" || strings.HasPrefix(f.ContentType, "image/"))
 }
 
 func sendFile(c echo.Context, f *dsr.File, inline bool) error {
