@@ -41,7 +41,7 @@ type Config struct {
 	Appeals      Appeals          `json:"appeals"`
 	Mail         MailConfig       `json:"mail"`
 	Retention    Retention        `json:"retention"` // see retention.go
-	Systems      []System         `json:"systems"` // issue #15: the data systems (fulfil.go)
+	Systems      []System         `json:"systems"`   // issue #15: the data systems (fulfil.go)
 
 	// The organisation's own texts (see texts.go); each empty one keeps
 	// the law's text.
