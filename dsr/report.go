@@ -8,7 +8,7 @@ import (
 )
 
 // Report results: how a request ended, as the reports count it. A
-// completed request's outcome '' (completed before outcomes existed)
+// completed request's outcome ” (completed before outcomes existed)
 // reads as full.
 const (
 	ResultOpen      = "open"
@@ -227,12 +227,12 @@ const (
 
 // GDPRReport is the per-period report of GDPR-style requests.
 type GDPRReport struct {
-	Year     int         `json:"year"`
-	Period   string      `json:"period"`
-	Regimes  []string    `json:"regimes"`
-	TimeZone string      `json:"time_zone"`
-	Today    Date        `json:"today"`
-	Note     string      `json:"note"`
+	Year     int          `json:"year"`
+	Period   string       `json:"period"`
+	Regimes  []string     `json:"regimes"`
+	TimeZone string       `json:"time_zone"`
+	Today    Date         `json:"today"`
+	Note     string       `json:"note"`
 	Rows     []GDPRMetric `json:"rows"`
 }
 

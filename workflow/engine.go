@@ -131,6 +131,7 @@ func New(pool *pgxpool.Pool, o Options) (*Engine, error) {
 	river.AddWorker(rw, &digestWorker{e: e})
 	river.AddWorker(rw, &parseInboundWorker{e: e})
 	river.AddWorker(rw, &sessionCleanupWorker{e: e})
+	river.AddWorker(rw, &reportFoldWorker{e: e})
 	e.river, err = river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			QueueDefault: {MaxWorkers: workers, FetchPollInterval: o.FetchPollInterval, FetchCooldown: cooldown(o.FetchPollInterval)},
@@ -163,6 +164,7 @@ func (e *Engine) periodicJobs() []*river.PeriodicJob {
 			},
 			&river.PeriodicJobOpts{ID: "officer_digest"}),
 		sessionCleanupJob(),
+		reportFoldJob(),
 	}
 }
 
@@ -202,7 +204,12 @@ func (e *Engine) River() *river.Client[pgx.Tx] { return e.river }
 func (e *Engine) Org() *dsr.Config { return e.org }
 
 // Start starts working jobs until ctx ends or Stop is called.
-func (e *Engine) Start(ctx context.Context) error { return e.river.Start(ctx) }
+func (e *Engine) Start(ctx context.Context) error {
+	if err := e.syncReportTimeZone(ctx); err != nil { // before any request is written
+		return err
+	}
+	return e.river.Start(ctx)
+}
 
 // Stop stops fetching jobs and waits for running ones, up to ctx.
 func (e *Engine) Stop(ctx context.Context) error { return e.river.Stop(ctx) }
