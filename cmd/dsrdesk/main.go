@@ -40,6 +40,8 @@ Usage:
                                 revoke a user's tokens of that name, at once
   dsrdesk audit verify          recompute every request's event hash chain; exit 1
                                 naming the first broken link
+  dsrdesk report ccpa|gdpr|sla [--year Y] [--format json|csv|md] [--period month|quarter]
+                                [--regime gdpr,uk_gdpr]  regulators' reports of one year
 
 Environment:
   DATABASE_URL  PostgreSQL URL (default postgres://localhost:5432/dsrdesk?sslmode=disable)
@@ -92,6 +94,8 @@ func runWithInput(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 		return tokenCommand(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return auditCommand(ctx, args[1:], stdout, stderr)
+	case "report":
+		return reportCommand(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
