@@ -98,6 +98,8 @@ type pageData struct {
 	Letter                                                     *workflow.Letter
 	Pages                                                      *queuePages
 	Entry                                                      *entryForm
+	Dash                                                       *dashboardView // console_dashboard.go
+	Reports                                                    *reportsView   // console_reports.go
 }
 
 type choice struct {
