@@ -182,7 +182,7 @@ func (e *Engine) Dashboard(ctx context.Context) (Dashboard, error) {
 		add(kinds, c.Kind, dsr.Kind(c.Kind).Short(), c)
 		law := c.Regime
 		if reg, err := dsr.LookupRegime(c.Regime); err == nil {
-			law = reg.Name
+			law = reg.Short
 		}
 		add(laws, c.Regime, law, c)
 	}
