@@ -14,23 +14,36 @@ import (
 // Report grains of the pre-aggregate (migration 022).
 const (
 	GrainMonth   = "month"
+	GrainFlags   = "flags"
 	GrainOfficer = "officer"
 	GrainWeek    = "week"
 )
 
-// ReportBuckets reads the pre-aggregate of one grain for the periods in
-// [from, to): the folded rollup plus the deltas not yet folded, so the
-// counts are exact at the moment of the read.
-func ReportBuckets(ctx context.Context, q Querier, grain string, from, to dsr.Date) ([]dsr.ReportBucket, error) {
+// ReportQuery selects cells of the pre-aggregate.
+type ReportQuery struct {
+	Grain    string
+	From, To dsr.Date // periods in [From, To)
+	Regimes  []string // nil: every regime
+	// ByPeriod keeps the periods apart; false sums them (each bucket's
+	// Period is then From), which is what a yearly report needs and reads
+	// far fewer rows.
+	ByPeriod bool
+}
+
+// ReportBuckets reads the pre-aggregate: the folded rollup plus the
+// deltas not yet folded, so the counts are exact at the moment of the
+// read.
+func ReportBuckets(ctx context.Context, q Querier, rq ReportQuery) ([]dsr.ReportBucket, error) {
 	rows, err := q.Query(ctx, `
-		SELECT period, regime, kind, result, reason, days, on_time, extended, paused, coalesce(assignee_id::text, ''), sum(n)::bigint
+		SELECT CASE WHEN $4 THEN period ELSE $2::date END, regime, kind, result, reason, days, on_time, extended, paused,
+		       coalesce(assignee_id::text, ''), sum(n)::bigint
 		FROM (SELECT period, regime, kind, result, reason, days, on_time, extended, paused, assignee_id, n
-		      FROM report_rollup WHERE grain = $1 AND period >= $2 AND period < $3
+		      FROM report_rollup WHERE grain = $1 AND period >= $2 AND period < $3 AND ($5::text[] IS NULL OR regime = ANY($5))
 		      UNION ALL
 		      SELECT period, regime, kind, result, reason, days, on_time, extended, paused, assignee_id, n
-		      FROM report_delta WHERE grain = $1 AND period >= $2 AND period < $3) u
+		      FROM report_delta WHERE grain = $1 AND period >= $2 AND period < $3 AND ($5::text[] IS NULL OR regime = ANY($5))) u
 		GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
-		HAVING sum(n) <> 0`, grain, from.Time(), to.Time())
+		HAVING sum(n) <> 0`, rq.Grain, rq.From.Time(), rq.To.Time(), rq.ByPeriod, rq.Regimes)
 	if err != nil {
 		return nil, fmt.Errorf("db: report buckets: %w", err)
 	}

@@ -64,8 +64,8 @@ func TestReportRollupFollowsRequests(t *testing.T) {
 	from, to := dsr.YearRange(2026)
 	read := func() map[string][]string {
 		out := map[string][]string{}
-		for _, g := range []string{db.GrainMonth, db.GrainOfficer, db.GrainWeek} {
-			bs, err := db.ReportBuckets(ctx, pool, g, from, to)
+		for _, g := range []string{db.GrainMonth, db.GrainFlags, db.GrainOfficer, db.GrainWeek} {
+			bs, err := db.ReportBuckets(ctx, pool, db.ReportQuery{Grain: g, From: from, To: to, ByPeriod: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,7 +86,7 @@ func TestReportRollupFollowsRequests(t *testing.T) {
 			t.Fatal(err)
 		}
 		rebuilt := read()
-		for _, g := range []string{db.GrainMonth, db.GrainOfficer, db.GrainWeek} {
+		for _, g := range []string{db.GrainMonth, db.GrainFlags, db.GrainOfficer, db.GrainWeek} {
 			if fmt.Sprint(live[g]) != fmt.Sprint(rebuilt[g]) || fmt.Sprint(folded[g]) != fmt.Sprint(rebuilt[g]) {
 				t.Errorf("%s %s:\nlive    %v\nfolded  %v\nrebuilt %v", when, g, live[g], folded[g], rebuilt[g])
 			}
@@ -103,10 +103,14 @@ func TestReportRollupFollowsRequests(t *testing.T) {
 	var sawNine, sawDuplicate bool
 	for _, s := range rebuilt[db.GrainMonth] {
 		sawNine = sawNine || strings.Contains(s, "partial  d=9 ")
-		sawDuplicate = sawDuplicate || strings.Contains(s, "denied duplicate d=40 ot=false ext=true")
+		sawDuplicate = sawDuplicate || strings.Contains(s, "denied duplicate d=40 ot=false ext=false")
 	}
-	if !sawNine || !sawDuplicate {
-		t.Errorf("month buckets %v", rebuilt[db.GrainMonth])
+	var sawExtended bool
+	for _, s := range rebuilt[db.GrainFlags] {
+		sawExtended = sawExtended || strings.Contains(s, "d=-1 ot=- ext=true p=false")
+	}
+	if !sawNine || !sawDuplicate || !sawExtended {
+		t.Errorf("month buckets %v\nflags %v", rebuilt[db.GrainMonth], rebuilt[db.GrainFlags])
 	}
 	if _, err := pool.Exec(ctx, `UPDATE requests SET kind = 'erasure' WHERE ref % 5 = 0`); err != nil {
 		t.Fatal(err)
@@ -114,7 +118,7 @@ func TestReportRollupFollowsRequests(t *testing.T) {
 	if _, err := pool.Exec(ctx, `DELETE FROM requests WHERE ref % 4 <> 1`); err != nil { // those have no events
 		t.Fatal(err)
 	}
-	if left := check("after deletes"); len(left[db.GrainMonth]) == 0 {
+	if left := check("after deletes"); len(left[db.GrainMonth]) == 0 || len(left[db.GrainFlags]) == 0 {
 		t.Error("every bucket went")
 	}
 }

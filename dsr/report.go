@@ -23,7 +23,8 @@ const (
 
 // ReportBucket is one cell of the report pre-aggregate: N requests
 // received in the period (first day of the month, or Monday of the week)
-// that share every other field. Days is the calendar days from receipt to
+// that share every other field. A grain leaves the fields it does not
+// keep empty (Result "" for the flags, officer and week grains). Days is the calendar days from receipt to
 // the response in the organisation's time zone (completed and denied
 // requests), -1 otherwise; OnTime says whether that response was on or
 // before the due date (nil when there is none).
@@ -44,12 +45,6 @@ type ReportBucket struct {
 // responded reports whether the bucket is a substantive response (the
 // requests that have days to respond).
 func (b ReportBucket) responded() bool { return b.Days >= 0 }
-
-// complied reports whether the request was complied with in whole or in
-// part (no_data included: the business answered that it holds nothing).
-func (b ReportBucket) complied() bool {
-	return b.Result == ResultFull || b.Result == ResultPartial || b.Result == ResultNoData
-}
 
 // DayStats is an exact histogram of days to respond.
 type DayStats struct{ counts map[int]int64 }
@@ -274,7 +269,8 @@ func PeriodLabel(month Date, period string) string {
 
 // BuildGDPRReport groups the month buckets of the year for the regimes
 // by period (month or quarter), regime and kind, with a total line per
-// period. Errors: EINVALID for an unknown period.
+// period; buckets without a result are the flags grain (extended,
+// paused). Errors: EINVALID for an unknown period.
 func BuildGDPRReport(year int, period string, regimes []string, tz string, today Date, buckets []ReportBucket, overdue []OverdueCount) (GDPRReport, error) {
 	if period == "" {
 		period = PeriodMonth
@@ -306,6 +302,15 @@ func BuildGDPRReport(year int, period string, regimes []string, tz string, today
 		p := PeriodLabel(b.Period, period)
 		for _, k := range []key{{p, b.Regime, b.Kind}, {p, "all", "all"}} {
 			m := get(k)
+			if b.Result == "" { // a flags bucket: extended and paused only
+				if b.Extended {
+					m.Extended += b.N
+				}
+				if b.Paused {
+					m.Paused += b.N
+				}
+				continue
+			}
 			m.Received += b.N
 			if b.responded() {
 				m.Answered += b.N
@@ -313,12 +318,6 @@ func BuildGDPRReport(year int, period string, regimes []string, tz string, today
 				if b.OnTime != nil && *b.OnTime {
 					m.OnTime += b.N
 				}
-			}
-			if b.Extended {
-				m.Extended += b.N
-			}
-			if b.Paused {
-				m.Paused += b.N
 			}
 			if b.Result == ResultDenied {
 				m.Denied += b.N

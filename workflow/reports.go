@@ -35,7 +35,7 @@ func (e *Engine) today() dsr.Date { return dsr.DateIn(e.now(), e.org.Location())
 // CCPAReport is the §7102 report of requests received in year. Errors:
 // EINVALID (year), ETEMPORARY / EINTERNAL.
 func (e *Engine) CCPAReport(ctx context.Context, year int) (dsr.CCPAReport, error) {
-	buckets, err := e.yearBuckets(ctx, db.GrainMonth, year)
+	buckets, err := e.yearBuckets(ctx, db.GrainMonth, year, []string{"ccpa"}, false)
 	if err != nil {
 		return dsr.CCPAReport{}, err
 	}
@@ -54,10 +54,15 @@ func (e *Engine) GDPRReport(ctx context.Context, year int, period string, regime
 			return dsr.GDPRReport{}, &dsr.Error{Code: dsr.EINVALID, Message: "invalid regime", Fields: map[string]string{"regime": fmt.Sprintf("unknown regime %q", r)}}
 		}
 	}
-	buckets, err := e.yearBuckets(ctx, db.GrainMonth, year)
+	buckets, err := e.yearBuckets(ctx, db.GrainMonth, year, regimes, true)
 	if err != nil {
 		return dsr.GDPRReport{}, err
 	}
+	flags, err := e.yearBuckets(ctx, db.GrainFlags, year, regimes, true)
+	if err != nil {
+		return dsr.GDPRReport{}, err
+	}
+	buckets = append(buckets, flags...)
 	today := e.today()
 	overdue, err := db.OverdueNow(ctx, e.pool, today)
 	if err != nil {
@@ -69,7 +74,7 @@ func (e *Engine) GDPRReport(ctx context.Context, year int, period string, regime
 // SLAReport is the per-officer report for year. Errors: EINVALID (year),
 // ETEMPORARY / EINTERNAL.
 func (e *Engine) SLAReport(ctx context.Context, year int) (dsr.SLAReport, error) {
-	buckets, err := e.yearBuckets(ctx, db.GrainOfficer, year)
+	buckets, err := e.yearBuckets(ctx, db.GrainOfficer, year, nil, false)
 	if err != nil {
 		return dsr.SLAReport{}, err
 	}
@@ -93,7 +98,7 @@ func ValidReportYear(year int) error {
 	return nil
 }
 
-func (e *Engine) yearBuckets(ctx context.Context, grain string, year int) ([]dsr.ReportBucket, error) {
+func (e *Engine) yearBuckets(ctx context.Context, grain string, year int, regimes []string, byPeriod bool) ([]dsr.ReportBucket, error) {
 	if err := ValidReportYear(year); err != nil {
 		return nil, err
 	}
@@ -101,7 +106,7 @@ func (e *Engine) yearBuckets(ctx context.Context, grain string, year int) ([]dsr
 		return nil, err
 	}
 	from, to := dsr.YearRange(year)
-	b, err := db.ReportBuckets(ctx, e.pool, grain, from, to)
+	b, err := db.ReportBuckets(ctx, e.pool, db.ReportQuery{Grain: grain, From: from, To: to, Regimes: regimes, ByPeriod: byPeriod})
 	if err != nil {
 		return nil, dbErr("report", err)
 	}
@@ -193,7 +198,7 @@ func (e *Engine) Dashboard(ctx context.Context) (Dashboard, error) {
 	}
 	monday := today.AddDays(-((int(today.Weekday()) + 6) % 7))
 	first := monday.AddDays(-7 * (DashboardWeeks - 1))
-	buckets, err := db.ReportBuckets(ctx, e.pool, db.GrainWeek, first, monday.AddDays(7))
+	buckets, err := db.ReportBuckets(ctx, e.pool, db.ReportQuery{Grain: db.GrainWeek, From: first, To: monday.AddDays(7), ByPeriod: true})
 	if err != nil {
 		return d, dbErr("dashboard", err)
 	}

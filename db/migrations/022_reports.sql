@@ -10,11 +10,14 @@
 -- job folds the deltas into the rollup. Readers add rollup and unfolded
 -- deltas, so a report is exact at any moment.
 --
--- Grains (columns not used by a grain hold '' / NULL):
+-- Grains (columns not used by a grain hold '' / -1 / NULL / false). Each
+-- keeps only the dimensions its reports group by, so the rollup stays
+-- small (a grain with every dimension would multiply the cells):
 --   month   : period = first day of the received month; regime, kind,
---             result, reason, days, on_time, extended, paused
---   officer : period = received month; assignee_id, result, days, on_time
---   week    : period = Monday of the received week; result, days, on_time
+--             result, reason, days, on_time
+--   flags   : period = received month; regime, kind, extended, paused
+--   officer : period = received month; assignee_id, days, on_time
+--   week    : period = Monday of the received week; days, on_time
 --
 -- result: open (any not-closed status), full, partial, no_data
 -- (completed; '' outcome reads as full), denied, withdrawn, expired,
@@ -49,7 +52,7 @@ CREATE TABLE report_settings (
 INSERT INTO report_settings DEFAULT VALUES;
 
 CREATE TABLE report_rollup (
-    grain       text NOT NULL CHECK (grain IN ('month', 'officer', 'week')),
+    grain       text NOT NULL CHECK (grain IN ('month', 'flags', 'officer', 'week')),
     period      date NOT NULL,
     regime      text NOT NULL DEFAULT '',
     kind        text NOT NULL DEFAULT '',
@@ -98,16 +101,16 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT g.grain,
            CASE WHEN g.grain = 'week' THEN date_trunc('week', r.received_on)::date
                 ELSE date_trunc('month', r.received_on)::date END,
-           CASE WHEN g.grain = 'month' THEN r.regime ELSE '' END,
-           CASE WHEN g.grain = 'month' THEN r.kind ELSE '' END,
-           k.result,
+           CASE WHEN g.grain IN ('month', 'flags') THEN r.regime ELSE '' END,
+           CASE WHEN g.grain IN ('month', 'flags') THEN r.kind ELSE '' END,
+           CASE WHEN g.grain = 'month' THEN k.result ELSE '' END,
            CASE WHEN g.grain = 'month' AND k.result = 'denied' THEN r.deny_reason ELSE '' END,
-           coalesce(k.closed_on - r.received_on, -1),
-           k.closed_on <= r.due_on,
-           g.grain = 'month' AND r.extensions > 0,
-           g.grain = 'month' AND (r.paused_days > 0 OR r.paused_since IS NOT NULL),
+           CASE WHEN g.grain = 'flags' THEN -1 ELSE coalesce(k.closed_on - r.received_on, -1) END,
+           CASE WHEN g.grain <> 'flags' THEN k.closed_on <= r.due_on END,
+           g.grain = 'flags' AND r.extensions > 0,
+           g.grain = 'flags' AND (r.paused_days > 0 OR r.paused_since IS NOT NULL),
            CASE WHEN g.grain = 'officer' THEN r.assignee_id END
-    FROM k, (VALUES ('month'), ('officer'), ('week')) g(grain)
+    FROM k, (VALUES ('month'), ('flags'), ('officer'), ('week')) g(grain)
 $$;
 
 CREATE FUNCTION report_track() RETURNS trigger LANGUAGE plpgsql AS $$
