@@ -13,10 +13,11 @@ import (
 
 // Report grains of the pre-aggregate (migration 022).
 const (
-	GrainMonth   = "month"
-	GrainFlags   = "flags"
-	GrainOfficer = "officer"
-	GrainWeek    = "week"
+	GrainMonth   = dsr.GrainMonth
+	GrainResult  = dsr.GrainResult
+	GrainFlags   = dsr.GrainFlags
+	GrainOfficer = dsr.GrainOfficer
+	GrainWeek    = dsr.GrainWeek
 )
 
 // ReportQuery selects cells of the pre-aggregate.
@@ -48,7 +49,7 @@ func ReportBuckets(ctx context.Context, q Querier, rq ReportQuery) ([]dsr.Report
 		return nil, fmt.Errorf("db: report buckets: %w", err)
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (dsr.ReportBucket, error) {
-		var b dsr.ReportBucket
+		b := dsr.ReportBucket{Grain: rq.Grain}
 		var period time.Time
 		err := row.Scan(&period, &b.Regime, &b.Kind, &b.Result, &b.Reason, &b.Days, &b.OnTime, &b.Extended, &b.Paused, &b.Assignee, &b.N)
 		b.Period = dsr.DateOf(period)

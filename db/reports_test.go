@@ -64,7 +64,7 @@ func TestReportRollupFollowsRequests(t *testing.T) {
 	from, to := dsr.YearRange(2026)
 	read := func() map[string][]string {
 		out := map[string][]string{}
-		for _, g := range []string{db.GrainMonth, db.GrainFlags, db.GrainOfficer, db.GrainWeek} {
+		for _, g := range []string{db.GrainMonth, db.GrainResult, db.GrainFlags, db.GrainOfficer, db.GrainWeek} {
 			bs, err := db.ReportBuckets(ctx, pool, db.ReportQuery{Grain: g, From: from, To: to, ByPeriod: true})
 			if err != nil {
 				t.Fatal(err)
@@ -86,7 +86,7 @@ func TestReportRollupFollowsRequests(t *testing.T) {
 			t.Fatal(err)
 		}
 		rebuilt := read()
-		for _, g := range []string{db.GrainMonth, db.GrainFlags, db.GrainOfficer, db.GrainWeek} {
+		for _, g := range []string{db.GrainMonth, db.GrainResult, db.GrainFlags, db.GrainOfficer, db.GrainWeek} {
 			if fmt.Sprint(live[g]) != fmt.Sprint(rebuilt[g]) || fmt.Sprint(folded[g]) != fmt.Sprint(rebuilt[g]) {
 				t.Errorf("%s %s:\nlive    %v\nfolded  %v\nrebuilt %v", when, g, live[g], folded[g], rebuilt[g])
 			}
@@ -102,15 +102,17 @@ func TestReportRollupFollowsRequests(t *testing.T) {
 	// the denial reason came from the event.
 	var sawNine, sawDuplicate bool
 	for _, s := range rebuilt[db.GrainMonth] {
-		sawNine = sawNine || strings.Contains(s, "partial  d=9 ")
-		sawDuplicate = sawDuplicate || strings.Contains(s, "denied duplicate d=40 ot=false ext=false")
+		sawNine = sawNine || strings.Contains(s, "   d=9 ot=true")
+	}
+	for _, s := range rebuilt[db.GrainResult] {
+		sawDuplicate = sawDuplicate || strings.Contains(s, "denied duplicate d=-1")
 	}
 	var sawExtended bool
 	for _, s := range rebuilt[db.GrainFlags] {
 		sawExtended = sawExtended || strings.Contains(s, "d=-1 ot=- ext=true p=false")
 	}
 	if !sawNine || !sawDuplicate || !sawExtended {
-		t.Errorf("month buckets %v\nflags %v", rebuilt[db.GrainMonth], rebuilt[db.GrainFlags])
+		t.Errorf("month buckets %v\nresult %v\nflags %v", rebuilt[db.GrainMonth], rebuilt[db.GrainResult], rebuilt[db.GrainFlags])
 	}
 	if _, err := pool.Exec(ctx, `UPDATE requests SET kind = 'erasure' WHERE ref % 5 = 0`); err != nil {
 		t.Fatal(err)

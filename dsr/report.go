@@ -21,14 +21,24 @@ const (
 	ResultAppealed  = "appealed"
 )
 
+// Grains of the report pre-aggregate: which dimensions a bucket keeps.
+const (
+	GrainMonth   = "month"   // regime, kind, days, on time: the days histogram
+	GrainResult  = "result"  // regime, kind, result, denial reason
+	GrainFlags   = "flags"   // regime, kind, extended, paused
+	GrainOfficer = "officer" // assignee, days, on time
+	GrainWeek    = "week"    // days, on time, by week received
+)
+
 // ReportBucket is one cell of the report pre-aggregate: N requests
 // received in the period (first day of the month, or Monday of the week)
 // that share every other field. A grain leaves the fields it does not
-// keep empty (Result "" for the flags, officer and week grains). Days is the calendar days from receipt to
+// keep empty. Days is the calendar days from receipt to
 // the response in the organisation's time zone (completed and denied
 // requests), -1 otherwise; OnTime says whether that response was on or
 // before the due date (nil when there is none).
 type ReportBucket struct {
+	Grain    string
 	Period   Date
 	Regime   string
 	Kind     string
@@ -148,8 +158,8 @@ type CCPAMetric struct {
 	MeanDays       *float64         `json:"mean_days"`
 }
 
-// BuildCCPAReport computes the §7102 metrics from the month buckets of a
-// year (buckets of other regimes and years are ignored).
+// BuildCCPAReport computes the §7102 metrics from the result and month
+// buckets of a year (other grains, regimes and years are ignored).
 func BuildCCPAReport(year int, tz string, buckets []ReportBucket) CCPAReport {
 	rep := CCPAReport{Year: year, Regime: "ccpa", TimeZone: tz,
 		Note: fmt.Sprintf("Requests received %d-01-01 to %d-12-31 (by date received); days are calendar days from receipt to the response (completion or denial) in %s; complied includes answers that no personal information was held.", year, year, tz)}
@@ -163,6 +173,13 @@ func BuildCCPAReport(year int, tz string, buckets []ReportBucket) CCPAReport {
 		var st DayStats
 		for _, b := range buckets {
 			if b.Regime != "ccpa" || !kinds[b.Kind] || b.Period.Time().Year() != year {
+				continue
+			}
+			if b.Grain == GrainMonth {
+				st.Add(b.Days, b.N)
+				continue
+			}
+			if b.Grain != GrainResult {
 				continue
 			}
 			m.Received += b.N
@@ -182,9 +199,6 @@ func BuildCCPAReport(year int, tz string, buckets []ReportBucket) CCPAReport {
 				m.Expired += b.N
 			default:
 				m.Pending += b.N
-			}
-			if b.responded() {
-				st.Add(b.Days, b.N)
 			}
 		}
 		m.Complied = m.CompliedWhole + m.CompliedPart + m.NoData
@@ -269,8 +283,7 @@ func PeriodLabel(month Date, period string) string {
 
 // BuildGDPRReport groups the month buckets of the year for the regimes
 // by period (month or quarter), regime and kind, with a total line per
-// period; buckets without a result are the flags grain (extended,
-// paused). Errors: EINVALID for an unknown period.
+// period, from the result, month and flags buckets. Errors: EINVALID for an unknown period.
 func BuildGDPRReport(year int, period string, regimes []string, tz string, today Date, buckets []ReportBucket, overdue []OverdueCount) (GDPRReport, error) {
 	if period == "" {
 		period = PeriodMonth
@@ -302,26 +315,28 @@ func BuildGDPRReport(year int, period string, regimes []string, tz string, today
 		p := PeriodLabel(b.Period, period)
 		for _, k := range []key{{p, b.Regime, b.Kind}, {p, "all", "all"}} {
 			m := get(k)
-			if b.Result == "" { // a flags bucket: extended and paused only
+			switch b.Grain {
+			case GrainFlags:
 				if b.Extended {
 					m.Extended += b.N
 				}
 				if b.Paused {
 					m.Paused += b.N
 				}
-				continue
-			}
-			m.Received += b.N
-			if b.responded() {
-				m.Answered += b.N
-				stats[k].Add(b.Days, b.N)
-				if b.OnTime != nil && *b.OnTime {
-					m.OnTime += b.N
+			case GrainResult:
+				m.Received += b.N
+				if b.Result == ResultDenied {
+					m.Denied += b.N
+					m.DeniedByReason[reasonLabel(b.Reason)] += b.N
 				}
-			}
-			if b.Result == ResultDenied {
-				m.Denied += b.N
-				m.DeniedByReason[reasonLabel(b.Reason)] += b.N
+			case GrainMonth:
+				if b.responded() {
+					m.Answered += b.N
+					stats[k].Add(b.Days, b.N)
+					if b.OnTime != nil && *b.OnTime {
+						m.OnTime += b.N
+					}
+				}
 			}
 		}
 	}

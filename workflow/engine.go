@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -79,6 +80,7 @@ type Engine struct {
 	retry    time.Duration
 	idle     time.Duration // console session idle timeout
 	sealKey  []byte        // AES-256 key sealing the live bodies of stored mail
+	reportTZ atomic.Bool   // the report time zone is recorded (reports.go)
 }
 
 // Queue names.

@@ -20,6 +20,9 @@ var DefaultGDPRRegimes = []string{"gdpr", "uk_gdpr"}
 // pre-aggregate, rebuilding it when the zone changed (days to respond are
 // calendar days in that zone).
 func (e *Engine) syncReportTimeZone(ctx context.Context) error {
+	if e.reportTZ.Load() {
+		return nil // once per engine: the config does not change while it runs
+	}
 	rebuilt, err := db.SetReportTimeZone(ctx, e.pool, e.org.Location().String())
 	if err != nil {
 		return dbErr("report time zone", err)
@@ -27,6 +30,7 @@ func (e *Engine) syncReportTimeZone(ctx context.Context) error {
 	if rebuilt {
 		e.log.Info("reports: time zone changed, pre-aggregate rebuilt", "time_zone", e.org.Location().String())
 	}
+	e.reportTZ.Store(true)
 	return nil
 }
 
@@ -35,9 +39,13 @@ func (e *Engine) today() dsr.Date { return dsr.DateIn(e.now(), e.org.Location())
 // CCPAReport is the §7102 report of requests received in year. Errors:
 // EINVALID (year), ETEMPORARY / EINTERNAL.
 func (e *Engine) CCPAReport(ctx context.Context, year int) (dsr.CCPAReport, error) {
-	buckets, err := e.yearBuckets(ctx, db.GrainMonth, year, []string{"ccpa"}, false)
-	if err != nil {
-		return dsr.CCPAReport{}, err
+	var buckets []dsr.ReportBucket
+	for _, g := range []string{db.GrainResult, db.GrainMonth} {
+		b, err := e.yearBuckets(ctx, g, year, []string{"ccpa"}, false)
+		if err != nil {
+			return dsr.CCPAReport{}, err
+		}
+		buckets = append(buckets, b...)
 	}
 	return dsr.BuildCCPAReport(year, e.org.Location().String(), buckets), nil
 }
@@ -54,15 +62,14 @@ func (e *Engine) GDPRReport(ctx context.Context, year int, period string, regime
 			return dsr.GDPRReport{}, &dsr.Error{Code: dsr.EINVALID, Message: "invalid regime", Fields: map[string]string{"regime": fmt.Sprintf("unknown regime %q", r)}}
 		}
 	}
-	buckets, err := e.yearBuckets(ctx, db.GrainMonth, year, regimes, true)
-	if err != nil {
-		return dsr.GDPRReport{}, err
+	var buckets []dsr.ReportBucket
+	for _, g := range []string{db.GrainResult, db.GrainMonth, db.GrainFlags} {
+		b, err := e.yearBuckets(ctx, g, year, regimes, true)
+		if err != nil {
+			return dsr.GDPRReport{}, err
+		}
+		buckets = append(buckets, b...)
 	}
-	flags, err := e.yearBuckets(ctx, db.GrainFlags, year, regimes, true)
-	if err != nil {
-		return dsr.GDPRReport{}, err
-	}
-	buckets = append(buckets, flags...)
 	today := e.today()
 	overdue, err := db.OverdueNow(ctx, e.pool, today)
 	if err != nil {

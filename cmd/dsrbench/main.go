@@ -37,6 +37,7 @@ type options struct {
 	faults    bool
 	only      string
 	pgRestart bool
+	reports   int // requests seeded for the reports benchmark (-only reports)
 }
 
 func main() {
@@ -47,7 +48,8 @@ func main() {
 	flag.IntVar(&o.mail, "mail", 2000, "messages for the mail benchmark")
 	levels := flag.String("clients", "1,8,32", "intake concurrency levels")
 	flag.BoolVar(&o.keep, "keep", false, "keep the benchmark database")
-	flag.StringVar(&o.only, "only", "", "run only this part: intake, mail or queue")
+	flag.IntVar(&o.reports, "n", 10_000_000, "requests seeded for the reports benchmark (-only reports; not part of a full run)")
+	flag.StringVar(&o.only, "only", "", "run only this part: intake, mail, queue or reports")
 	flag.BoolVar(&o.faults, "faults", false, "run the fault checks (kill -9, mail relay down, two replicas with one killed, PostgreSQL restart) instead of the benchmarks")
 	flag.BoolVar(&o.pgRestart, "pg-restart", true, "with -faults: restart the local PostgreSQL cluster (needs pg_ctlcluster and root)")
 	flag.Parse()
@@ -89,8 +91,8 @@ func run(ctx context.Context, o options) error {
 	for _, part := range []struct {
 		name string
 		fn   func(context.Context) error
-	}{{"intake", b.intake}, {"mail", b.mailBench}, {"queue", b.queueAndSweep}} {
-		if o.only != "" && o.only != part.name {
+	}{{"intake", b.intake}, {"mail", b.mailBench}, {"queue", b.queueAndSweep}, {"reports", b.reportsBench}} {
+		if (o.only != "" && o.only != part.name) || (o.only == "" && part.name == "reports") { // reports: only when asked (minutes of seeding)
 			continue
 		}
 		if err := part.fn(ctx); err != nil {

@@ -12,13 +12,13 @@
 --
 -- Grains (columns not used by a grain hold '' / -1 / NULL / false). Each
 -- keeps only the dimensions its reports group by, so the rollup stays
--- small (a grain with every dimension would multiply the cells):
+-- small (one grain with every dimension would multiply the cells):
 --   month   : period = first day of the received month; regime, kind,
---             result, reason, days, on_time
+--             days, on_time (the histogram of days to respond)
+--   result  : period = received month; regime, kind, result, reason
 --   flags   : period = received month; regime, kind, extended, paused
 --   officer : period = received month; assignee_id, days, on_time
 --   week    : period = Monday of the received week; days, on_time
---
 -- result: open (any not-closed status), full, partial, no_data
 -- (completed; '' outcome reads as full), denied, withdrawn, expired,
 -- appealed. days: calendar days from received_on to the closing date in
@@ -52,7 +52,7 @@ CREATE TABLE report_settings (
 INSERT INTO report_settings DEFAULT VALUES;
 
 CREATE TABLE report_rollup (
-    grain       text NOT NULL CHECK (grain IN ('month', 'flags', 'officer', 'week')),
+    grain       text NOT NULL CHECK (grain IN ('month', 'result', 'flags', 'officer', 'week')),
     period      date NOT NULL,
     regime      text NOT NULL DEFAULT '',
     kind        text NOT NULL DEFAULT '',
@@ -84,33 +84,31 @@ CREATE TABLE report_delta (
 );
 CREATE INDEX report_delta_grain_idx ON report_delta (grain, period);
 
--- report_keys are the rollup keys of one request (one per grain).
+-- report_keys are the rollup keys of one request (one per grain). One
+-- SELECT without a CTE, so the planner inlines it into the triggers'
+-- set-based statements instead of calling it per row.
 CREATE FUNCTION report_keys(r requests, tz text)
 RETURNS TABLE (grain text, period date, regime text, kind text, result text, reason text, days int,
                on_time boolean, extended boolean, paused boolean, assignee_id uuid)
 LANGUAGE sql IMMUTABLE AS $$
-    WITH k AS (
-        SELECT CASE r.status
-                   WHEN 'completed' THEN CASE WHEN r.outcome = '' THEN 'full' ELSE r.outcome END
-                   WHEN 'denied' THEN 'denied' WHEN 'withdrawn' THEN 'withdrawn'
-                   WHEN 'expired' THEN 'expired' WHEN 'appealed' THEN 'appealed'
-                   ELSE 'open' END AS result,
-               CASE WHEN r.status IN ('completed', 'denied') AND r.closed_at IS NOT NULL
-                    THEN (r.closed_at AT TIME ZONE tz)::date END AS closed_on
-    )
     SELECT g.grain,
            CASE WHEN g.grain = 'week' THEN date_trunc('week', r.received_on)::date
                 ELSE date_trunc('month', r.received_on)::date END,
-           CASE WHEN g.grain IN ('month', 'flags') THEN r.regime ELSE '' END,
-           CASE WHEN g.grain IN ('month', 'flags') THEN r.kind ELSE '' END,
-           CASE WHEN g.grain = 'month' THEN k.result ELSE '' END,
-           CASE WHEN g.grain = 'month' AND k.result = 'denied' THEN r.deny_reason ELSE '' END,
-           CASE WHEN g.grain = 'flags' THEN -1 ELSE coalesce(k.closed_on - r.received_on, -1) END,
-           CASE WHEN g.grain <> 'flags' THEN k.closed_on <= r.due_on END,
+           CASE WHEN g.grain IN ('month', 'result', 'flags') THEN r.regime ELSE '' END,
+           CASE WHEN g.grain IN ('month', 'result', 'flags') THEN r.kind ELSE '' END,
+           CASE WHEN g.grain <> 'result' THEN ''
+                WHEN r.status = 'completed' THEN CASE WHEN r.outcome = '' THEN 'full' ELSE r.outcome END
+                WHEN r.status IN ('denied', 'withdrawn', 'expired', 'appealed') THEN r.status
+                ELSE 'open' END,
+           CASE WHEN g.grain = 'result' AND r.status = 'denied' THEN r.deny_reason ELSE '' END,
+           CASE WHEN g.grain IN ('month', 'officer', 'week') AND r.status IN ('completed', 'denied') AND r.closed_at IS NOT NULL
+                THEN (r.closed_at AT TIME ZONE tz)::date - r.received_on ELSE -1 END,
+           CASE WHEN g.grain IN ('month', 'officer', 'week') AND r.status IN ('completed', 'denied') AND r.closed_at IS NOT NULL
+                THEN (r.closed_at AT TIME ZONE tz)::date <= r.due_on END,
            g.grain = 'flags' AND r.extensions > 0,
            g.grain = 'flags' AND (r.paused_days > 0 OR r.paused_since IS NOT NULL),
            CASE WHEN g.grain = 'officer' THEN r.assignee_id END
-    FROM k, (VALUES ('month'), ('flags'), ('officer'), ('week')) g(grain)
+    FROM (VALUES ('month'), ('result'), ('flags'), ('officer'), ('week')) g(grain)
 $$;
 
 CREATE FUNCTION report_track() RETURNS trigger LANGUAGE plpgsql AS $$
