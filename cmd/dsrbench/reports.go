@@ -131,7 +131,7 @@ func (b *bench) seedReports(ctx context.Context, n int) (time.Duration, error) {
 			                               'completed','completed','completed','completed','completed','completed','completed','completed',
 			                               'denied','denied','withdrawn','expired'])[1 + (g / 28) % 20] END AS status,
 			           CASE WHEN g % 200 = 0 THEN current_date - (g / 200) % 60 ELSE current_date - 1 - g % 1095 END AS received_on,
-			           (g * 7919) % 46 AS days
+			           (g::bigint * 7919 % 46)::int AS days
 			    FROM generate_series($1::int, $2::int) g)
 			INSERT INTO requests (kind, regime, status, outcome, deny_reason, channel, requester_id, assignee_id, calendar, received_at,
 			                      received_on, legal_due, due_on, closed_at, extensions, paused_days, needs_verification)
