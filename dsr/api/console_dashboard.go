@@ -113,7 +113,6 @@ func (s *Server) dashboardView(d workflow.Dashboard) *dashboardView {
 	v.ByLaw = countTable("Open requests by law", "law", d.ByLaw)
 	v.Weeks = dsr.Table{Title: "Requests by week received", Columns: []string{"week of", "received", "answered", "answered on time", "on-time rate (%)", "median days"}}
 	v.NowTables = []namedTable{{"kind", v.ByKind}, {"law", v.ByLaw}}
-	v.WeekTable = namedTable{"weeks", v.Weeks}
 	var labels []string
 	var received, rate, median []*float64
 	for _, w := range d.Weeks {
@@ -132,6 +131,7 @@ func (s *Server) dashboardView(d workflow.Dashboard) *dashboardView {
 		rate = append(rate, r)
 		median = append(median, w.MedianDays)
 	}
+	v.WeekTable = namedTable{"weeks", v.Weeks} // with its rows
 	span := ""
 	if len(d.Weeks) > 0 {
 		span = fmt.Sprintf(" for the %d weeks from %s", len(d.Weeks), d.Weeks[0].Week.Human())
