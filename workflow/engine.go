@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -79,6 +80,7 @@ type Engine struct {
 	retry    time.Duration
 	idle     time.Duration // console session idle timeout
 	sealKey  []byte        // AES-256 key sealing the live bodies of stored mail
+	reportTZ atomic.Bool   // the report time zone is recorded (reports.go)
 }
 
 // Queue names.
@@ -134,6 +136,7 @@ func New(pool *pgxpool.Pool, o Options) (*Engine, error) {
 	river.AddWorker(rw, &purgeWorker{e: e})
 	river.AddWorker(rw, &eraseOwnRecordsWorker{e: e})
 	river.AddWorker(rw, &buildExportWorker{e: e})
+	river.AddWorker(rw, &reportFoldWorker{e: e})
 	e.river, err = river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			QueueDefault: {MaxWorkers: workers, FetchPollInterval: o.FetchPollInterval, FetchCooldown: cooldown(o.FetchPollInterval)},
@@ -167,6 +170,7 @@ func (e *Engine) periodicJobs() []*river.PeriodicJob {
 			&river.PeriodicJobOpts{ID: "officer_digest"}),
 		sessionCleanupJob(),
 		purgeJob(), // retention purge, hourly (purge.go)
+		reportFoldJob(),
 	}
 }
 
@@ -206,7 +210,12 @@ func (e *Engine) River() *river.Client[pgx.Tx] { return e.river }
 func (e *Engine) Org() *dsr.Config { return e.org }
 
 // Start starts working jobs until ctx ends or Stop is called.
-func (e *Engine) Start(ctx context.Context) error { return e.river.Start(ctx) }
+func (e *Engine) Start(ctx context.Context) error {
+	if err := e.syncReportTimeZone(ctx); err != nil { // before any request is written
+		return err
+	}
+	return e.river.Start(ctx)
+}
 
 // Stop stops fetching jobs and waits for running ones, up to ctx.
 func (e *Engine) Stop(ctx context.Context) error { return e.river.Stop(ctx) }

@@ -38,6 +38,7 @@ type options struct {
 	only      string
 	pgRestart bool
 	packageMB int // section data for the export package row (-only package)
+	reports   int // requests seeded for the reports benchmark (-only reports)
 }
 
 func main() {
@@ -48,8 +49,9 @@ func main() {
 	flag.IntVar(&o.mail, "mail", 2000, "messages for the mail benchmark")
 	levels := flag.String("clients", "1,8,32", "intake concurrency levels")
 	flag.BoolVar(&o.keep, "keep", false, "keep the benchmark database")
-	flag.StringVar(&o.only, "only", "", "run only this part: intake, mail, queue, purge or package (the export package, never in the whole run)")
+	flag.StringVar(&o.only, "only", "", "run only this part: intake, mail, queue, and only when named: purge, package, reports")
 	flag.IntVar(&o.packageMB, "package-mb", 720, "with -only package: MB of section rows the export package is built from (a portability package holds them as JSON and CSV: 720 MB makes a 1 GB zip)")
+	flag.IntVar(&o.reports, "n", 10_000_000, "requests seeded for the reports benchmark (-only reports; not part of a full run)")
 	flag.BoolVar(&o.faults, "faults", false, "run the fault checks (kill -9, mail relay down, two replicas with one killed, PostgreSQL restart) instead of the benchmarks")
 	flag.BoolVar(&o.pgRestart, "pg-restart", true, "with -faults: restart the local PostgreSQL cluster (needs pg_ctlcluster and root)")
 	flag.Parse()
@@ -92,11 +94,11 @@ func run(ctx context.Context, o options) error {
 		name string
 		fn   func(context.Context) error
 	}{{"intake", b.intake}, {"mail", b.mailBench}, {"queue", b.queueAndSweep},
-		{"purge", b.purgeBench}, {"package", b.exportPackage}} {
-		if o.only != "" && o.only != part.name { // purge: purge.go
+		{"purge", b.purgeBench}, {"package", b.exportPackage}, {"reports", b.reportsBench}} {
+		if o.only != "" && o.only != part.name {
 			continue
 		}
-		if (part.name == "package" || part.name == "purge") && o.only != part.name {
+		if (part.name == "package" || part.name == "purge" || part.name == "reports") && o.only != part.name {
 			continue // each seeds its own large set (1 GB, 1,000,000 closed requests): only when asked for
 		}
 		if err := part.fn(ctx); err != nil {

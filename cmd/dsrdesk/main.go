@@ -43,6 +43,8 @@ Usage:
   dsrdesk purge [--as-of YYYY-MM-DD] [--dry-run]
                                 apply the retention periods of DSR_CONFIG; print what
                                 was (or would be) purged per category, as JSON
+  dsrdesk report ccpa|gdpr|sla [--year Y] [--format json|csv|md] [--period month|quarter]
+                                [--regime gdpr,uk_gdpr]  regulators' reports of one year
 
 Environment:
   DATABASE_URL  PostgreSQL URL (default postgres://localhost:5432/dsrdesk?sslmode=disable)
@@ -97,6 +99,8 @@ func runWithInput(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 		return auditCommand(ctx, args[1:], stdout, stderr)
 	case "purge":
 		return purgeCommand(ctx, args[1:], stdout, stderr, logger)
+	case "report":
+		return reportCommand(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

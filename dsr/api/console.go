@@ -37,6 +37,7 @@ func (s *Server) consoleRoutes() {
 	g.POST("/outbox/:id/retry", s.outboxRetry, work)
 	s.userRoutes(g, admin)
 	s.mountJobs(g, admin)
+	s.reportRoutes(g, read, admin)
 }
 
 // today is the engine clock's date in the organisation's time zone.

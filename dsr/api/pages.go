@@ -99,6 +99,8 @@ type pageData struct {
 	Pages                                                      *queuePages
 	Entry                                                      *entryForm
 	Redirects                                                  *redirectList
+	Dash                                                       *dashboardView // console_dashboard.go
+	Reports                                                    *reportsView   // console_reports.go
 }
 
 type choice struct {
