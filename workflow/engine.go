@@ -79,6 +79,7 @@ type Engine struct {
 	retry    time.Duration
 	idle     time.Duration // console session idle timeout
 	sealKey  []byte        // AES-256 key sealing the live bodies of stored mail
+	jobs     *jobMetrics   // job histograms (see metrics.go)
 }
 
 // Queue names.
@@ -99,6 +100,7 @@ func New(pool *pgxpool.Pool, o Options) (*Engine, error) {
 	}
 	e := &Engine{pool: pool, org: o.Org, baseURL: o.BaseURL, mailer: o.Mailer, clock: o.Clock, log: o.Logger,
 		renderer: r, retry: o.RetryBase, idle: sessionIdleTimeout(o.SessionIdleTimeout)}
+	e.jobs = newJobMetrics()
 	if e.clock == nil {
 		e.clock = SystemClock{}
 	}
@@ -202,7 +204,10 @@ func (e *Engine) River() *river.Client[pgx.Tx] { return e.river }
 func (e *Engine) Org() *dsr.Config { return e.org }
 
 // Start starts working jobs until ctx ends or Stop is called.
-func (e *Engine) Start(ctx context.Context) error { return e.river.Start(ctx) }
+func (e *Engine) Start(ctx context.Context) error {
+	e.jobs.watch(e.river)
+	return e.river.Start(ctx)
+}
 
 // Stop stops fetching jobs and waits for running ones, up to ctx.
 func (e *Engine) Stop(ctx context.Context) error { return e.river.Stop(ctx) }
