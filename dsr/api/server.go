@@ -95,6 +95,7 @@ func New(o Options) (*Server, error) {
 	e.Use(s.bodyLimiter())
 	s.routes(s.limiter(o))
 	s.metricsRoute(o.MetricsOwnAddr)
+	s.openAPIRoute()
 	return s, nil
 }
 
