@@ -263,12 +263,13 @@ func TestContractRejectsWrongResponses(t *testing.T) {
 	}
 }
 
-// findExchange returns the first recorded exchange of test with the
-// method, path and status.
+// findExchange returns the last recorded exchange of test with the
+// method, path and status (the last: with -count the test runs again).
 func findExchange(t *testing.T, test, method, path string, status int) apitest.Exchange {
 	t.Helper()
-	for _, x := range apitest.APIExchanges() {
-		if x.Test == test && x.Method == method && x.Path == path && x.Status == status {
+	xs := apitest.APIExchanges()
+	for i := len(xs) - 1; i >= 0; i-- {
+		if x := xs[i]; x.Test == test && x.Method == method && x.Path == path && x.Status == status {
 			return x
 		}
 	}

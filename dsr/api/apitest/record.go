@@ -10,8 +10,9 @@ import (
 )
 
 // maxRecordedBody is how much of a request or response body an Exchange
-// keeps; a longer body is marked truncated (and its request side is not
-// checked against the contract).
+// keeps; a longer body, or a request body the server did not read to the
+// end, is marked truncated (and that side is not checked against the
+// contract).
 const maxRecordedBody = 1 << 20
 
 // Exchange is one request to a path under /api/ and the response the
@@ -22,13 +23,17 @@ type Exchange struct {
 	Path          string // URL path
 	RawQuery      string
 	Header        http.Header // request header
-	Body          []byte      // request body (up to maxRecordedBody)
+	Body          []byte      // request body as the server read it (up to maxRecordedBody)
 	BodyTruncated bool
 	Status        int
 	RespHeader    http.Header
 	RespBody      []byte
 	RespTruncated bool
 }
+
+// maxRecordedRequest is the largest request body recorded: the smallest
+// body limit of the server (dsr/api/limits.go, 64 KiB).
+const maxRecordedRequest = 64 << 10
 
 var recorded struct {
 	mu   sync.Mutex
@@ -63,19 +68,34 @@ func recordAPI(t testing.TB, h http.Handler) http.Handler {
 	}
 	name := t.Name()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, "/api/") {
+		// Not recorded: paths outside /api/, and bodies of unknown length
+		// or over the smallest body limit. The server must see the real
+		// ResponseWriter whenever a body limit can be hit: net/http's
+		// MaxBytesReader marks the connection for a lingering close only
+		// on its own writer, which a wrapper hides.
+		if !strings.HasPrefix(r.URL.Path, "/api/") || r.ContentLength < 0 || r.ContentLength > maxRecordedRequest {
 			h.ServeHTTP(w, r)
 			return
 		}
 		x := Exchange{Test: name, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone()}
-		if r.Body != nil {
-			head, _ := io.ReadAll(io.LimitReader(r.Body, maxRecordedBody+1))
-			x.Body, x.BodyTruncated = head, len(head) > maxRecordedBody
-			// The server reads the same bytes, then the rest.
-			r.Body = readCloser{io.MultiReader(bytes.NewReader(head), r.Body), r.Body}
+		// The body is copied as the server reads it, so that the server
+		// sees (and refuses) it exactly as without the recording.
+		var tee *teeBody
+		if r.Body != nil && r.Body != http.NoBody {
+			tee = &teeBody{ReadCloser: r.Body}
+			r.Body = tee
 		}
 		rw := &recordingWriter{ResponseWriter: w}
 		h.ServeHTTP(rw, r)
+		if tee != nil {
+			if rw.status >= 200 && rw.status < 300 && !tee.eof {
+				// Accepted without reading to the end (a JSON decoder
+				// stops after the object): the rest is part of the
+				// request that the contract checks.
+				_, _ = io.Copy(io.Discard, io.LimitReader(tee, maxRecordedBody+1-int64(tee.buf.Len())))
+			}
+			x.Body, x.BodyTruncated = tee.buf.Bytes(), tee.truncated || !tee.eof
+		}
 		x.Status, x.RespHeader, x.RespBody, x.RespTruncated = rw.status, rw.header, rw.body.Bytes(), rw.truncated
 		if x.Status == 0 {
 			x.Status, x.RespHeader = http.StatusOK, w.Header().Clone()
@@ -86,9 +106,27 @@ func recordAPI(t testing.TB, h http.Handler) http.Handler {
 	})
 }
 
-type readCloser struct {
-	io.Reader
-	io.Closer
+// teeBody keeps the first maxRecordedBody bytes read from a request
+// body and whether it was read to the end.
+type teeBody struct {
+	io.ReadCloser
+	buf       bytes.Buffer
+	truncated bool
+	eof       bool
+}
+
+func (b *teeBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if room := maxRecordedBody - b.buf.Len(); room < n {
+		b.buf.Write(p[:max(room, 0)])
+		b.truncated = true
+	} else {
+		b.buf.Write(p[:n])
+	}
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
 }
 
 // recordingWriter passes a response through, keeping its status, header
