@@ -45,7 +45,7 @@ func newJobMetrics() *jobMetrics {
 		}, []string{"kind"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: MetricsNamespace, Name: "job_errors_total",
-			Help: "River job runs that returned an error (retried or discarded), by job kind.",
+			Help: "River job runs that failed (to be retried or discarded) or were cancelled (given up for good), by job kind.",
 		}, []string{"kind"}),
 	}
 }
@@ -74,7 +74,9 @@ func (m *jobMetrics) observe(ev *river.Event) {
 		m.duration.WithLabelValues(kind).Observe(ev.JobStats.RunDuration.Seconds())
 		m.wait.WithLabelValues(kind).Observe(ev.JobStats.QueueWaitDuration.Seconds())
 	}
-	if ev.Kind == river.EventKindJobFailed {
+	// A cancelled job is one whose worker gave up on it (river.JobCancel,
+	// e.g. a mail refused for good) or one cancelled by hand.
+	if ev.Kind == river.EventKindJobFailed || ev.Kind == river.EventKindJobCancelled {
 		m.errors.WithLabelValues(kind).Inc()
 	}
 }

@@ -206,3 +206,31 @@ func grepLines(text, part string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestMetricsCountFailedDelivery: a verification mail the relay refuses
+// for good (550) is a failed message in the outbox gauge and a job error
+// of kind deliver_message.
+func TestMetricsCountFailedDelivery(t *testing.T) {
+	t.Parallel()
+	d := apitest.Start(t, apitest.Options{})
+	_, admin := staff(t, d, "ada@testorg.example", workflow.RoleAdmin)
+	d.SMTP.FailNext(1, 550, "no such mailbox")
+	newRequest(t, d, "access", "gone@example.com", "NL", "")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, fams, text := scrape(t, d, d.URL+"/metrics", admin)
+		failed, _ := sample(fams, "dsrdesk_outbox_failed_messages", nil)
+		errs, _ := sample(fams, "dsrdesk_job_errors_total", map[string]string{"kind": "deliver_message"})
+		if failed == 1 && errs == 1 {
+			if queued, ok := sample(fams, "dsrdesk_outbox_queued_messages", nil); !ok || queued != 0 {
+				t.Errorf("queued = %v (present %v), want 0", queued, ok)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 20s: failed messages %v, deliver_message errors %v, want 1 and 1\n%s", failed, errs,
+				grepLines(text, "dsrdesk_outbox")+"\n"+grepLines(text, "dsrdesk_job_errors"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
