@@ -16,9 +16,9 @@ import (
 // MetricsNamespace prefixes every DSR Desk series.
 const MetricsNamespace = "dsrdesk"
 
-// requestCountsTTL is how long the grouped count of all requests is kept:
-// it scans the table, so a scraper polling every second must not run it
-// every second.
+// requestCountsTTL is how long a reading of the database gauges is kept:
+// the grouped count scans the requests table, so a scraper polling every
+// second must not run it every second.
 const requestCountsTTL = 15 * time.Second
 
 // metricsQueryTimeout bounds the database reads of one scrape.
@@ -93,16 +93,15 @@ type dbCollector struct {
 	failed    *prometheus.Desc
 	scrapeErr *prometheus.Desc
 
-	mu       sync.Mutex
-	counts   []db.RequestCount
-	countsAt time.Time // engine clock
+	mu   sync.Mutex
+	snap *dbSnapshot // the last complete reading
 }
 
 func newDBCollector(e *Engine) *dbCollector {
 	name := func(n string) string { return prometheus.BuildFQName(MetricsNamespace, "", n) }
 	return &dbCollector{e: e,
 		requests: prometheus.NewDesc(name("requests"),
-			"Requests by status, kind and regime (recounted at most every 15 s).", []string{"status", "kind", "regime"}, nil),
+			"Requests by status, kind and regime (the database gauges are read at most every 15 s).", []string{"status", "kind", "regime"}, nil),
 		dueInWeek: prometheus.NewDesc(name("requests_due_within_7_days"),
 			"Open requests due from today to 7 days ahead (the organisation's time zone).", nil, nil),
 		overdue: prometheus.NewDesc(name("requests_overdue"),
@@ -123,55 +122,66 @@ func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-// Collect reads the gauges. A failed read leaves its gauges out of this
+// Collect sends the gauges. A failed read leaves its gauges out of this
 // scrape and sets dsrdesk_metrics_database_errors to 1 (Prometheus would
 // otherwise drop the whole scrape on an error).
 func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), metricsQueryTimeout)
-	defer cancel()
-	failed := 0.0
-	counts, err := c.requestCounts(ctx)
-	if err != nil {
-		failed = 1
-	}
-	for _, rc := range counts {
+	snap := c.read()
+	for _, rc := range snap.counts {
 		ch <- prometheus.MustNewConstMetric(c.requests, prometheus.GaugeValue, float64(rc.N), string(rc.Status), string(rc.Kind), rc.Regime)
 	}
-	today := dsr.DateIn(c.e.now(), c.e.org.Location())
-	if due, err := db.CountDue(ctx, c.e.pool, today); err != nil {
-		failed = 1
-	} else {
-		ch <- prometheus.MustNewConstMetric(c.dueInWeek, prometheus.GaugeValue, float64(due.DueInWeek))
-		ch <- prometheus.MustNewConstMetric(c.overdue, prometheus.GaugeValue, float64(due.Overdue))
+	if snap.due != nil {
+		ch <- prometheus.MustNewConstMetric(c.dueInWeek, prometheus.GaugeValue, float64(snap.due.DueInWeek))
+		ch <- prometheus.MustNewConstMetric(c.overdue, prometheus.GaugeValue, float64(snap.due.Overdue))
 	}
-	if out, err := db.CountOutbox(ctx, c.e.pool); err != nil {
+	if snap.outbox != nil {
+		ch <- prometheus.MustNewConstMetric(c.queued, prometheus.GaugeValue, float64(snap.outbox.Queued))
+		ch <- prometheus.MustNewConstMetric(c.failed, prometheus.GaugeValue, float64(snap.outbox.Failed))
+	}
+	failed := 0.0
+	if snap.counts == nil || snap.due == nil || snap.outbox == nil {
 		failed = 1
-	} else {
-		ch <- prometheus.MustNewConstMetric(c.queued, prometheus.GaugeValue, float64(out.Queued))
-		ch <- prometheus.MustNewConstMetric(c.failed, prometheus.GaugeValue, float64(out.Failed))
 	}
 	ch <- prometheus.MustNewConstMetric(c.scrapeErr, prometheus.GaugeValue, failed)
 }
 
-// requestCounts returns the grouped counts, recounted when older than
-// requestCountsTTL on the engine clock. The lock also keeps concurrent
-// scrapes from counting twice.
-func (c *dbCollector) requestCounts(ctx context.Context) ([]db.RequestCount, error) {
+// dbSnapshot is one reading of the database gauges; a nil part failed.
+type dbSnapshot struct {
+	counts []db.RequestCount
+	due    *db.DueCounts
+	outbox *db.OutboxCounts
+	at     time.Time // engine clock
+}
+
+// read returns the gauges, read again when the last complete reading is
+// older than requestCountsTTL on the engine clock: at a million open
+// requests the reads take seconds (see BENCHMARKS.md), so a scraper
+// polling often must not run them each time. The lock also keeps
+// concurrent scrapes from reading twice. A reading with a failed part is
+// not kept.
+func (c *dbCollector) read() dbSnapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.e.now()
-	if c.counts != nil && now.Sub(c.countsAt) < requestCountsTTL && !now.Before(c.countsAt) {
-		return c.counts, nil
+	if c.snap != nil && now.Sub(c.snap.at) < requestCountsTTL && !now.Before(c.snap.at) {
+		return *c.snap
 	}
-	counts, err := db.RequestCounts(ctx, c.e.pool)
-	if err != nil {
-		return nil, err
+	ctx, cancel := context.WithTimeout(context.Background(), metricsQueryTimeout)
+	defer cancel()
+	snap := dbSnapshot{at: now}
+	if counts, err := db.RequestCounts(ctx, c.e.pool); err == nil {
+		snap.counts = append([]db.RequestCount{}, counts...)
 	}
-	if counts == nil {
-		counts = []db.RequestCount{}
+	if due, err := db.CountDue(ctx, c.e.pool, dsr.DateIn(now, c.e.org.Location())); err == nil {
+		snap.due = &due
 	}
-	c.counts, c.countsAt = counts, now
-	return counts, nil
+	if out, err := db.CountOutbox(ctx, c.e.pool); err == nil {
+		snap.outbox = &out
+	}
+	if snap.counts != nil && snap.due != nil && snap.outbox != nil {
+		c.snap = &snap
+	}
+	return snap
 }
 
 // MetricsCollectors returns the engine's Prometheus collectors: the

@@ -10,9 +10,9 @@ import (
 
 // BenchmarkMetricsScrape measures one scrape of the engine's database
 // gauges over DSR_BENCH_REQUESTS requests (default 1,000,000): "cold"
-// recounts the requests by status, kind and regime (a fresh collector,
-// what a scrape costs every 15 s); "cached" is a scrape within the 15 s,
-// which reads only the due and outbox counts.
+// reads the database gauges (a fresh collector: the grouped count, the due
+// and the outbox counts, what a scrape costs once every 15 s); "cached" is
+// a scrape within the 15 s, which reads nothing.
 //
 //	go test ./workflow -run '^$' -bench MetricsScrape -benchtime 5x -timeout 30m
 func BenchmarkMetricsScrape(b *testing.B) {
