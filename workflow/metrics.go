@@ -21,8 +21,10 @@ const MetricsNamespace = "dsrdesk"
 // second must not run it every second.
 const requestCountsTTL = 15 * time.Second
 
-// metricsQueryTimeout bounds the database reads of one scrape.
-const metricsQueryTimeout = 5 * time.Second
+// metricsQueryTimeout bounds the database reads of one scrape (below
+// Prometheus's default scrape timeout of 10 s; a million open requests
+// take about 2 s).
+const metricsQueryTimeout = 8 * time.Second
 
 // jobMetrics are the job histograms, fed by River's job events.
 type jobMetrics struct {
