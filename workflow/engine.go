@@ -81,6 +81,7 @@ type Engine struct {
 	idle     time.Duration // console session idle timeout
 	sealKey  []byte        // AES-256 key sealing the live bodies of stored mail
 	reportTZ atomic.Bool   // the report time zone is recorded (reports.go)
+	jobs     *jobMetrics   // job histograms (see metrics.go)
 }
 
 // Queue names.
@@ -101,6 +102,7 @@ func New(pool *pgxpool.Pool, o Options) (*Engine, error) {
 	}
 	e := &Engine{pool: pool, org: o.Org, baseURL: o.BaseURL, mailer: o.Mailer, clock: o.Clock, log: o.Logger,
 		renderer: r, retry: o.RetryBase, idle: sessionIdleTimeout(o.SessionIdleTimeout)}
+	e.jobs = newJobMetrics()
 	if e.clock == nil {
 		e.clock = SystemClock{}
 	}
@@ -214,6 +216,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.syncReportTimeZone(ctx); err != nil { // before any request is written
 		return err
 	}
+	e.jobs.watch(e.river)
 	return e.river.Start(ctx)
 }
 

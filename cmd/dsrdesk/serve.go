@@ -87,10 +87,15 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 		return fmt.Errorf("DSR_TRUSTED_PROXIES: %w", err)
 	}
 	srv, err := api.New(api.Options{Engine: engine, Logger: logger, Secure: strings.HasPrefix(baseURL, "https://"),
-		PublicRate: rate, PublicBurst: burst, TrustedProxies: proxies})
+		PublicRate: rate, PublicBurst: burst, TrustedProxies: proxies, MetricsOwnAddr: getenv("DSR_METRICS_ADDR", "") != ""})
 	if err != nil {
 		return err
 	}
+	metricsSrv, err := listenMetrics(getenv("DSR_METRICS_ADDR", ""), srv.MetricsHandler())
+	if err != nil {
+		return err
+	}
+	defer metricsSrv.shutdown(context.Background())
 	if n, err := db.CountUsers(ctx, pool); err == nil && n == 0 {
 		logger.Warn("no console users yet: create the first admin with `dsrdesk user add --email you@example.com --role admin`")
 	}
@@ -107,6 +112,7 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 	addr := getenv("DSR_ADDR", ":8080")
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Start(addr) }()
+	metricsSrv.serve(logger)
 	smtpErrc := make(chan error, 1)
 	if inbound != nil {
 		go func() { smtpErrc <- inbound.Serve(inboundL) }()
@@ -135,6 +141,7 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		logger.Error("http shutdown", "error", err)
 	}
+	metricsSrv.shutdown(sctx)
 	if inbound != nil {
 		// Sessions get 10s to finish; a sender cut off before our 250
 		// retries later, and the Message-ID keeps the resend from doubling.

@@ -109,6 +109,7 @@ var publicRoutes = map[string]bool{
 	"GET /console/login": true, "POST /console/login": true,
 	"GET /.well-known/gpc.json": true, "POST /gpc": true, "POST /api/v1/gpc": true,
 	"HEAD /": true, "GET /favicon.ico": true,
+	"GET /api/openapi.json": true,
 }
 
 func concrete(path string) string {
@@ -148,6 +149,16 @@ func TestEveryRouteIsPublicOrGuarded(t *testing.T) {
 				if resp, body := do(t, d, req); resp.StatusCode != http.StatusForbidden {
 					t.Errorf("%s as viewer: %d %s, want 403", key, resp.StatusCode, body)
 				}
+			}
+		case r.Path == "/metrics": // admin API tokens only (metrics_test.go)
+			req, _ := http.NewRequest(r.Method, d.URL+path, nil)
+			if resp, _ := do(t, d, req); resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("%s anonymous: %d, want 401", key, resp.StatusCode)
+			}
+			req, _ = http.NewRequest(r.Method, d.URL+path, nil)
+			req.Header.Set("Authorization", "Bearer "+viewerToken)
+			if resp, _ := do(t, d, req); resp.StatusCode != http.StatusForbidden {
+				t.Errorf("%s as viewer: %d, want 403", key, resp.StatusCode)
 			}
 		case strings.HasPrefix(r.Path, "/console"):
 			req, _ := http.NewRequest(r.Method, d.URL+path, nil)

@@ -39,6 +39,9 @@ type Options struct {
 	// (the default) means the peer address is the client and those headers
 	// are ignored.
 	TrustedProxies []*net.IPNet
+	// MetricsOwnAddr leaves GET /metrics off this server: the metrics are
+	// served by MetricsHandler on their own address (DSR_METRICS_ADDR).
+	MetricsOwnAddr bool
 }
 
 // Server is the Echo application.
@@ -54,6 +57,7 @@ type Server struct {
 	loginLimit *loginLimiter
 	// passwordChecks counts argon2id verifications (for tests).
 	passwordChecks atomic.Int64
+	metrics        *metrics // Prometheus registry (metrics.go)
 }
 
 // New builds the server and its routes.
@@ -64,6 +68,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{e: echo.New(), engine: o.Engine, org: o.Engine.Org(), log: o.Logger, pages: p,
 		secure: o.Secure, counts: &countCache{}, loginLimit: newLoginLimiter()}
+	s.metrics = newMetrics(o.Engine)
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -74,6 +79,7 @@ func New(o Options) (*Server, error) {
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.Recover())
 	e.Use(middleware.RequestID())
+	e.Use(s.httpMetrics())
 	e.Use(s.requestLog())
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
 		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
@@ -88,6 +94,8 @@ func New(o Options) (*Server, error) {
 	// and before any handler reads the body.
 	e.Use(s.bodyLimiter())
 	s.routes(s.limiter(o))
+	s.metricsRoute(o.MetricsOwnAddr)
+	s.openAPIRoute()
 	return s, nil
 }
 

@@ -124,9 +124,9 @@ func Start(t testing.TB, o Options) *Desk {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.Config.Handler = srv.Handler()
+	ts.Config.Handler = recordAPI(t, srv.Handler()) // for the OpenAPI contract test (record.go)
 	if o.Observe != nil {
-		h := srv.Handler()
+		h := ts.Config.Handler
 		ts.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { o.Observe(r); h.ServeHTTP(w, r) })
 	}
 	ts.Start()
