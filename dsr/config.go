@@ -40,6 +40,7 @@ type Config struct {
 	Downloads    Downloads        `json:"downloads"`
 	Appeals      Appeals          `json:"appeals"`
 	Mail         MailConfig       `json:"mail"`
+	Systems      []System         `json:"systems"` // the organisation's data systems (systems.go)
 
 	// The organisation's own texts (see texts.go); each empty one keeps
 	// the law's text.
@@ -230,6 +231,7 @@ func (c *Config) validate() error {
 	c.validateVoluntary(add)
 	c.validateTimings(add)
 	c.validateTexts(add)
+	c.validateSystems(add)
 	if len(errs) == 0 {
 		return nil
 	}

@@ -64,6 +64,11 @@ type Options struct {
 	// random key for this process only: mail recorded but not delivered
 	// before a restart then fails with a clear error.
 	SecretKey []byte
+	// Runners carry out the systems' tasks, by system name (see
+	// dsr.TaskRunner); a manual system needs none (its task is mailed to
+	// its owner). A task of a system with no runner fails its attempts
+	// with an error saying so.
+	Runners map[string]dsr.TaskRunner
 }
 
 // Engine runs the request workflow.
@@ -79,6 +84,7 @@ type Engine struct {
 	retry    time.Duration
 	idle     time.Duration // console session idle timeout
 	sealKey  []byte        // AES-256 key sealing the live bodies of stored mail
+	runners  map[string]dsr.TaskRunner
 }
 
 // Queue names.
@@ -98,7 +104,7 @@ func New(pool *pgxpool.Pool, o Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{pool: pool, org: o.Org, baseURL: o.BaseURL, mailer: o.Mailer, clock: o.Clock, log: o.Logger,
-		renderer: r, retry: o.RetryBase, idle: sessionIdleTimeout(o.SessionIdleTimeout)}
+		renderer: r, retry: o.RetryBase, idle: sessionIdleTimeout(o.SessionIdleTimeout), runners: o.Runners}
 	if e.clock == nil {
 		e.clock = SystemClock{}
 	}
@@ -131,6 +137,8 @@ func New(pool *pgxpool.Pool, o Options) (*Engine, error) {
 	river.AddWorker(rw, &digestWorker{e: e})
 	river.AddWorker(rw, &parseInboundWorker{e: e})
 	river.AddWorker(rw, &sessionCleanupWorker{e: e})
+	river.AddWorker(rw, &taskWorker{e: e})
+	river.AddWorker(rw, &taskReminderWorker{e: e})
 	e.river, err = river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			QueueDefault: {MaxWorkers: workers, FetchPollInterval: o.FetchPollInterval, FetchCooldown: cooldown(o.FetchPollInterval)},

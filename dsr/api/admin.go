@@ -259,7 +259,8 @@ const maxKeptRows = 50
 // the engine. Errors: EINVALID with the fields.
 func (in actionInput) check() error {
 	texts := map[string]string{"assignee": in.Assignee, "method": in.Method, "note": in.Note, "reason": in.Reason,
-		"explanation": in.Explanation, "summary": in.Summary, "systems": in.Systems, "kind": in.Kind, "regime": in.Regime}
+		"explanation": in.Explanation, "summary": in.Summary, "systems": in.Systems, "kind": in.Kind, "regime": in.Regime,
+		"override_reason": in.OverrideReason}
 	for i, f := range in.Exports {
 		texts[fmt.Sprintf("exports.%d.filename", i)] = f.Filename
 	}
