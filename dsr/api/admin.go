@@ -22,6 +22,8 @@ func (s *Server) adminRoutes() {
 	g.POST("/requests", s.apiEnterRequest, requireRole(workRoles...))
 	g.POST("/requests/:id/:action", s.apiAction, requireRole(workRoles...))
 	g.POST("/requests/:id/inbound/:email/accept", s.apiAcceptReply, requireRole(workRoles...))
+	g.GET("/requests/:id/tasks", s.apiTasks, requireRole(readRoles...))
+	g.POST("/requests/:id/tasks/:task/:action", s.apiTaskAction, requireRole(workRoles...))
 	g.GET("/opt-outs", s.apiOptOuts, requireRole(readRoles...))
 	g.POST("/opt-outs/:id/applied", s.apiOptOutApplied, requireRole(workRoles...))
 }

@@ -46,6 +46,7 @@ type requestDetail struct {
 	// same person filed the same kind within 12 months (see fillFees).
 	Fee    *dsr.Fee
 	Repeat *repeatWarning
+	Tasks  []taskView // the systems' tasks (tasks.go)
 }
 
 type timelineItem struct {
@@ -89,6 +90,9 @@ func (s *Server) loadDetail(ctx context.Context, id string) (*requestDetail, err
 		if d.Letters, err = s.engine.Letters(ctx, id); err != nil {
 			return nil, err
 		}
+	}
+	if d.Tasks, err = s.taskViews(ctx, req); err != nil {
+		return nil, err
 	}
 	names, err := s.userNames(ctx)
 	if err != nil {
