@@ -107,10 +107,9 @@ func TaskAttemptFailed(ctx context.Context, q Querier, id, lastError string, giv
 // waiting for a callback), clearing the finish when it becomes open again
 // and stamping it when it finishes.
 func SetTaskStatus(ctx context.Context, q Querier, id string, status dsr.TaskStatus, note, by string, now time.Time) error {
-	_, err := q.Exec(ctx, `UPDATE tasks SET status = $2, note = CASE WHEN $3 = '' THEN note ELSE $3 END, updated_at = $5,
-			finished_at = CASE WHEN $2 IN ('pending', 'running', 'waiting') THEN NULL ELSE $5 END,
-			finished_by = CASE WHEN $2 IN ('pending', 'running', 'waiting') THEN '' ELSE $4 END,
-			last_error = CASE WHEN $2 = 'pending' THEN last_error ELSE last_error END
+	_, err := q.Exec(ctx, `UPDATE tasks SET status = $2::text, note = CASE WHEN $3::text = '' THEN note ELSE $3::text END, updated_at = $5::timestamptz,
+			finished_at = CASE WHEN $2::text IN ('pending', 'running', 'waiting') THEN NULL ELSE $5::timestamptz END,
+			finished_by = CASE WHEN $2::text IN ('pending', 'running', 'waiting') THEN '' ELSE $4::text END
 		WHERE id = $1`, id, status, note, by, now)
 	return wrap("set task status", err)
 }
@@ -132,7 +131,7 @@ func FinishTask(ctx context.Context, tx pgx.Tx, id string, r dsr.Report, by stri
 	}
 	b := &pgx.Batch{}
 	b.Queue(`UPDATE tasks SET status = $2, basis = $3, count = $4, affected = $5, dry_run = $6, note = $7, report_hash = $8,
-			finished_at = $9, finished_by = $10, updated_at = $9, last_error = CASE WHEN $11 = '' THEN last_error ELSE $11 END
+			finished_at = $9::timestamptz, finished_by = $10, updated_at = $9::timestamptz, last_error = CASE WHEN $11::text = '' THEN last_error ELSE $11::text END
 		WHERE id = $1`, id, r.Status, r.Basis, r.Count, affected, r.DryRun, r.Note, hash, now, by, lastErr)
 	b.Queue(`DELETE FROM task_sections WHERE task_id = $1`, id)
 	for _, s := range r.Sections {

@@ -69,6 +69,10 @@ type Options struct {
 	// its owner). A task of a system with no runner fails its attempts
 	// with an error saying so.
 	Runners map[string]dsr.TaskRunner
+	// TaskRetryBase is the first retry delay of a task's connector
+	// (default 1 minute); each further retry waits attempt² times longer,
+	// capped at 1h.
+	TaskRetryBase time.Duration
 }
 
 // Engine runs the request workflow.
@@ -85,6 +89,8 @@ type Engine struct {
 	idle     time.Duration // console session idle timeout
 	sealKey  []byte        // AES-256 key sealing the live bodies of stored mail
 	runners  map[string]dsr.TaskRunner
+	// taskRetry is the first retry delay of a task's connector.
+	taskRetry time.Duration
 }
 
 // Queue names.
@@ -113,6 +119,9 @@ func New(pool *pgxpool.Pool, o Options) (*Engine, error) {
 	}
 	if e.retry == 0 {
 		e.retry = 30 * time.Second
+	}
+	if e.taskRetry = o.TaskRetryBase; e.taskRetry <= 0 {
+		e.taskRetry = time.Minute
 	}
 	secret := o.SecretKey
 	if secret == nil {

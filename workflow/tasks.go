@@ -26,7 +26,7 @@ func (TaskArgs) Kind() string { return "task_run" }
 
 // TaskMaxAttempts is how many times a task's connector is tried before
 // the task fails (the officer may retry it).
-const TaskMaxAttempts = 10
+const TaskMaxAttempts = 25
 
 // InsertOpts: up to TaskMaxAttempts attempts with backoff (NextRetry).
 func (TaskArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: TaskMaxAttempts} }
@@ -63,11 +63,11 @@ type taskWorker struct {
 	e *Engine
 }
 
-// NextRetry waits the engine's retry base times attempt², capped at an
-// hour: a system that is down is tried again for about a day.
+// NextRetry waits TaskRetryBase times attempt², capped at an hour: with
+// the defaults a system that is down is tried for about 21 hours.
 func (w *taskWorker) NextRetry(job *river.Job[TaskArgs]) time.Time {
-	d := w.e.retry * time.Duration(job.Attempt*job.Attempt)
-	if d > time.Hour {
+	d := w.e.taskRetry * time.Duration(job.Attempt*job.Attempt)
+	if d > time.Hour || d <= 0 {
 		d = time.Hour
 	}
 	return w.e.now().Add(d)
@@ -192,7 +192,14 @@ func (e *Engine) lockTask(ctx context.Context, tx pgx.Tx, id string) (*dsr.Task,
 	if err != nil {
 		return nil, nil, db.ChainHead{}, err
 	}
-	req, head, err := db.LockRequest(ctx, tx, t.RequestID)
+	req, _, err := db.LockRequest(ctx, tx, t.RequestID)
+	if err != nil {
+		return nil, nil, db.ChainHead{}, err
+	}
+	// The head is read again once the lock is held: the locking
+	// statement's snapshot may predate a task event committed while it
+	// waited (tasks of one request finish concurrently).
+	head, err := db.ChainHeadOf(ctx, tx, req.ID)
 	if err != nil {
 		return nil, nil, db.ChainHead{}, err
 	}
