@@ -327,3 +327,66 @@ func containsAll(list []string, want ...string) bool {
 	}
 	return true
 }
+
+// advanceTo runs the jobs due by 09:01 local time on day.
+func advanceTo(t *testing.T, d *apitest.Desk, day dsr.Date) {
+	t.Helper()
+	at := day.Start(d.Org.Location()).Add(9*time.Hour + time.Minute)
+	d.RunDue(t, at.Sub(d.Clock.Now()))
+}
+
+func TestTaskRemindersAndEscalation(t *testing.T) {
+	t.Parallel()
+	s := setupTasks(t)
+	d := s.d
+	rc := submit(t, d, dsr.KindErasure, "remind@example.com", "NL", "", nil)
+	verify(t, d, "remind@example.com")
+	d.RunDue(t, 0)
+	req := request(t, d, rc.ID)
+	archive := tasksOf(t, d, rc.ID)["paper-archive"]
+	if req.PolicyDue.IsZero() || archive.Status != dsr.TaskWaiting {
+		t.Fatalf("policy due %v, archive task %+v", req.PolicyDue, archive)
+	}
+	escalations := func() []map[string]string {
+		evs, err := db.Events(context.Background(), d.Pool, rc.ID, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []map[string]string
+		for _, e := range evs {
+			if e.Type == string(dsr.EventTaskEscalated) && e.Data["system"] == "paper-archive" {
+				out = append(out, e.Data)
+			}
+		}
+		return out
+	}
+
+	advanceTo(t, d, archive.DueOn.AddDays(-1))
+	m := d.MailWithSubject(t, "archive@example.com", "Due in 1 day: paper-archive task")
+	if !strings.Contains(m.Text, "/console/requests/"+rc.ID) || strings.Contains(m.Text, "remind@example.com") {
+		t.Errorf("owner reminder:\n%s", m.Text)
+	}
+	for _, msg := range d.SMTP.Messages() {
+		for _, to := range msg.To {
+			if to == "crm-team@example.com" {
+				t.Errorf("the crm task is done, yet its owner got %q", msg.Subject)
+			}
+		}
+	}
+	if n := len(escalations()); n != 0 {
+		t.Fatalf("%d escalations before the task is overdue", n)
+	}
+
+	advanceTo(t, d, archive.DueOn.AddDays(1))
+	d.MailWithSubject(t, "archive@example.com", "Overdue: paper-archive task")
+	if esc := escalations(); len(esc) != 1 || esc[0]["step"] != "1" {
+		t.Fatalf("escalations after the due date: %v", esc)
+	}
+	if !archive.DueOn.AddDays(1).Before(req.PolicyDue) {
+		t.Skipf("the promise date %v is not after the escalation", req.PolicyDue)
+	}
+	advanceTo(t, d, req.PolicyDue)
+	if esc := escalations(); len(esc) != 2 || esc[1]["step"] != "2" {
+		t.Fatalf("escalations on the promise date %v: %v", req.PolicyDue, esc)
+	}
+}
