@@ -282,3 +282,38 @@ func TestBrowserTaskList(t *testing.T) {
 		t.Errorf("stored tasks %+v", got)
 	}
 }
+
+func TestOptOutFeedShowsEachSystemsTask(t *testing.T) {
+	t.Parallel()
+	td := startTaskDesk(t)
+	d := td.d
+	_, token := staff(t, d, "olga@testorg.example", workflow.RoleOfficer)
+	rc := newRequest(t, d, "opt_out", "otto@example.com", "US", "CA") // CCPA: open at once
+	d.RunDue(t, 0)
+	tasks := taskMap(t, d, rc.ID)
+	if len(tasks) != 1 || tasks["newsletter"].Status != dsr.TaskWaiting {
+		t.Fatalf("opt-out tasks %+v, want the newsletter's, waiting", tasks)
+	}
+	feed := func(query string) []any {
+		t.Helper()
+		code, out := adminCall(t, d, token, http.MethodGet, "/api/v1/admin/opt-outs?since=2000-01-01"+query, nil)
+		if code != http.StatusOK {
+			t.Fatalf("feed: %d %v", code, out)
+		}
+		data, _ := out["data"].([]any)
+		return data
+	}
+	data := feed("")
+	if len(data) != 1 || !strings.Contains(mustJSON(data[0]), `"tasks":[{"finished_at":null,"status":"waiting","system":"newsletter"}]`) {
+		t.Fatalf("feed entry %s", mustJSON(data))
+	}
+	if code, out := adminCall(t, d, systemToken(t, d, "newsletter"), http.MethodPost, "/api/v1/tasks/"+tasks["newsletter"].ID, map[string]any{"status": "done"}); code != http.StatusOK {
+		t.Fatalf("report: %d %v", code, out)
+	}
+	if data := feed(""); !strings.Contains(mustJSON(data[0]), `"status":"done","system":"newsletter"`) {
+		t.Errorf("feed after the report: %s", mustJSON(data))
+	}
+	if data := feed("&system=newsletter"); len(data) != 0 {
+		t.Errorf("?system=newsletter still lists the opt-out its task finished: %s", mustJSON(data))
+	}
+}
