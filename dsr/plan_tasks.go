@@ -204,6 +204,7 @@ const (
 	EventTaskSkipped     EventType = "task_skipped"
 	EventTaskRetried     EventType = "task_retried"
 	EventTaskEscalated   EventType = "task_escalated"
+	EventTaskReminded    EventType = "task_reminder_sent"
 	EventTasksOverridden EventType = "tasks_overridden"
 )
 
@@ -216,6 +217,7 @@ func init() {
 		EventTaskSkipped:     "An officer skipped a system's task, with the reason.",
 		EventTaskRetried:     "An officer retried a system's task.",
 		EventTaskEscalated:   "A system's task is overdue and was escalated.",
+		EventTaskReminded:    "The owner of a system was reminded of its task's coming due date.",
 		EventTasksOverridden: "An officer completed the request while tasks were still open, with the reason.",
 	} {
 		eventDescriptions[t] = d

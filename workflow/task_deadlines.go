@@ -88,7 +88,7 @@ func (w *taskReminderWorker) Work(ctx context.Context, job *river.Job[TaskRemind
 			if err := e.mailOwner(ctx, tx, req, t, sys, "task_reminder", "Status: "+t.Status.Label()+"."); err != nil {
 				return err
 			}
-			return e.taskEvents(ctx, tx, req, head, now, dsr.NewEvent{Type: dsr.EventReminderSent, Actor: dsr.ActorSystem,
+			return e.taskEvents(ctx, tx, req, head, now, dsr.NewEvent{Type: dsr.EventTaskReminded, Actor: dsr.ActorSystem,
 				Data: map[string]string{"task": t.ID, "system": t.System, "due": t.DueOn.String(), "to": "system_owner"}})
 		}
 		users, err := e.reminderRecipients(ctx, tx, req)

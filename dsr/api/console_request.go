@@ -208,7 +208,7 @@ func eventSentence(e dsr.Event, names map[string]string) (title, text string) {
 	title = strings.TrimSuffix(title, ".")
 	var parts []string
 	for k, v := range d {
-		if k == "from" || k == "to" || k == "attachment" || k == "message" {
+		if k == "from" || k == "to" || k == "attachment" || k == "message" || k == "task" {
 			continue // ids say nothing to a reader
 		}
 		parts = append(parts, strings.ReplaceAll(k, "_", " ")+": "+v)
