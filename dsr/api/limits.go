@@ -60,15 +60,18 @@ var (
 // bodyLimits lists the routes ("METHOD /route/pattern") allowed more than
 // defaultBodyLimit.
 var bodyLimits = map[string]bodyLimit{
-	"POST /requests":                                      {Limit: formBodyLimit, Types: multipartOnly},
-	"POST /status/:token/answer":                          {Limit: formBodyLimit, Types: multipartOnly},
-	"POST /status/:token/appeal":                          {Limit: formBodyLimit, Types: multipartOnly},
-	"POST /api/v1/requests":                               {Limit: apiBodyLimit, Types: jsonOnly},
-	"POST /api/v1/admin/requests":                         {Limit: apiBodyLimit, Types: jsonOnly, Staff: true},
-	"POST /api/v1/admin/requests/:id/:action":             {Limit: exportBodyLimit, Types: jsonOrForm, Staff: true},
-	"POST /console/requests/:id/:action":                  {Limit: exportBodyLimit, Types: multipartOnly, Staff: true},
-	"POST /console/requests/new":                          {Limit: formBodyLimit, Types: multipartOnly, Staff: true}, // the scanned letter
-	"POST /api/v1/tasks/:id":                              {Limit: apiBodyLimit, Types: jsonOrForm},                  // a system's report (no staff slot: read before its token is checked)
+	"POST /requests":                          {Limit: formBodyLimit, Types: multipartOnly},
+	"POST /status/:token/answer":              {Limit: formBodyLimit, Types: multipartOnly},
+	"POST /status/:token/appeal":              {Limit: formBodyLimit, Types: multipartOnly},
+	"POST /api/v1/requests":                   {Limit: apiBodyLimit, Types: jsonOnly},
+	"POST /api/v1/admin/requests":             {Limit: apiBodyLimit, Types: jsonOnly, Staff: true},
+	"POST /api/v1/admin/requests/:id/:action": {Limit: exportBodyLimit, Types: jsonOrForm, Staff: true},
+	"POST /console/requests/:id/:action":      {Limit: exportBodyLimit, Types: multipartOnly, Staff: true},
+	"POST /console/requests/new":              {Limit: formBodyLimit, Types: multipartOnly, Staff: true}, // the scanned letter
+
+	// Tasks (tasks.go): a system's report is read before its token is
+	// checked, so it takes no staff slot.
+	"POST /api/v1/tasks/:id":                              {Limit: apiBodyLimit, Types: jsonOrForm},
 	"POST /api/v1/admin/requests/:id/tasks/:task/:action": {Limit: exportBodyLimit, Types: jsonOrForm, Staff: true},
 	"POST /console/requests/:id/tasks/:task/:action":      {Limit: exportBodyLimit, Types: multipartOnly, Staff: true},
 }
