@@ -110,6 +110,9 @@ func TaskEvents(tasks []NewTask) []NewEvent {
 	return out
 }
 
+// MaxTaskText bounds an officer's note or reason on a task, in bytes.
+const MaxTaskText = 5000
+
 // TaskDecision is an officer's (or a system's) decision on one task, as
 // a value: the new status and what to store and record.
 type TaskDecision struct {
@@ -139,6 +142,9 @@ func PlanTaskDone(t *Task, actor, note string, files int) (TaskDecision, error) 
 	if note == "" {
 		return TaskDecision{}, InvalidField("note", "Say what was done.")
 	}
+	if len(note) > MaxTaskText {
+		return TaskDecision{}, InvalidField("note", fmt.Sprintf("at most %d characters", MaxTaskText))
+	}
 	if !t.Status.Open() && t.Status != TaskFailed {
 		return TaskDecision{}, taskFinished(t)
 	}
@@ -152,6 +158,9 @@ func PlanTaskSkip(t *Task, actor, reason string) (TaskDecision, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
 		return TaskDecision{}, InvalidField("reason", "Say why the task is skipped.")
+	}
+	if len(reason) > MaxTaskText {
+		return TaskDecision{}, InvalidField("reason", fmt.Sprintf("at most %d characters", MaxTaskText))
 	}
 	if !t.Status.Open() && t.Status != TaskFailed {
 		return TaskDecision{}, taskFinished(t)

@@ -317,3 +317,40 @@ func TestOptOutFeedShowsEachSystemsTask(t *testing.T) {
 		t.Errorf("?system=newsletter still lists the opt-out its task finished: %s", mustJSON(data))
 	}
 }
+
+func TestTaskCallbackBadInput(t *testing.T) {
+	t.Parallel()
+	td := startTaskDesk(t)
+	d := td.d
+	_, tasks := confirmedErasure(t, d, "bad-input@example.com")
+	tok := systemToken(t, d, "newsletter")
+	path := "/api/v1/tasks/" + tasks["newsletter"].ID
+	call := func(ct string, body []byte) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, d.URL+path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, _ := do(t, d, req)
+		return resp.StatusCode
+	}
+	for _, tt := range []struct {
+		name, ct string
+		body     []byte
+		want     int
+	}{
+		{"broken JSON", "application/json", []byte(`{"status": `), http.StatusBadRequest},
+		{"waiting is not a report", "application/json", []byte(`{"status": "waiting"}`), http.StatusUnprocessableEntity},
+		{"rows that are not objects", "application/json", []byte(`{"status": "done", "data": {"x": [1, 2]}}`), http.StatusUnprocessableEntity},
+		{"negative count", "application/json", []byte(`{"status": "done", "count": -1}`), http.StatusUnprocessableEntity},
+		{"a NUL byte", "application/json", []byte(`{"status": "done", "note": "a\u0000b"}`), http.StatusUnprocessableEntity},
+		{"plain text", "text/plain", []byte(`done`), http.StatusUnsupportedMediaType},
+		{"over 15 MB", "application/json", append(append([]byte(`{"status": "done", "note": "`), bytes.Repeat([]byte("x"), 16<<20)...), []byte(`"}`)...), http.StatusRequestEntityTooLarge},
+	} {
+		if got := call(tt.ct, tt.body); got != tt.want {
+			t.Errorf("%s: %d, want %d", tt.name, got, tt.want)
+		}
+	}
+	if x := taskMap(t, d, tasks["newsletter"].RequestID)["newsletter"]; x.Status != dsr.TaskWaiting {
+		t.Errorf("the task changed on bad input: %+v", x)
+	}
+}
