@@ -26,7 +26,17 @@ type OptOut struct {
 	DeviceID   string        `json:"device_id,omitempty"`
 	OptOutOf   string        `json:"opt_out_of"`
 	Applied    []Application `json:"applied"`
-	ref        int64
+	// Tasks are the opt-out's tasks, one per system taking opt_out
+	// (issue #15), with where each stands.
+	Tasks []OptOutTask `json:"tasks"`
+	ref   int64
+}
+
+// OptOutTask is where one system's task of an opt-out stands.
+type OptOutTask struct {
+	System     string         `json:"system"`
+	Status     dsr.TaskStatus `json:"status"`
+	FinishedAt *time.Time     `json:"finished_at"`
 }
 
 // Application records that a system applied an opt-out.
@@ -53,10 +63,13 @@ func OptOuts(ctx context.Context, q Querier, since time.Time, system string, aft
 	rows, err := q.Query(ctx, `SELECT r.id, r.ref, r.channel, r.regime, r.status, r.received_at, r.due_on, s.email,
 			coalesce(r.fields ->> 'device_id', ''), coalesce(r.fields ->> 'opt_out_of', ''),
 			coalesce((SELECT jsonb_agg(jsonb_build_object('system', a.system, 'applied_at', a.applied_at) ORDER BY a.applied_at)
-			          FROM opt_out_applications a WHERE a.request_id = r.id), '[]')
+			          FROM opt_out_applications a WHERE a.request_id = r.id), '[]'),
+			coalesce((SELECT jsonb_agg(jsonb_build_object('system', t.system, 'status', t.status, 'finished_at', t.finished_at) ORDER BY t.system)
+			          FROM tasks t WHERE t.request_id = r.id), '[]')
 		FROM requests r JOIN requesters s ON s.id = r.requester_id
 		WHERE r.kind = 'opt_out' AND r.received_at >= $1 AND r.status NOT IN ('withdrawn', 'expired')
 		  AND ($2 = '' OR NOT EXISTS (SELECT 1 FROM opt_out_applications a WHERE a.request_id = r.id AND a.system = $2))
+		  AND ($2 = '' OR NOT EXISTS (SELECT 1 FROM tasks t WHERE t.request_id = r.id AND t.system = $2 AND t.status IN ('done', 'not_found', 'kept', 'skipped')))
 		  AND ($3::timestamptz IS NULL OR (r.received_at, r.ref) > ($3, $4))
 		ORDER BY r.received_at, r.ref LIMIT $5`, since, system, afterAt, afterRef, limit+1)
 	if err != nil {
@@ -65,12 +78,15 @@ func OptOuts(ctx context.Context, q Querier, since time.Time, system string, aft
 	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (OptOut, error) {
 		var o OptOut
 		var due time.Time
-		var applied []byte
-		err := row.Scan(&o.ID, &o.ref, &o.Channel, &o.Regime, &o.Status, &o.ReceivedAt, &due, &o.Email, &o.DeviceID, &o.OptOutOf, &applied)
+		var applied, tasks []byte
+		err := row.Scan(&o.ID, &o.ref, &o.Channel, &o.Regime, &o.Status, &o.ReceivedAt, &due, &o.Email, &o.DeviceID, &o.OptOutOf, &applied, &tasks)
 		if err != nil {
 			return o, err
 		}
 		o.Ref, o.DueOn = dsr.FormatRef(o.ref), dsr.DateOf(due)
+		if err := json.Unmarshal(tasks, &o.Tasks); err != nil {
+			return o, err
+		}
 		return o, json.Unmarshal(applied, &o.Applied)
 	})
 	if err != nil {

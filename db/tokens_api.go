@@ -65,9 +65,12 @@ func CreateAPIToken(ctx context.Context, q Querier, actorID, userID, name string
 
 // APIToken describes a stored API token: never the token or its hash.
 type APIToken struct {
-	ID         string
-	UserID     string
-	UserEmail  string
+	ID        string
+	UserID    string // "" for a system's token
+	UserEmail string // "system:<name>" for a system's token
+	// System is the data system a system token reports for ("" for a
+	// user's token).
+	System     string
 	Name       string
 	CreatedAt  time.Time
 	LastUsedAt *time.Time
@@ -81,19 +84,21 @@ func (t APIToken) Live(now time.Time) bool {
 	return t.RevokedAt == nil && (t.ExpiresAt == nil || t.ExpiresAt.After(now))
 }
 
-// APITokens returns the tokens of the user userID, or of every user when
-// userID is "", by owner email and then newest first.
+// APITokens returns the tokens of the user userID, or of every user and
+// every system when userID is "", by owner (a system's token is owned by
+// "system:<name>") and then newest first.
 func APITokens(ctx context.Context, q Querier, userID string) ([]APIToken, error) {
-	rows, err := q.Query(ctx, `SELECT t.id, t.user_id, u.email, t.name, t.created_at, t.last_used_at, t.expires_at, t.revoked_at
-		FROM api_tokens t JOIN users u ON u.id = t.user_id
+	rows, err := q.Query(ctx, `SELECT t.id, coalesce(t.user_id::text, ''), coalesce(u.email, 'system:' || t.system), coalesce(t.system, ''),
+			t.name, t.created_at, t.last_used_at, t.expires_at, t.revoked_at
+		FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id
 		WHERE $1 = '' OR t.user_id = NULLIF($1, '')::uuid
-		ORDER BY u.email, t.created_at DESC, t.id`, userID)
+		ORDER BY coalesce(u.email, 'system:' || t.system), t.created_at DESC, t.id`, userID)
 	if err != nil {
 		return nil, wrap("api tokens", err)
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (APIToken, error) {
 		var t APIToken
-		err := row.Scan(&t.ID, &t.UserID, &t.UserEmail, &t.Name, &t.CreatedAt, &t.LastUsedAt, &t.ExpiresAt, &t.RevokedAt)
+		err := row.Scan(&t.ID, &t.UserID, &t.UserEmail, &t.System, &t.Name, &t.CreatedAt, &t.LastUsedAt, &t.ExpiresAt, &t.RevokedAt)
 		return t, err
 	})
 }

@@ -83,6 +83,12 @@ type Change struct {
 	// Outcome, when set, is stored with a completed request: full,
 	// partial (with what was kept and why) or no data.
 	Outcome *Outcome
+	// Tasks are the systems' tasks to create (one job each), see
+	// PlanTasks.
+	Tasks []NewTask
+	// TasksOverride, when set, completes the request although some of its
+	// tasks are open: the officer's reason is recorded (CheckTasksClosed).
+	TasksOverride *string
 	// Fee, when set, stores the fee now awaited (Fee.Awaited) or clears
 	// it (Fee.Awaited nil: paid or waived).
 	Fee *FeeUpdate

@@ -41,7 +41,7 @@ type Config struct {
 	Appeals      Appeals          `json:"appeals"`
 	Mail         MailConfig       `json:"mail"`
 	Retention    Retention        `json:"retention"` // see retention.go
-	Systems      []System         `json:"systems"`   // issue #15: the data systems (fulfil.go)
+	Systems      []System         `json:"systems"`   // the organisation's data systems (systems.go, fulfil.go)
 
 	// The organisation's own texts (see texts.go); each empty one keeps
 	// the law's text.
@@ -234,6 +234,7 @@ func (c *Config) validate() error {
 	c.validateTimings(add)
 	c.validateTexts(add)
 	c.validateRetention(add)
+	c.validateSystems(add)
 	if len(errs) == 0 {
 		return nil
 	}

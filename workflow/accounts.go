@@ -96,6 +96,12 @@ func (e *Engine) APITokenUser(ctx context.Context, hash []byte) (*db.User, error
 	return db.UserByAPIToken(ctx, e.pool, hash, e.now())
 }
 
+// APITokenSystem returns the data system holding the system token with
+// this hash. Errors: ENOTFOUND (no live system token has it).
+func (e *Engine) APITokenSystem(ctx context.Context, hash []byte) (string, error) {
+	return db.SystemByAPIToken(ctx, e.pool, hash, e.now())
+}
+
 // Users lists every console user, disabled ones included.
 func (e *Engine) Users(ctx context.Context) ([]db.User, error) { return db.AllUsers(ctx, e.pool) }
 

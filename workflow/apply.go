@@ -114,6 +114,7 @@ func (e *Engine) jobParams(req *dsr.Request, jobs []dsr.Job, msgs []*db.Message,
 // the request as stored.
 func (e *Engine) insertIntake(ctx context.Context, tx pgx.Tx, in *dsr.Intake, now time.Time) (*dsr.Request, error) {
 	req, c := in.Request, in.Change
+	e.withTasks(nil, req, &c, now)
 	links, _, tokens := issueLinks(req.ID, c.Messages)
 	first := &pgx.Batch{}
 	db.QueueNewRequest(first, req, in.Permission, &req.Ref)
@@ -121,6 +122,7 @@ func (e *Engine) insertIntake(ctx context.Context, tx pgx.Tx, in *dsr.Intake, no
 	db.QueueLedger(first, req.ID, now, c.Ledger)
 	db.QueueEvents(first, req.ID, db.ChainHead{}, planEvents(c.Events, now))
 	db.QueueTokens(first, tokens)
+	db.QueueTasks(first, req.ID, c.Tasks, now)
 	if err := db.SendBatch(ctx, tx, first); err != nil {
 		return nil, err
 	}
@@ -134,7 +136,7 @@ func (e *Engine) insertIntake(ctx context.Context, tx pgx.Tx, in *dsr.Intake, no
 	if err := db.SendBatch(ctx, tx, last); err != nil {
 		return nil, err
 	}
-	for _, p := range e.jobParams(req, c.Jobs, msgs, now) {
+	for _, p := range append(e.jobParams(req, c.Jobs, msgs, now), e.taskParams(req, c.Tasks, now)...) {
 		if err := e.enqueue(ctx, tx, p.Args, p.InsertOpts); err != nil {
 			return nil, dsr.Internalf("insert jobs: %w", err)
 		}
@@ -151,6 +153,7 @@ func (e *Engine) insertIntake(ctx context.Context, tx pgx.Tx, in *dsr.Intake, no
 // ETEMPORARY, EINTERNAL.
 func (e *Engine) applyIntake(ctx context.Context, in *dsr.Intake, now time.Time, idemKey string, fp []byte) (*Receipt, error) {
 	req, c := in.Request, in.Change
+	e.withTasks(nil, req, &c, now)
 	links, receipt, tokens := issueLinks(req.ID, c.Messages, in.Receipt)
 
 	first := &pgx.Batch{}
@@ -159,6 +162,7 @@ func (e *Engine) applyIntake(ctx context.Context, in *dsr.Intake, now time.Time,
 	db.QueueLedger(first, req.ID, now, c.Ledger)
 	db.QueueEvents(first, req.ID, db.ChainHead{}, planEvents(c.Events, now))
 	db.QueueTokens(first, tokens)
+	db.QueueTasks(first, req.ID, c.Tasks, now)
 	tx, err := db.BeginWith(ctx, e.pool, first)
 	if err != nil {
 		return nil, err
@@ -169,7 +173,7 @@ func (e *Engine) applyIntake(ctx context.Context, in *dsr.Intake, now time.Time,
 	if err != nil {
 		return nil, err
 	}
-	if jobs := e.jobParams(req, c.Jobs, msgs, now); len(jobs) > 0 {
+	if jobs := append(e.jobParams(req, c.Jobs, msgs, now), e.taskParams(req, c.Tasks, now)...); len(jobs) > 0 {
 		if _, err := e.river.InsertManyTx(ctx, tx, jobs); err != nil {
 			return nil, dsr.Internalf("insert jobs: %w", err)
 		}
@@ -226,6 +230,12 @@ func (e *Engine) change(ctx context.Context, id string, decide func(r *dsr.Reque
 // the change. It returns the raw values of c.Links, in order.
 func (e *Engine) apply(ctx context.Context, tx pgx.Tx, req *dsr.Request, head db.ChainHead, c dsr.Change, now time.Time) ([]string, error) {
 	after := c.ApplyTo(req, now)
+	e.withTasks(req, after, &c, now)
+	if after.Status == dsr.StatusCompleted && req.Status != dsr.StatusCompleted {
+		if err := e.checkTasksClosed(ctx, tx, req, &c, now); err != nil {
+			return nil, err
+		}
+	}
 	links, raws, tokens := issueLinks(req.ID, c.Messages, c.Links...)
 	msgs, err := e.renderAll(after, c.Messages, links, now)
 	if err != nil {
@@ -256,10 +266,11 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, req *dsr.Request, head db
 		db.QueueFee(b, req.ID, c.Fee)
 	}
 	db.QueueLetters(b, msgs)
+	db.QueueTasks(b, req.ID, c.Tasks, now)
 	if err := db.SendBatch(ctx, tx, b); err != nil {
 		return nil, err
 	}
-	for _, p := range e.jobParams(after, c.Jobs, msgs, now) {
+	for _, p := range append(e.jobParams(after, c.Jobs, msgs, now), e.taskParams(after, c.Tasks, now)...) {
 		if err := e.enqueue(ctx, tx, p.Args, p.InsertOpts); err != nil {
 			return nil, dsr.Internalf("insert jobs: %w", err)
 		}

@@ -65,6 +65,15 @@ type Options struct {
 	// random key for this process only: mail recorded but not delivered
 	// before a restart then fails with a clear error.
 	SecretKey []byte
+	// Runners carry out the systems' tasks, by system name (see
+	// dsr.TaskRunner); a manual system needs none (its task is mailed to
+	// its owner). A task of a system with no runner fails its attempts
+	// with an error saying so.
+	Runners map[string]dsr.TaskRunner
+	// TaskRetryBase is the first retry delay of a task's connector
+	// (default 1 minute); each further retry waits attempt² times longer,
+	// capped at 1h.
+	TaskRetryBase time.Duration
 }
 
 // Engine runs the request workflow.
@@ -82,6 +91,9 @@ type Engine struct {
 	sealKey  []byte        // AES-256 key sealing the live bodies of stored mail
 	reportTZ atomic.Bool   // the report time zone is recorded (reports.go)
 	jobs     *jobMetrics   // job histograms (see metrics.go)
+	runners  map[string]dsr.TaskRunner
+	// taskRetry is the first retry delay of a task's connector.
+	taskRetry time.Duration
 }
 
 // Queue names.
@@ -101,7 +113,7 @@ func New(pool *pgxpool.Pool, o Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{pool: pool, org: o.Org, baseURL: o.BaseURL, mailer: o.Mailer, clock: o.Clock, log: o.Logger,
-		renderer: r, retry: o.RetryBase, idle: sessionIdleTimeout(o.SessionIdleTimeout)}
+		renderer: r, retry: o.RetryBase, idle: sessionIdleTimeout(o.SessionIdleTimeout), runners: o.Runners}
 	e.jobs = newJobMetrics()
 	if e.clock == nil {
 		e.clock = SystemClock{}
@@ -111,6 +123,9 @@ func New(pool *pgxpool.Pool, o Options) (*Engine, error) {
 	}
 	if e.retry == 0 {
 		e.retry = 30 * time.Second
+	}
+	if e.taskRetry = o.TaskRetryBase; e.taskRetry <= 0 {
+		e.taskRetry = time.Minute
 	}
 	secret := o.SecretKey
 	if secret == nil {
@@ -139,6 +154,8 @@ func New(pool *pgxpool.Pool, o Options) (*Engine, error) {
 	river.AddWorker(rw, &eraseOwnRecordsWorker{e: e})
 	river.AddWorker(rw, &buildExportWorker{e: e})
 	river.AddWorker(rw, &reportFoldWorker{e: e})
+	river.AddWorker(rw, &taskWorker{e: e})
+	river.AddWorker(rw, &taskReminderWorker{e: e})
 	e.river, err = river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			QueueDefault: {MaxWorkers: workers, FetchPollInterval: o.FetchPollInterval, FetchCooldown: cooldown(o.FetchPollInterval)},

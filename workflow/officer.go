@@ -90,6 +90,10 @@ type Completion struct {
 	// agent's completion mail carries the summary too (by default it goes
 	// to the data subject only: it may describe their data).
 	ShareWithAgent bool
+	// OverrideTasks completes the request although some of its systems'
+	// tasks are open, for OverrideReason (recorded in the ledger).
+	OverrideTasks  bool
+	OverrideReason string
 }
 
 // MaxExportBytes bounds one export file.
@@ -114,6 +118,9 @@ func (e *Engine) CompleteWith(ctx context.Context, requestID, actor string, c Co
 		ch, err := dsr.PlanCompleteWith(e.org, r, actor, c.Summary, c.Systems, c.Exports, o, now)
 		if err == nil && c.ShareWithAgent {
 			shareSummaryWithAgent(&ch, c.Summary)
+		}
+		if c.OverrideTasks {
+			ch.TasksOverride = &c.OverrideReason
 		}
 		if err == nil {
 			// A completion in part refuses the rest: where the law gives an

@@ -177,7 +177,11 @@ type OptOut struct {
 	DeviceID   string
 	OptOutOf   string // e.g. sale,sharing
 	Applied    []OptOutApplication
+	Tasks      []OptOutTask // each opt_out system's task (issue #15)
 }
+
+// OptOutTask is where one system's task of an opt-out stands.
+type OptOutTask = db.OptOutTask
 
 // OptOutApplication records that a system applied an opt-out.
 type OptOutApplication struct {
@@ -189,7 +193,7 @@ func optOutsOf(list []db.OptOut) []OptOut {
 	out := make([]OptOut, 0, len(list))
 	for _, o := range list {
 		v := OptOut{ID: o.ID, Ref: o.Ref, Channel: o.Channel, Regime: o.Regime, Status: o.Status, ReceivedAt: o.ReceivedAt,
-			DueOn: o.DueOn, Email: o.Email, DeviceID: o.DeviceID, OptOutOf: o.OptOutOf, Applied: []OptOutApplication{}}
+			DueOn: o.DueOn, Email: o.Email, DeviceID: o.DeviceID, OptOutOf: o.OptOutOf, Applied: []OptOutApplication{}, Tasks: o.Tasks}
 		for _, a := range o.Applied {
 			v.Applied = append(v.Applied, OptOutApplication{System: a.System, AppliedAt: a.AppliedAt})
 		}

@@ -144,5 +144,12 @@ func checkConfig(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	fmt.Fprintf(stdout, "%s: ok (%s; regimes %s; time zone %s)\n", path, cfg.Organisation.Name, strings.Join(cfg.Regimes, ", "), cfg.Location())
+	if miss := cfg.MissingSecrets(func(k string) string { return getenv(k, "") }); len(cfg.Systems) > 0 {
+		fmt.Fprintf(stdout, "systems: %d", len(cfg.Systems))
+		if len(miss) > 0 {
+			fmt.Fprintf(stdout, "; not set in this environment (serve refuses to start without them): %s", strings.Join(miss, ", "))
+		}
+		fmt.Fprintln(stdout)
+	}
 	return 0
 }

@@ -34,6 +34,9 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if miss := cfg.MissingSecrets(func(k string) string { return getenv(k, "") }); len(miss) > 0 {
+		return fmt.Errorf("systems: set %s (a system's DSN or signing secret comes from the environment, never the config file)", strings.Join(miss, ", "))
+	}
 	secret, err := secretKey(logger)
 	if err != nil {
 		return err
@@ -70,8 +73,14 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 	if err != nil || idle <= 0 {
 		return fmt.Errorf("DSR_SESSION_IDLE_TIMEOUT must be a duration such as 30m")
 	}
+	runners, err := openRunners(cfg.Systems, func(k string) string { return getenv(k, "") })
+	if err != nil {
+		return err
+	}
+	defer closeRunners(runners)
 	engine, err := workflow.New(pool, workflow.Options{Org: cfg, BaseURL: baseURL, Mailer: mailer, Logger: logger,
-		RetryBase: retry, RescueAfter: rescue, SessionIdleTimeout: idle, SecretKey: secret})
+		RetryBase: retry, RescueAfter: rescue, SessionIdleTimeout: idle, SecretKey: secret,
+		Runners: runners})
 	if err != nil {
 		return err
 	}

@@ -22,9 +22,6 @@ func systemEnv(system, what string) string {
 // none: their tasks are mailed to the owner. SQL runners do not connect
 // until their first task. Errors: every missing variable, named, and
 // every invalid connector; then nothing stays open.
-//
-// TODO(lead, at merge): take cfg.Systems once dsr.Config has it, and call
-// this from serve.go, closing the runners at shutdown (closeRunners).
 func openRunners(systems []dsr.System, getenv func(string) string) (map[string]dsr.TaskRunner, error) {
 	runners := map[string]dsr.TaskRunner{}
 	var errs []error

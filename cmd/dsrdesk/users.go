@@ -127,7 +127,7 @@ func passwordFromInput(stdin io.Reader) (pw string, piped bool, err error) {
 
 // tokenCommand runs `dsrdesk token create|list|revoke`.
 func tokenCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	const want = "dsrdesk token: want a subcommand: create, list or revoke (dsrdesk token create --email E [--name N] [--expires 90d])"
+	const want = "dsrdesk token: want a subcommand: create, list or revoke (dsrdesk token create --email E | --system NAME [--name N] [--expires 90d])"
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, want)
 		return 2
@@ -152,10 +152,14 @@ func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	const cmd = "dsrdesk token create"
 	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
 	email := fs.String("email", "", "email address of the user the token acts as")
+	system := fs.String("system", "", "name of the data system the token reports for (POST /api/v1/tasks/{id}), instead of --email")
 	name := fs.String("name", "", `a label for the token, e.g. "ci"`)
 	expires := fs.String("expires", "", "lifetime in days or hours, e.g. 90d or 12h (default: no expiry)")
 	if code, ok := parseCommandFlags(fs, cmd, args, stdout, stderr); !ok {
 		return code
+	}
+	if *system != "" {
+		return systemTokenCreate(ctx, *system, *email, *name, *expires, stdout, stderr)
 	}
 	if !dsr.ValidEmail(*email) {
 		return usageError(stderr, cmd, "--email %q is not an email address (want e.g. --email ana@example.com)", *email)
@@ -272,6 +276,50 @@ func when(t *time.Time, none string) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
+// systemTokenCreate makes a token for a configured data system (see
+// token create --system): it may only report on that system's tasks.
+func systemTokenCreate(ctx context.Context, system, email, name, expires string, stdout, stderr io.Writer) int {
+	const cmd = "dsrdesk token create"
+	if email != "" {
+		return usageError(stderr, cmd, "give --email or --system, not both")
+	}
+	if err := workflow.CheckTokenName(name); err != nil {
+		return usageError(stderr, cmd, "--name: %s", dsr.ErrorMessage(err))
+	}
+	if path := getenv("DSR_CONFIG", ""); path != "" {
+		cfg, err := dsr.LoadConfig(path)
+		if err != nil {
+			return exitCode(stderr, err)
+		}
+		if _, ok := cfg.System(system); !ok {
+			fmt.Fprintf(stderr, "%s: %s has no system named %q\n", cmd, path, system)
+			return 1
+		}
+	}
+	var expiresAt *time.Time
+	if expires != "" {
+		d, err := workflow.ParseTokenLifetime(expires)
+		if err != nil {
+			return usageError(stderr, cmd, "--expires: %s", dsr.ErrorMessage(err))
+		}
+		t := time.Now().Add(d).UTC().Truncate(time.Second)
+		expiresAt = &t
+	}
+	pool, _, err := openMigrated(ctx)
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	defer pool.Close()
+	raw, hash := db.NewAPIToken()
+	id, err := db.CreateSystemToken(ctx, pool, system, name, hash, expiresAt, time.Now())
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	fmt.Fprintf(stdout, "token create: created token %s for system %s; it may only report on that system's tasks and is shown only now\n", id, system)
+	fmt.Fprintf(stdout, "token: %s\n", raw)
+	return 0
+}
+
 // tokenRevoke revokes a user's live tokens with a name; they answer 401
 // from the next request. Bad flags exit 2; an unknown user or no live
 // token of that name exits 1.
@@ -279,9 +327,27 @@ func tokenRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	const cmd = "dsrdesk token revoke"
 	fs := flag.NewFlagSet("token revoke", flag.ContinueOnError)
 	email := fs.String("email", "", "email address of the token's owner")
+	system := fs.String("system", "", "the data system whose token to revoke, instead of --email")
 	name := fs.String("name", "", `the token's name as token list shows it ("" for an unnamed one)`)
 	if code, ok := parseCommandFlags(fs, cmd, args, stdout, stderr); !ok {
 		return code
+	}
+	if *system != "" {
+		pool, _, err := openMigrated(ctx)
+		if err != nil {
+			return exitCode(stderr, err)
+		}
+		defer pool.Close()
+		n, err := db.RevokeSystemTokens(ctx, pool, *system, *name, time.Now())
+		if err != nil {
+			return exitCode(stderr, err)
+		}
+		if n == 0 {
+			fmt.Fprintf(stderr, "%s: system %s has no live token named %q (see dsrdesk token list)\n", cmd, *system, *name)
+			return 1
+		}
+		fmt.Fprintf(stdout, "token revoke: revoked %d token(s) named %q of system %s\n", n, *name, *system)
+		return 0
 	}
 	if !dsr.ValidEmail(*email) {
 		return usageError(stderr, cmd, "--email %q is not an email address (want e.g. --email ana@example.com)", *email)

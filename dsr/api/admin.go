@@ -23,6 +23,8 @@ func (s *Server) adminRoutes() {
 	g.POST("/requests/:id/:action", s.apiAction, requireRole(workRoles...))
 	g.DELETE("/requests/:id/legal-hold", s.apiReleaseHold, requireRole(workRoles...)) // retention.go
 	g.POST("/requests/:id/inbound/:email/accept", s.apiAcceptReply, requireRole(workRoles...))
+	g.GET("/requests/:id/tasks", s.apiTasks, requireRole(readRoles...))
+	g.POST("/requests/:id/tasks/:task/:action", s.apiTaskAction, requireRole(workRoles...))
 	g.GET("/opt-outs", s.apiOptOuts, requireRole(readRoles...))
 	g.POST("/opt-outs/:id/applied", s.apiOptOutApplied, requireRole(workRoles...))
 }
@@ -263,7 +265,8 @@ const maxKeptRows = 50
 // the engine. Errors: EINVALID with the fields.
 func (in actionInput) check() error {
 	texts := map[string]string{"assignee": in.Assignee, "method": in.Method, "note": in.Note, "reason": in.Reason,
-		"explanation": in.Explanation, "summary": in.Summary, "systems": in.Systems, "kind": in.Kind, "regime": in.Regime}
+		"explanation": in.Explanation, "summary": in.Summary, "systems": in.Systems, "kind": in.Kind, "regime": in.Regime,
+		"override_reason": in.OverrideReason}
 	for i, f := range in.Exports {
 		texts[fmt.Sprintf("exports.%d.filename", i)] = f.Filename
 	}

@@ -30,6 +30,7 @@ func (s *Server) consoleRoutes() {
 	g.GET("/requests/:id/letters/:msg", s.letterPrintPage, read)
 	g.POST("/requests/:id/letters/:msg/posted", s.letterPosted, work)
 	g.POST("/requests/:id/:action", s.consoleAction, work)
+	g.POST("/requests/:id/tasks/:task/:action", s.consoleTaskAction, work)
 	g.POST("/requests/:id/inbound/:email/accept", s.consoleAcceptReply, work)
 	g.POST("/bulk", s.consoleBulk, work)
 	g.GET("/outbox", s.outboxPage, read)

@@ -68,6 +68,9 @@ type actionInput struct {
 	// Amount and Currency (ISO 4217) of request-fee; its reason is Reason.
 	Amount   feeAmount `json:"amount"`
 	Currency string    `json:"currency"`
+	// OverrideTasks and OverrideReason complete a request with open tasks.
+	OverrideTasks  bool   `json:"override_tasks"`
+	OverrideReason string `json:"override_reason"`
 }
 
 type apiFile struct {
@@ -103,6 +106,7 @@ func actionInputFromForm(c echo.Context) (actionInput, error) {
 		in.Kept = append(in.Kept, k)
 	}
 	in.ShareWithAgent = get("share_with_agent") != ""
+	in.OverrideTasks, in.OverrideReason = get("override_tasks") != "", get("override_reason")
 	in.Amount, in.Currency = feeAmount(get("amount")), get("currency")
 	for _, fh := range form.File["exports"] {
 		f, err := readExport(fh)
@@ -178,7 +182,7 @@ func (s *Server) runAction(ctx context.Context, id, action string, u *workflow.U
 		return "Note added.", e.AddNote(ctx, id, actor, in.Note)
 	case "complete":
 		return "Completed; the requester was told.", e.CompleteWith(ctx, id, actor, workflow.Completion{Summary: in.Summary, Systems: in.Systems, Exports: in.Exports,
-			Outcome: in.Outcome, Kept: in.Kept, ShareWithAgent: in.ShareWithAgent})
+			Outcome: in.Outcome, Kept: in.Kept, ShareWithAgent: in.ShareWithAgent, OverrideTasks: in.OverrideTasks, OverrideReason: in.OverrideReason})
 	case "deny":
 		return "Denied; the requester was told.", e.Deny(ctx, id, actor, in.Reason, in.Explanation)
 	case "withdraw":

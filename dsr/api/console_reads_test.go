@@ -109,7 +109,7 @@ func TestAdminAPIListFieldNames(t *testing.T) {
 	}
 
 	feed := list("/api/v1/admin/opt-outs?since=2000-01-01")[0]
-	want = []string{"applied", "channel", "due_on", "email", "id", "opt_out_of", "received_at", "ref", "regime", "required_by", "status"}
+	want = []string{"applied", "channel", "due_on", "email", "id", "opt_out_of", "received_at", "ref", "regime", "required_by", "status", "tasks"}
 	if got := keys(feed); !slices.Equal(got, want) {
 		t.Errorf("opt-out fields %v, want %v", got, want)
 	}

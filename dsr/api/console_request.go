@@ -50,6 +50,7 @@ type requestDetail struct {
 	Retention workflow.Retention
 	// Package is the export package built from the systems' data (#15).
 	Package workflow.PackageState
+	Tasks   []taskView // the systems' tasks (tasks.go)
 }
 
 type timelineItem struct {
@@ -101,6 +102,9 @@ func (s *Server) loadDetail(ctx context.Context, id string) (*requestDetail, err
 		if d.Letters, err = s.engine.Letters(ctx, id); err != nil {
 			return nil, err
 		}
+	}
+	if d.Tasks, err = s.taskViews(ctx, req); err != nil {
+		return nil, err
 	}
 	names, err := s.userNames(ctx)
 	if err != nil {
@@ -216,7 +220,7 @@ func eventSentence(e dsr.Event, names map[string]string) (title, text string) {
 	title = strings.TrimSuffix(title, ".")
 	var parts []string
 	for k, v := range d {
-		if k == "from" || k == "to" || k == "attachment" || k == "message" {
+		if k == "from" || k == "to" || k == "attachment" || k == "message" || k == "task" {
 			continue // ids say nothing to a reader
 		}
 		parts = append(parts, strings.ReplaceAll(k, "_", " ")+": "+v)

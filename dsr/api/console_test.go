@@ -116,6 +116,7 @@ func concrete(path string) string {
 	path = strings.ReplaceAll(path, ":id", "00000000-0000-0000-0000-000000000000")
 	path = strings.ReplaceAll(path, ":action", "note")
 	path = strings.ReplaceAll(path, ":att", "00000000-0000-0000-0000-000000000000")
+	path = strings.ReplaceAll(path, ":task", "00000000-0000-0000-0000-000000000000")
 	return strings.ReplaceAll(path, "*", "x")
 }
 
@@ -159,6 +160,15 @@ func TestEveryRouteIsPublicOrGuarded(t *testing.T) {
 			req.Header.Set("Authorization", "Bearer "+viewerToken)
 			if resp, _ := do(t, d, req); resp.StatusCode != http.StatusForbidden {
 				t.Errorf("%s as viewer: %d, want 403", key, resp.StatusCode)
+			}
+		case strings.HasPrefix(r.Path, "/api/v1/tasks/"): // systems' callbacks: a system token, never a user's
+			for _, tok := range []string{"", viewerToken} {
+				req, _ := http.NewRequest(r.Method, d.URL+path, strings.NewReader("{}"))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+tok)
+				if resp, body := do(t, d, req); resp.StatusCode != http.StatusUnauthorized {
+					t.Errorf("%s with token %q: %d %s, want 401", key, tok, resp.StatusCode, body)
+				}
 			}
 		case strings.HasPrefix(r.Path, "/console"):
 			req, _ := http.NewRequest(r.Method, d.URL+path, nil)

@@ -193,6 +193,10 @@ type apiOptOut struct {
 	DeviceID   string           `json:"device_id,omitempty"`
 	OptOutOf   string           `json:"opt_out_of"`
 	Applied    []apiApplication `json:"applied"`
+	// Tasks is where each system's task of the opt-out stands (the
+	// systems taking opt_out), e.g. [{"system": "newsletter", "status":
+	// "done", "finished_at": …}].
+	Tasks []workflow.OptOutTask `json:"tasks"`
 	// RequiredBy is the law that required the opt-out.
 	RequiredBy apiRequiredBy `json:"required_by"`
 }
@@ -215,7 +219,10 @@ func apiOptOutOf(o workflow.OptOut) apiOptOut {
 	out := apiOptOut{ID: o.ID, Ref: o.Ref, Channel: o.Channel, Regime: o.Regime, Status: o.Status, ReceivedAt: o.ReceivedAt,
 		DueOn: o.DueOn, Email: o.Email, DeviceID: o.DeviceID, OptOutOf: o.OptOutOf,
 		// Never null: an opt-out no system applied yet answers "applied": [].
-		Applied: make([]apiApplication, 0, len(o.Applied)), RequiredBy: apiRequiredBy{Regime: o.Regime}}
+		Applied: make([]apiApplication, 0, len(o.Applied)), RequiredBy: apiRequiredBy{Regime: o.Regime}, Tasks: o.Tasks}
+	if out.Tasks == nil {
+		out.Tasks = []workflow.OptOutTask{}
+	}
 	if reg, err := dsr.LookupRegime(o.Regime); err == nil {
 		out.RequiredBy.Citation = reg.Citation
 		if o.Channel == string(dsr.ChannelGPC) && reg.GPC != nil {

@@ -68,6 +68,12 @@ var bodyLimits = map[string]bodyLimit{
 	"POST /api/v1/admin/requests/:id/:action": {Limit: exportBodyLimit, Types: jsonOrForm, Staff: true},
 	"POST /console/requests/:id/:action":      {Limit: exportBodyLimit, Types: multipartOnly, Staff: true},
 	"POST /console/requests/new":              {Limit: formBodyLimit, Types: multipartOnly, Staff: true}, // the scanned letter
+
+	// Tasks (tasks.go): a system's report is read before its token is
+	// checked, so it takes no staff slot.
+	"POST /api/v1/tasks/:id":                              {Limit: apiBodyLimit, Types: jsonOrForm},
+	"POST /api/v1/admin/requests/:id/tasks/:task/:action": {Limit: exportBodyLimit, Types: jsonOrForm, Staff: true},
+	"POST /console/requests/:id/tasks/:task/:action":      {Limit: exportBodyLimit, Types: multipartOnly, Staff: true},
 }
 
 // Concurrent large bodies: a large body (over defaultBodyLimit, or of

@@ -150,6 +150,7 @@ func (s *Server) routes(limit echo.MiddlewareFunc) {
 	s.consoleRoutes()
 	s.adminRoutes()
 	s.appealRoutes(limit)
+	e.POST("/api/v1/tasks/:id", s.apiTaskCallback, s.systemAuth)
 }
 
 // Handler returns the HTTP handler.

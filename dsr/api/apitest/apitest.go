@@ -87,6 +87,8 @@ type Options struct {
 	// Server, when set, adjusts the server options (trusted proxies, a
 	// logger to inspect) before the server is built.
 	Server func(*api.Options)
+	// Runners carry out the systems' tasks (workflow.Options.Runners).
+	Runners map[string]dsr.TaskRunner
 }
 
 // Start runs a desk for t; everything stops when t ends.
@@ -112,7 +114,8 @@ func Start(t testing.TB, o Options) *Desk {
 	url := "http://" + ts.Listener.Addr().String()
 	clock := &Clock{}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	engine, err := workflow.New(pool, workflow.Options{Org: org, BaseURL: url, Mailer: sender, Clock: clock, RetryBase: 20 * time.Millisecond, Logger: quiet, FetchPollInterval: 50 * time.Millisecond})
+	engine, err := workflow.New(pool, workflow.Options{Org: org, BaseURL: url, Mailer: sender, Clock: clock, RetryBase: 20 * time.Millisecond, Logger: quiet, FetchPollInterval: 50 * time.Millisecond,
+		Runners: o.Runners})
 	if err != nil {
 		t.Fatal(err)
 	}
