@@ -25,16 +25,16 @@ import (
 // packageConfig is the test config with four systems described for the
 // package's README.
 var packageConfig = strings.Replace(apitest.ConfigJSON, `"time_zone"`, `"systems": [
-    {"name": "crm", "description": "Customer database", "kinds": ["access", "portability"], "connector": {"type": "manual"},
+    {"name": "crm", "description": "Customer database", "kinds": ["access", "portability"], "owner_email": "owner@testorg.example", "connector": {"type": "manual"},
      "holds": {"summary": "Your customer account and orders.", "purposes": ["running your account", "billing"],
                "categories": ["contact details", "order history"], "recipients": ["our payment provider"],
                "retention": "7 years after the last order (Dutch tax law)", "source": "You, when you signed up."}},
-    {"name": "newsletter", "description": "Mailing list", "kinds": ["access", "portability"], "connector": {"type": "manual"},
+    {"name": "newsletter", "description": "Mailing list", "kinds": ["access", "portability"], "owner_email": "owner@testorg.example", "connector": {"type": "manual"},
      "holds": {"summary": "Your newsletter subscription.", "purposes": ["sending the newsletter"],
                "categories": ["email address"], "retention": "Until you unsubscribe"}},
-    {"name": "billing", "kinds": ["access", "portability"], "connector": {"type": "manual"},
+    {"name": "billing", "kinds": ["access", "portability"], "owner_email": "owner@testorg.example", "connector": {"type": "manual"},
      "holds": {"purposes": ["invoicing"], "retention": "10 years"}},
-    {"name": "legacy", "kinds": ["access", "portability"], "connector": {"type": "manual"},
+    {"name": "legacy", "kinds": ["access", "portability"], "owner_email": "owner@testorg.example", "connector": {"type": "manual"},
      "holds": {"purposes": ["old support tickets"], "retention": "2 years"}}
   ],
   "time_zone"`, 1)
@@ -54,6 +54,7 @@ func setupPackage(t *testing.T) packageRequest {
 	d := apitest.Start(t, apitest.Options{ConfigJSON: packageConfig})
 	rc := submit(t, d, dsr.KindPortability, "pia@example.com", "NL", "", map[string]string{"format": "csv"})
 	verify(t, d, "pia@example.com")
+	d.RunDue(t, 0) // the engine's own task jobs (manual: mail the owner) finish first
 	must := func(err error) {
 		t.Helper()
 		if err != nil {

@@ -14,12 +14,16 @@ import (
 // tasks engine.
 
 // SeedTask inserts a task of a request for system with the given kind and
-// status (finished now when not open) and returns its id.
+// status (finished now when not open) and returns its id. A task the
+// engine already created for that system is overwritten with the status.
 func SeedTask(ctx context.Context, pool *pgxpool.Pool, requestID, system, kind, status, basis string) (string, error) {
 	var id string
 	err := pool.QueryRow(ctx, `INSERT INTO tasks (request_id, system, kind, connector, status, due_on, basis, created_at, updated_at, finished_at)
 		VALUES ($1, $2, $3, 'manual', $4, current_date + 10, $5, now(), now(),
-		        CASE WHEN $4 IN ('pending', 'running', 'waiting') THEN NULL ELSE now() END) RETURNING id::text`,
+		        CASE WHEN $4 IN ('pending', 'running', 'waiting') THEN NULL ELSE now() END)
+		ON CONFLICT (request_id, system) DO UPDATE SET status = EXCLUDED.status, basis = EXCLUDED.basis,
+		        updated_at = EXCLUDED.updated_at, finished_at = EXCLUDED.finished_at
+		RETURNING id::text`,
 		requestID, system, kind, status, basis).Scan(&id)
 	return id, err
 }

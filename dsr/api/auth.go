@@ -200,8 +200,12 @@ func safeNext(next string) string {
 	if strings.HasPrefix(next, "/console") && !strings.HasPrefix(next, "//") && !strings.Contains(next, "\\") {
 		return next
 	}
-	return "/console"
+	return consoleLanding
 }
+
+// consoleLanding is where an officer lands after signing in: the
+// dashboard (what needs attention now, by kind and law, and the trends).
+const consoleLanding = "/console/dashboard"
 
 func csrfToken(c echo.Context) string {
 	t, _ := c.Get("csrf").(string)

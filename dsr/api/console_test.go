@@ -58,7 +58,7 @@ func login(t *testing.T, d *apitest.Desk, email string) *browser {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	b.get("/console/login")
 	resp, _ := b.post("/console/login", url.Values{"email": {email}, "password": {testPassword}})
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console" {
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/dashboard" {
 		t.Fatalf("login %s: %d %s", email, resp.StatusCode, resp.Header.Get("Location"))
 	}
 	// Follow the redirect, as a browser does: the page carries the

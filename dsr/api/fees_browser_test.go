@@ -41,7 +41,7 @@ func TestBrowserFeeRequestPaidAndWaived(t *testing.T) {
 			chromedp.WaitVisible(chromedp.ID("email")),
 			chromedp.SendKeys(chromedp.ID("email"), "olga@testorg.example"),
 			chromedp.SendKeys(chromedp.ID("password"), testPassword))
-		if code, url := browserLoad(t, ctx, "sign in", chromedp.Click(chromedp.CSS(`form[action="/console/login"] button[type=submit]`))); code != 200 || url != d.URL+"/console" {
+		if code, url := browserLoad(t, ctx, "sign in", chromedp.Click(chromedp.CSS(`form[action="/console/login"] button[type=submit]`))); code != 200 || url != d.URL+"/console/dashboard" {
 			t.Fatalf("sign in: %d at %s", code, url)
 		}
 	}

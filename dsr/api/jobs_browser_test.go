@@ -36,7 +36,7 @@ func TestBrowserRiverUICancelsAndRetriesJobs(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("email"), "ada@testorg.example"),
 		chromedp.SendKeys(chromedp.ID("password"), testPassword),
 	)
-	if code, url := browserLoad(t, ctx, "sign in", chromedp.Click(chromedp.CSS(`form[action="/console/login"] button[type=submit]`))); code != http.StatusOK || url != base+"/console" {
+	if code, url := browserLoad(t, ctx, "sign in", chromedp.Click(chromedp.CSS(`form[action="/console/login"] button[type=submit]`))); code != http.StatusOK || url != base+"/console/dashboard" {
 		t.Fatalf("sign in: %d at %s", code, url)
 	}
 	if code, _ := browserLoad(t, ctx, "open River UI", chromedp.Navigate(base+"/console/jobs")); code != http.StatusOK {

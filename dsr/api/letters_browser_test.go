@@ -30,8 +30,11 @@ func TestBrowserLetterEntryPrintAndPost(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("email")),
 		chromedp.SendKeys(chromedp.ID("email"), "olga@testorg.example"),
 		chromedp.SendKeys(chromedp.ID("password"), testPassword))
-	if code, url := browserLoad(t, ctx, "sign in", chromedp.Click(chromedp.CSS(`form[action="/console/login"] button[type=submit]`))); code != 200 || url != d.URL+"/console" {
+	if code, url := browserLoad(t, ctx, "sign in", chromedp.Click(chromedp.CSS(`form[action="/console/login"] button[type=submit]`))); code != 200 || url != d.URL+"/console/dashboard" {
 		t.Fatalf("sign in: %d at %s", code, url)
+	}
+	if code, url := browserLoad(t, ctx, "open the queue", chromedp.Navigate(d.URL+"/console")); code != 200 {
+		t.Fatalf("GET /console: %d at %s", code, url)
 	}
 	if code, url := browserLoad(t, ctx, "open Enter a request", chromedp.Click(chromedp.ID("enter-request"))); code != 200 || url != d.URL+"/console/requests/new" {
 		t.Fatalf("enter-request link: %d at %s", code, url)
