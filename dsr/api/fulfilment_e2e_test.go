@@ -488,7 +488,7 @@ func TestFulfilmentWebhookRetriesThenCallsBack(t *testing.T) {
 	if x["status"] != "running" || x["attempts"] != float64(1) || !strings.Contains(x["last_error"].(string), "503") {
 		t.Fatalf("after the first 503: %v", x)
 	}
-	d.RunDue(t, 2*time.Minute) // the retry after 1 min × 1²: 503 again
+	d.RunDueOnce(t, 2*time.Minute) // the retry after 1 min × 1²: 503 again
 	if x = adminTasks(t, d, tok, rc.ID)["newsletter"]; x["attempts"] != float64(2) || x["status"] != "running" {
 		t.Fatalf("after the second 503: %v", x)
 	}
