@@ -430,8 +430,8 @@ func TestFulfilmentDryRunErasureChangesNothing(t *testing.T) {
 }
 
 // signedReceiver is the webhook system: it verifies every delivery with
-// the Standard Webhooks library, answers 503 to the first failures ones
-// and 200 {"ok": true} after, and keeps the verified deliveries.
+// the Standard Webhooks library, answers 503 to the first `failures`
+// deliveries and 200 {"ok": true} after, and keeps the accepted ones.
 type signedReceiver struct {
 	t        *testing.T
 	wh       *standardwebhooks.Webhook
