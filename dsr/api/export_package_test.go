@@ -18,24 +18,28 @@ import (
 )
 
 var exportPackageConfig = strings.Replace(apitest.ConfigJSON, `"time_zone"`, `"systems": [
-    {"name": "crm", "description": "Customer database", "kinds": ["access", "portability"], "owner_email": "owner@testorg.example", "connector": {"type": "manual"},
+    {"name": "crm", "description": "Customer database", "kinds": ["access", "portability"], "owner_email": "crm@testorg.example", "connector": {"type": "manual"},
      "holds": {"purposes": ["running your account"], "retention": "7 years"}},
-    {"name": "newsletter", "kinds": ["access", "portability"], "owner_email": "owner@testorg.example", "connector": {"type": "manual"},
+    {"name": "newsletter", "kinds": ["access", "portability"], "owner_email": "news@testorg.example", "connector": {"type": "manual"},
      "holds": {"purposes": ["sending the newsletter"], "retention": "Until you unsubscribe"}}
   ],
   "time_zone"`, 1)
 
-// seedPackage gives a request a finished crm task with data and a
-// newsletter task that found nothing, and builds the package.
+// seedPackage finishes the request's crm task (created when the request
+// became workable) with data and its newsletter task as nothing found,
+// and builds the package.
 func seedPackage(t *testing.T, d *apitest.Desk, requestID string) {
 	t.Helper()
 	ctx := context.Background()
-	d.RunDue(t, 0) // the engine's own task jobs (manual: mail the owner) finish first
-	crm, err := dbtest.SeedTask(ctx, d.Pool, requestID, "crm", "portability", "done", "")
-	if err != nil {
+	tasks := taskMap(t, d, requestID)
+	crm, newsletter := tasks["crm"].ID, tasks["newsletter"].ID
+	if crm == "" || newsletter == "" {
+		t.Fatalf("tasks of the workable request: %+v", tasks)
+	}
+	if err := dbtest.SetTaskStatus(ctx, d.Pool, crm, "done"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := dbtest.SeedTask(ctx, d.Pool, requestID, "newsletter", "portability", "not_found", ""); err != nil {
+	if err := dbtest.SetTaskStatus(ctx, d.Pool, newsletter, "not_found"); err != nil {
 		t.Fatal(err)
 	}
 	if err := dbtest.SeedSection(ctx, d.Pool, crm, "customers", 0, []string{"id", "email"},
@@ -97,8 +101,8 @@ func TestConsoleCompletesWithTheBuiltPackage(t *testing.T) {
 	rc := newRequest(t, d, "access", "acc@example.com", "NL", "")
 	post(t, d, apitest.LinkWith(t, d.MailTo(t, "acc@example.com", 1)[0], "/verify/"), nil)
 	b := login(t, d, "otto@testorg.example")
-	if _, page := b.get("/console/requests/" + rc.ID); strings.Contains(page, "The export package built from") {
-		t.Fatal("the complete form announces a package while the systems' tasks are open")
+	if _, page := b.get("/console/requests/" + rc.ID); strings.Contains(page, "will be sent") || !strings.Contains(page, "2 of 2 system tasks are still open") {
+		t.Fatalf("before its tasks finish the complete form must say they are open, not announce the package:\n%s", page)
 	}
 	seedPackage(t, d, rc.ID)
 	_, page := b.get("/console/requests/" + rc.ID)

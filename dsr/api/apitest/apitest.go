@@ -277,3 +277,61 @@ func (d *Desk) WaitJobs(t testing.TB, ids []int64) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// RunDueOnce is RunDue for jobs that may fail again: it advances the
+// clock by d, makes every job then due available, and waits until each
+// has been attempted once more — whether it succeeded or is waiting for
+// its next retry — and nothing else is available or running. (RunDue
+// waits for the retried jobs to leave the retryable state, so it would
+// wait forever for a connector that answers an error again.)
+func (d *Desk) RunDueOnce(t testing.TB, by time.Duration) {
+	t.Helper()
+	d.Clock.Advance(by)
+	ctx := context.Background()
+	rc := d.Engine.River()
+	now := d.Clock.Now()
+	before := map[int64]int{}
+	res, err := rc.JobList(ctx, river.NewJobListParams().States(rivertype.JobStateScheduled, rivertype.JobStateRetryable).First(10000))
+	if err != nil {
+		t.Fatalf("apitest: list due jobs: %v", err)
+	}
+	for _, j := range res.Jobs {
+		if j.ScheduledAt.After(now) {
+			continue
+		}
+		if _, err := rc.JobRetry(ctx, j.ID); err != nil {
+			if errors.Is(err, rivertype.ErrNotFound) {
+				continue
+			}
+			t.Fatalf("apitest: make job %d available: %v", j.ID, err)
+		}
+		before[j.ID] = j.Attempt
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		pending := 0
+		for id, n := range before {
+			j, err := rc.JobGet(ctx, id)
+			if err != nil {
+				if errors.Is(err, rivertype.ErrNotFound) {
+					continue
+				}
+				t.Fatalf("apitest: wait jobs: %v", err)
+			}
+			if j.Attempt <= n || j.State == rivertype.JobStateAvailable || j.State == rivertype.JobStateRunning {
+				pending++
+			}
+		}
+		busy, err := rc.JobList(ctx, river.NewJobListParams().States(rivertype.JobStateAvailable, rivertype.JobStateRunning).First(1))
+		if err != nil {
+			t.Fatalf("apitest: wait jobs: %v", err)
+		}
+		if pending+len(busy.Jobs) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("apitest: jobs still pending after 20s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
