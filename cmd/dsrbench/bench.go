@@ -48,6 +48,9 @@ type bench struct {
 	// restarted server (the kill -9 check) must open the mail its
 	// predecessor sealed.
 	secretKey string
+	// hook is the webhook system's receiver of the webhook fault check;
+	// its address and secret are in every serve's config and environment.
+	hook *hookReceiver
 }
 
 // row is one line of the final table.
@@ -169,7 +172,12 @@ func (b *bench) spawn(ctx context.Context, logName string) (*replica, error) {
 		if out, err := build.CombinedOutput(); err != nil {
 			return nil, fmt.Errorf("build dsrdesk: %v\n%s", err, out)
 		}
-		if err := os.WriteFile(filepath.Join(b.tmp, "config.json"), []byte(benchConfig), 0o600); err != nil {
+		hook, err := newHookReceiver()
+		if err != nil {
+			return nil, err
+		}
+		b.hook = hook
+		if err := os.WriteFile(filepath.Join(b.tmp, "config.json"), []byte(hook.config(benchConfig)), 0o600); err != nil {
 			return nil, err
 		}
 		key := make([]byte, 32)
@@ -186,7 +194,8 @@ func (b *bench) spawn(ctx context.Context, logName string) (*replica, error) {
 	// links of stored mail that another replica may deliver).
 	r.cmd.Env = append(os.Environ(), "DATABASE_URL="+b.dbURL, "DSR_CONFIG="+filepath.Join(b.tmp, "config.json"),
 		fmt.Sprintf("DSR_ADDR=127.0.0.1:%d", port), "DSR_BASE_URL="+r.baseURL, "DSR_SMTP_URL=smtp://"+b.sink.addr, "DSR_SECRET_KEY="+b.secretKey,
-		"DSR_PUBLIC_RATE=1000000", "DSR_PUBLIC_BURST=1000000", "DSR_MAIL_RETRY_BASE=1s", "DSR_RESCUE_STUCK_AFTER=20s")
+		"DSR_PUBLIC_RATE=1000000", "DSR_PUBLIC_BURST=1000000", "DSR_MAIL_RETRY_BASE=1s", "DSR_RESCUE_STUCK_AFTER=20s",
+		"DSR_SYSTEM_NEWSLETTER_SECRET="+b.hook.secret, "DSR_TASK_RETRY_BASE=1s")
 	logf, err := os.OpenFile(filepath.Join(b.tmp, logName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err

@@ -39,6 +39,9 @@ func runFaults(ctx context.Context, o options) error {
 	if err := b.faultSMTPDown(ctx); err != nil {
 		return fmt.Errorf("SMTP down: %w", err)
 	}
+	if err := b.faultWebhookDown(ctx); err != nil {
+		return fmt.Errorf("webhook receiver down: %w", err)
+	}
 	if err := b.faultTwoReplicas(ctx); err != nil {
 		return fmt.Errorf("two replicas: %w", err)
 	}

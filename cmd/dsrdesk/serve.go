@@ -78,9 +78,13 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 		return err
 	}
 	defer closeRunners(runners)
+	taskRetry, err := time.ParseDuration(getenv("DSR_TASK_RETRY_BASE", "1m"))
+	if err != nil || taskRetry <= 0 {
+		return fmt.Errorf("DSR_TASK_RETRY_BASE must be a duration such as 1m")
+	}
 	engine, err := workflow.New(pool, workflow.Options{Org: cfg, BaseURL: baseURL, Mailer: mailer, Logger: logger,
 		RetryBase: retry, RescueAfter: rescue, SessionIdleTimeout: idle, SecretKey: secret,
-		Runners: runners})
+		Runners: runners, TaskRetryBase: taskRetry})
 	if err != nil {
 		return err
 	}
