@@ -106,7 +106,9 @@ func (b *bench) close() {
 			_ = c.Close(context.Background())
 		}
 	}
-	_ = os.RemoveAll(b.tmp)
+	if !b.o.keep {
+		_ = os.RemoveAll(b.tmp)
+	}
 }
 
 // benchConfig is the organisation of the benchmark: CCPA for California,

@@ -174,7 +174,9 @@ func (b *bench) faultKill(ctx context.Context) error {
 	if err := b.checkAccepted(ctx, ids); err != nil {
 		return err
 	}
-	return b.checkDelivered(ctx, 2*time.Minute)
+	// The killed worker's claimed messages stay leased for 2 minutes
+	// (workflow.deliveryLease) before another worker may send them: wait past that.
+	return b.checkDelivered(ctx, 4*time.Minute)
 }
 
 func (b *bench) faultSMTPDown(ctx context.Context) error {
@@ -280,7 +282,7 @@ func (b *bench) faultTwoReplicas(ctx context.Context) error {
 	if err := b.checkAccepted(ctx, ids); err != nil {
 		return err
 	}
-	if err := b.checkDelivered(ctx, 2*time.Minute); err != nil {
+	if err := b.checkDelivered(ctx, 4*time.Minute); err != nil {
 		return err
 	}
 	n, dups, err := b.deliveriesOf(ctx, ids)
@@ -321,7 +323,7 @@ func (b *bench) faultTwoReplicas(ctx context.Context) error {
 	if err := b.checkAccepted(ctx, ids); err != nil {
 		return err
 	}
-	if err := b.checkDelivered(ctx, 2*time.Minute); err != nil {
+	if err := b.checkDelivered(ctx, 4*time.Minute); err != nil {
 		return err
 	}
 	if n, dups, err = b.deliveriesOf(ctx, ids); err != nil {
