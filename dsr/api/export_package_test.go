@@ -12,33 +12,36 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dsrdesk/dsrdesk/db/dbtest"
+	"github.com/dsrdesk/dsrdesk/dsr"
 	"github.com/dsrdesk/dsrdesk/dsr/api/apitest"
 	"github.com/dsrdesk/dsrdesk/workflow"
 )
 
 var exportPackageConfig = strings.Replace(apitest.ConfigJSON, `"time_zone"`, `"systems": [
-    {"name": "crm", "description": "Customer database", "kinds": ["access", "portability"], "connector": {"type": "manual"},
+    {"name": "crm", "description": "Customer database", "kinds": ["access", "portability"], "connector": {"type": "manual"}, "owner_email": "crm-owner@testorg.example",
      "holds": {"purposes": ["running your account"], "retention": "7 years"}},
-    {"name": "newsletter", "kinds": ["access", "portability"], "connector": {"type": "manual"},
+    {"name": "newsletter", "kinds": ["access", "portability"], "connector": {"type": "manual"}, "owner_email": "newsletter-owner@testorg.example",
      "holds": {"purposes": ["sending the newsletter"], "retention": "Until you unsubscribe"}}
   ],
   "time_zone"`, 1)
 
-// seedPackage gives a request a finished crm task with data and a
-// newsletter task that found nothing, and builds the package.
+// seedPackage finishes the request's two manual tasks (created when it
+// became workable) as the systems report them: crm done with data,
+// newsletter found nothing; then it builds the package.
 func seedPackage(t *testing.T, d *apitest.Desk, requestID string) {
 	t.Helper()
 	ctx := context.Background()
-	crm, err := dbtest.SeedTask(ctx, d.Pool, requestID, "crm", "portability", "done", "")
-	if err != nil {
+	d.RunDue(t, 0)
+	tasks := taskMap(t, d, requestID)
+	if len(tasks) != 2 {
+		t.Fatalf("tasks %+v, want crm and newsletter", tasks)
+	}
+	crm := dsr.Report{Status: dsr.TaskDone, Count: 1, Sections: []dsr.Section{{Name: "customers", Columns: []string{"email", "id"},
+		Rows: []map[string]any{{"id": 7, "email": "sub@example.com"}}}}}
+	if _, err := d.Engine.ReportTask(ctx, "crm", tasks["crm"].ID, workflow.TaskReport{Report: crm}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := dbtest.SeedTask(ctx, d.Pool, requestID, "newsletter", "portability", "not_found", ""); err != nil {
-		t.Fatal(err)
-	}
-	if err := dbtest.SeedSection(ctx, d.Pool, crm, "customers", 0, []string{"id", "email"},
-		[]map[string]any{{"id": 7, "email": "sub@example.com"}}); err != nil {
+	if _, err := d.Engine.ReportTask(ctx, "newsletter", tasks["newsletter"].ID, workflow.TaskReport{Report: dsr.Report{Status: dsr.TaskNotFound}}); err != nil {
 		t.Fatal(err)
 	}
 	if p, err := d.Engine.BuildExportPackage(ctx, requestID); err != nil || p == nil {
@@ -96,8 +99,9 @@ func TestConsoleCompletesWithTheBuiltPackage(t *testing.T) {
 	rc := newRequest(t, d, "access", "acc@example.com", "NL", "")
 	post(t, d, apitest.LinkWith(t, d.MailTo(t, "acc@example.com", 1)[0], "/verify/"), nil)
 	b := login(t, d, "otto@testorg.example")
-	if _, page := b.get("/console/requests/" + rc.ID); strings.Contains(page, "export package") {
-		t.Fatal("a request without tasks mentions an export package")
+	// Its tasks are open: the package is announced as pending, not ready.
+	if _, page := b.get("/console/requests/" + rc.ID); !strings.Contains(page, `id="package-pending"`) || strings.Contains(page, `id="package-ready"`) {
+		t.Fatal("a request with open tasks does not say the package is pending")
 	}
 	seedPackage(t, d, rc.ID)
 	_, page := b.get("/console/requests/" + rc.ID)
