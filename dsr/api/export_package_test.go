@@ -27,7 +27,7 @@ var exportPackageConfig = strings.Replace(apitest.ConfigJSON, `"time_zone"`, `"s
 
 // seedPackage finishes the request's two manual tasks (created when it
 // became workable) as the systems report them: crm done with data,
-// newsletter found nothing; then it builds the package.
+// newsletter found nothing; the package is then built by its job.
 func seedPackage(t *testing.T, d *apitest.Desk, requestID string) {
 	t.Helper()
 	ctx := context.Background()
@@ -44,8 +44,11 @@ func seedPackage(t *testing.T, d *apitest.Desk, requestID string) {
 	if _, err := d.Engine.ReportTask(ctx, "newsletter", tasks["newsletter"].ID, workflow.TaskReport{Report: dsr.Report{Status: dsr.TaskNotFound}}); err != nil {
 		t.Fatal(err)
 	}
-	if p, err := d.Engine.BuildExportPackage(ctx, requestID); err != nil || p == nil {
-		t.Fatalf("build: %v %v", p, err)
+	// The last report queued the build_export job, which runs now: wait
+	// for it rather than build again (a second build replaces the first).
+	d.WaitJobs(t, nil)
+	if st, err := d.Engine.ExportPackageState(ctx, requestID); err != nil || !st.Ready || st.Systems != 2 {
+		t.Fatalf("package %+v %v, want built from 2 systems", st, err)
 	}
 }
 
