@@ -16,7 +16,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/dsrdesk/dsrdesk/dsr/api"
 	"github.com/dsrdesk/dsrdesk/dsr/api/apitest"
@@ -97,12 +97,12 @@ func loadContract() (*contract, error) {
 			contractErr = fmt.Errorf("openapi.json is not a valid OpenAPI document: %w", err)
 			return
 		}
-		router, err := gorillamux.NewRouter(doc)
+		router, err := legacy.NewRouter(doc)
 		if err != nil {
 			contractErr = fmt.Errorf("openapi.json routes: %w", err)
 			return
 		}
-		contractDoc = &contract{doc: doc, router: router}
+		contractDoc = &contract{doc: doc, router: pathRouter{router}}
 	})
 	return contractDoc, contractErr
 }
@@ -139,6 +139,21 @@ func (c *contract) check(x apitest.Exchange) error {
 		return fmt.Errorf("response: %w", err)
 	}
 	return nil
+}
+
+// pathRouter routes by the request's path and query alone. It wraps
+// kin-openapi's legacy router, whose route tree is keyed by method and
+// path: POST …/requests/{id}/legal-hold is the {action} route even though
+// the concrete path …/legal-hold is documented for DELETE (the gorillamux
+// router stops at the concrete path's method mismatch and answers 405).
+// The legacy router matches the document's relative server URL "/"
+// against the whole URL, hence the path-only copy.
+type pathRouter struct{ routers.Router }
+
+func (r pathRouter) FindRoute(req *http.Request) (*routers.Route, map[string]string, error) {
+	short := req.Clone(req.Context())
+	short.URL = &url.URL{Path: req.URL.Path, RawPath: req.URL.RawPath, RawQuery: req.URL.RawQuery}
+	return r.Router.FindRoute(short)
 }
 
 // exchangeRequest rebuilds the request of an exchange, to route and validate.

@@ -12,42 +12,43 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dsrdesk/dsrdesk/db/dbtest"
+	"github.com/dsrdesk/dsrdesk/dsr"
 	"github.com/dsrdesk/dsrdesk/dsr/api/apitest"
 	"github.com/dsrdesk/dsrdesk/workflow"
 )
 
 var exportPackageConfig = strings.Replace(apitest.ConfigJSON, `"time_zone"`, `"systems": [
-    {"name": "crm", "description": "Customer database", "kinds": ["access", "portability"], "owner_email": "crm@testorg.example", "connector": {"type": "manual"},
+    {"name": "crm", "description": "Customer database", "kinds": ["access", "portability"], "connector": {"type": "manual"}, "owner_email": "crm-owner@testorg.example",
      "holds": {"purposes": ["running your account"], "retention": "7 years"}},
-    {"name": "newsletter", "kinds": ["access", "portability"], "owner_email": "news@testorg.example", "connector": {"type": "manual"},
+    {"name": "newsletter", "kinds": ["access", "portability"], "connector": {"type": "manual"}, "owner_email": "newsletter-owner@testorg.example",
      "holds": {"purposes": ["sending the newsletter"], "retention": "Until you unsubscribe"}}
   ],
   "time_zone"`, 1)
 
-// seedPackage finishes the request's crm task (created when the request
-// became workable) with data and its newsletter task as nothing found,
-// and builds the package.
+// seedPackage finishes the request's two manual tasks (created when it
+// became workable) as the systems report them: crm done with data,
+// newsletter found nothing; the package is then built by its job.
 func seedPackage(t *testing.T, d *apitest.Desk, requestID string) {
 	t.Helper()
 	ctx := context.Background()
+	d.RunDue(t, 0)
 	tasks := taskMap(t, d, requestID)
-	crm, newsletter := tasks["crm"].ID, tasks["newsletter"].ID
-	if crm == "" || newsletter == "" {
-		t.Fatalf("tasks of the workable request: %+v", tasks)
+	if len(tasks) != 2 {
+		t.Fatalf("tasks %+v, want crm and newsletter", tasks)
 	}
-	if err := dbtest.SetTaskStatus(ctx, d.Pool, crm, "done"); err != nil {
+	crm := dsr.Report{Status: dsr.TaskDone, Count: 1, Sections: []dsr.Section{{Name: "customers", Columns: []string{"email", "id"},
+		Rows: []map[string]any{{"id": 7, "email": "sub@example.com"}}}}}
+	if _, err := d.Engine.ReportTask(ctx, "crm", tasks["crm"].ID, workflow.TaskReport{Report: crm}); err != nil {
 		t.Fatal(err)
 	}
-	if err := dbtest.SetTaskStatus(ctx, d.Pool, newsletter, "not_found"); err != nil {
+	if _, err := d.Engine.ReportTask(ctx, "newsletter", tasks["newsletter"].ID, workflow.TaskReport{Report: dsr.Report{Status: dsr.TaskNotFound}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := dbtest.SeedSection(ctx, d.Pool, crm, "customers", 0, []string{"id", "email"},
-		[]map[string]any{{"id": 7, "email": "sub@example.com"}}); err != nil {
-		t.Fatal(err)
-	}
-	if p, err := d.Engine.BuildExportPackage(ctx, requestID); err != nil || p == nil {
-		t.Fatalf("build: %v %v", p, err)
+	// The last report queued the build_export job, which runs now: wait
+	// for it rather than build again (a second build replaces the first).
+	d.WaitJobs(t, nil)
+	if st, err := d.Engine.ExportPackageState(ctx, requestID); err != nil || !st.Ready || st.Systems != 2 {
+		t.Fatalf("package %+v %v, want built from 2 systems", st, err)
 	}
 }
 
@@ -101,8 +102,9 @@ func TestConsoleCompletesWithTheBuiltPackage(t *testing.T) {
 	rc := newRequest(t, d, "access", "acc@example.com", "NL", "")
 	post(t, d, apitest.LinkWith(t, d.MailTo(t, "acc@example.com", 1)[0], "/verify/"), nil)
 	b := login(t, d, "otto@testorg.example")
-	if _, page := b.get("/console/requests/" + rc.ID); strings.Contains(page, "will be sent") || !strings.Contains(page, "2 of 2 system tasks are still open") {
-		t.Fatalf("before its tasks finish the complete form must say they are open, not announce the package:\n%s", page)
+	// Its tasks are open: the package is announced as pending, not ready.
+	if _, page := b.get("/console/requests/" + rc.ID); !strings.Contains(page, `id="package-pending"`) || strings.Contains(page, `id="package-ready"`) {
+		t.Fatal("a request with open tasks does not say the package is pending")
 	}
 	seedPackage(t, d, rc.ID)
 	_, page := b.get("/console/requests/" + rc.ID)
