@@ -63,6 +63,16 @@ func (b *bench) load(c int, stop <-chan struct{}) (ids []string, failed int) {
 // loadOver is load with the calls spread round-robin over the replicas at
 // urls, as a load balancer would.
 func (b *bench) loadOver(c int, stop <-chan struct{}, urls ...string) (ids []string, failed int) {
+	return loadRequests(c, stop, urls, func(n int64) map[string]any {
+		return map[string]any{"kind": "access",
+			"subject": map[string]any{"email": fmt.Sprintf("fault%d@example.com", n), "country": "US", "state": "CA"}}
+	})
+}
+
+// loadRequests posts the request body(n) from c clients, round-robin over
+// urls, until stop is closed; it returns the ids answered 201 and how
+// many calls failed otherwise.
+func loadRequests(c int, stop <-chan struct{}, urls []string, body func(n int64) map[string]any) (ids []string, failed int) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	client := &http.Client{Timeout: 10 * time.Second}
@@ -77,14 +87,13 @@ func (b *bench) loadOver(c int, stop <-chan struct{}, urls ...string) (ids []str
 				default:
 				}
 				n := seq.Add(1)
-				code, body, err := postJSON(client, urls[int(n)%len(urls)]+"/api/v1/requests", map[string]any{"kind": "access",
-					"subject": map[string]any{"email": fmt.Sprintf("fault%d@example.com", n), "country": "US", "state": "CA"}})
+				code, answer, err := postJSON(client, urls[int(n)%len(urls)]+"/api/v1/requests", body(n))
 				mu.Lock()
 				if err == nil && code == http.StatusCreated {
 					var rc struct {
 						ID string `json:"id"`
 					}
-					_ = json.Unmarshal(body, &rc)
+					_ = json.Unmarshal(answer, &rc)
 					ids = append(ids, rc.ID)
 				} else {
 					failed++

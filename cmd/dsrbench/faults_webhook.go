@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -170,39 +169,9 @@ func (b *bench) faultWebhookDown(ctx context.Context) error {
 // loadOptOuts posts CCPA opt-outs from c clients until stop is closed and
 // returns the ids answered 201, and how many calls failed otherwise.
 func (b *bench) loadOptOuts(c int, stop <-chan struct{}) (ids []string, failed int) {
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	client := &http.Client{Timeout: 10 * time.Second}
-	for w := 0; w < c; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				n := seq.Add(1)
-				code, body, err := postJSON(client, b.baseURL+"/api/v1/requests", map[string]any{"kind": "opt_out",
-					"subject": map[string]any{"email": fmt.Sprintf("optout%d@example.com", n), "country": "US", "state": "CA"},
-					"fields":  map[string]any{"opt_out_of": "sale"}})
-				var rc struct {
-					ID string `json:"id"`
-				}
-				mu.Lock()
-				if err == nil && code == http.StatusCreated && json.Unmarshal(body, &rc) == nil {
-					ids = append(ids, rc.ID)
-				} else {
-					failed++
-				}
-				mu.Unlock()
-				if errors.Is(err, context.Canceled) {
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return ids, failed
+	return loadRequests(c, stop, []string{b.baseURL}, func(n int64) map[string]any {
+		return map[string]any{"kind": "opt_out",
+			"subject": map[string]any{"email": fmt.Sprintf("optout%d@example.com", n), "country": "US", "state": "CA"},
+			"fields":  map[string]any{"opt_out_of": "sale"}}
+	})
 }
