@@ -1,6 +1,9 @@
 package dsr
 
-import "context"
+import (
+	"context"
+	"sort"
+)
 
 // Fulfilment (issue #15): the organisation's data systems and the work a
 // request asks of each. This file holds the shared vocabulary: the config
@@ -144,4 +147,21 @@ type Section struct {
 // report through POST /api/v1/tasks/{task_id}.
 type TaskRunner interface {
 	Run(ctx context.Context, w Work) (Report, error)
+}
+
+// NewSection is the export section name holding rows, its columns the
+// sorted union of the rows' keys (rows of one section may differ).
+func NewSection(name string, rows []map[string]any) Section {
+	seen := map[string]bool{}
+	var cols []string
+	for _, r := range rows {
+		for k := range r {
+			if !seen[k] {
+				seen[k] = true
+				cols = append(cols, k)
+			}
+		}
+	}
+	sort.Strings(cols)
+	return Section{Name: name, Columns: cols, Rows: rows}
 }

@@ -299,29 +299,13 @@ func (b reportBody) report() (dsr.Report, error) {
 			fe.Add("data", "section names must be 1–100 characters of text")
 			continue
 		}
-		r.Sections = append(r.Sections, dsr.Section{Name: name, Columns: columnsOf(b.Data[name]), Rows: b.Data[name]})
+		r.Sections = append(r.Sections, dsr.NewSection(name, b.Data[name]))
 		rows += len(b.Data[name])
 	}
 	if b.Count == nil {
 		r.Count = rows
 	}
 	return r, fe.Err()
-}
-
-// columnsOf is the keys of a section's rows, sorted.
-func columnsOf(rows []map[string]any) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, row := range rows {
-		for k := range row {
-			if !seen[k] {
-				seen[k] = true
-				out = append(out, k)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 // apiTaskCallback is POST /api/v1/tasks/:id: a system reports on its

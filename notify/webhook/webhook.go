@@ -265,22 +265,12 @@ func parseAnswer(body []byte) (dsr.Report, error) {
 	return rep, nil
 }
 
+// section is the export section of rows; no rows is an empty list, not null.
 func section(name string, rows []map[string]any) dsr.Section {
-	seen := map[string]bool{}
-	var cols []string
-	for _, r := range rows {
-		for k := range r {
-			if !seen[k] {
-				seen[k] = true
-				cols = append(cols, k)
-			}
-		}
-	}
-	sort.Strings(cols)
 	if rows == nil {
 		rows = []map[string]any{}
 	}
-	return dsr.Section{Name: name, Columns: cols, Rows: rows}
+	return dsr.NewSection(name, rows)
 }
 
 func excerptString(s string) string {
