@@ -61,7 +61,9 @@ END $$;
 -- on each new row version of a request.
 DROP INDEX requests_requester_idx;
 
--- The purge finds a batch's agents still used by unpurged requests, and
--- deletes a batch's stored answers, by request.
-CREATE INDEX requests_agent_idx ON requests (agent_id) WHERE agent_id IS NOT NULL;
+-- The purge looks up, for each agent of a batch, whether an unpurged
+-- request still names it (partial on purged_at IS NULL, so the agent
+-- queue keeps reading requests_agent_queue_idx), and deletes a batch's
+-- stored answers by request.
+CREATE INDEX requests_unpurged_agent_idx ON requests (agent_id) WHERE agent_id IS NOT NULL AND purged_at IS NULL;
 CREATE INDEX idempotency_keys_request_idx ON idempotency_keys (request_id);
