@@ -352,7 +352,7 @@ func AppendEvents(ctx context.Context, tx pgx.Tx, evs map[string]dsr.Event) erro
 		ids = append(ids, id)
 	}
 	rows, err := tx.Query(ctx, `SELECT DISTINCT ON (request_id) request_id::text, seq, hash FROM events
-		WHERE request_id IN (SELECT unnest($1::uuid[])) ORDER BY request_id, seq DESC`, ids)
+		WHERE request_id = ANY($1::uuid[]) ORDER BY request_id, seq DESC`, ids)
 	if err != nil {
 		return wrap("append events", err)
 	}
