@@ -1,11 +1,14 @@
 -- Issue #14 §1: the retention purge at 1,000,000 closed requests in
 -- at most 60 s (BENCHMARKS.md "Retention purge").
 --
--- report_track (migration 022) runs without JIT: its plans join
--- transition tables, whose sizes the planner guesses (a join of two
--- 10,000-row tables estimated at 500,000 rows), so every update of
--- many requests crossed jit_above_cost and compiled for about 2.5 s to
--- do some 60 ms of work.
+-- report_track (migration 022) runs without JIT, and plans its UPDATE
+-- query for each statement. plpgsql cached the plan of that query from
+-- the first UPDATE of requests in a session, sized for that statement's
+-- transition tables: after a 10,000-row update (estimated at 500,000
+-- joined rows, over jit_above_cost) every later update of the session,
+-- one row included, compiled JIT code for about 1 s; after a one-row
+-- update, the cached nested loop took 52 s to join the transition
+-- tables of a 10,000-row update (measured on 100,000 requests).
 --
 -- It also skips an UPDATE statement run while the transaction-local
 -- setting dsrdesk.report_unchanged is 'on': the caller's promise that
@@ -32,16 +35,21 @@ BEGIN
         SELECT k.*, -count(*) FROM report_old r, report_keys(r, tz) k
         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11;
     ELSE
-        -- Only the requests whose report dimensions changed.
+        -- Only the requests whose report dimensions changed. Run through
+        -- EXECUTE, so planned for this statement's transition tables: a
+        -- plan cached by plpgsql for the first statement of a session
+        -- fitted that one's size, and a nested loop kept from a one-row
+        -- update joined a later 10,000-row update's tables in 52 s.
+        EXECUTE $q$
         WITH d AS (
-            SELECT k.*, -1 AS n FROM report_old o JOIN report_new n ON n.id = o.id, report_keys(o, tz) k
+            SELECT k.*, -1 AS n FROM report_old o JOIN report_new n ON n.id = o.id, report_keys(o, $1) k
             WHERE (o.status, o.outcome, o.closed_at, o.due_on, o.received_on, o.extensions, o.paused_days,
                    o.paused_since IS NULL, o.assignee_id, o.kind, o.regime, o.deny_reason)
                   IS DISTINCT FROM
                   (n.status, n.outcome, n.closed_at, n.due_on, n.received_on, n.extensions, n.paused_days,
                    n.paused_since IS NULL, n.assignee_id, n.kind, n.regime, n.deny_reason)
             UNION ALL
-            SELECT k.*, 1 FROM report_old o JOIN report_new n ON n.id = o.id, report_keys(n, tz) k
+            SELECT k.*, 1 FROM report_old o JOIN report_new n ON n.id = o.id, report_keys(n, $1) k
             WHERE (o.status, o.outcome, o.closed_at, o.due_on, o.received_on, o.extensions, o.paused_days,
                    o.paused_since IS NULL, o.assignee_id, o.kind, o.regime, o.deny_reason)
                   IS DISTINCT FROM
@@ -50,7 +58,8 @@ BEGIN
         )
         INSERT INTO report_delta (grain, period, regime, kind, result, reason, days, on_time, extended, paused, assignee_id, n)
         SELECT grain, period, regime, kind, result, reason, days, on_time, extended, paused, assignee_id, sum(n)
-        FROM d GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 HAVING sum(n) <> 0;
+        FROM d GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 HAVING sum(n) <> 0
+        $q$ USING tz;
     END IF;
     RETURN NULL;
 END $$;
