@@ -85,11 +85,50 @@ func RequestTasks(ctx context.Context, q Querier, requestID string) ([]dsr.Task,
 	return list, wrap("request tasks", err)
 }
 
-// TaskAttempt records the start of a connector attempt: running, one
-// more attempt.
-func TaskAttempt(ctx context.Context, q Querier, id string, now time.Time) error {
-	_, err := q.Exec(ctx, `UPDATE tasks SET status = 'running', attempts = attempts + 1, updated_at = $2 WHERE id = $1`, id, now)
-	return wrap("task attempt", err)
+// TaskAttempt records the start of a connector attempt by River job
+// jobID: running, one more attempt, the task held by that job. It claims
+// nothing, and returns false, while another job that holds the task is
+// still running (two jobs never run one task's connector at once); a
+// holder that is no longer running (it crashed and was rescued, or
+// finished without recording) does not block. Lock the task first.
+func TaskAttempt(ctx context.Context, q Querier, id string, jobID int64, now time.Time) (bool, error) {
+	tag, err := q.Exec(ctx, `UPDATE tasks t SET status = 'running', attempts = attempts + 1, updated_at = $2, run_job = $3
+		WHERE t.id = $1 AND (t.run_job IS NULL OR t.run_job = $3
+			OR NOT EXISTS (SELECT 1 FROM river_job j WHERE j.id = t.run_job AND j.state = 'running'))`, id, now, jobID)
+	if err != nil {
+		return false, wrap("task attempt", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// ReleaseTaskRun clears the task's holder when it is jobID (the attempt
+// was recorded).
+func ReleaseTaskRun(ctx context.Context, q Querier, id string, jobID int64) error {
+	_, err := q.Exec(ctx, `UPDATE tasks SET run_job = NULL WHERE id = $1 AND run_job = $2`, id, jobID)
+	return wrap("release task run", err)
+}
+
+// LiveTaskJob is a task_run job not yet finished.
+type LiveTaskJob struct {
+	ID    int64
+	State string // available, pending, running, retryable or scheduled
+}
+
+// LiveTaskJobs returns the task's task_run jobs that are not finished
+// (completed, cancelled or discarded), oldest first.
+func LiveTaskJobs(ctx context.Context, q Querier, taskID string) ([]LiveTaskJob, error) {
+	rows, err := q.Query(ctx, `SELECT id, state::text FROM river_job
+		WHERE kind = 'task_run' AND args ->> 'task_id' = $1 AND state IN ('available', 'pending', 'running', 'retryable', 'scheduled')
+		ORDER BY id`, taskID)
+	if err != nil {
+		return nil, wrap("live task jobs", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (LiveTaskJob, error) {
+		var j LiveTaskJob
+		err := row.Scan(&j.ID, &j.State)
+		return j, err
+	})
+	return out, wrap("live task jobs", err)
 }
 
 // TaskAttemptFailed records a failed attempt's error text (status stays

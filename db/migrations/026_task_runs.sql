@@ -1,0 +1,13 @@
+-- Issue #15 (fulfilment gaps): one attempt of a task's connector at a
+-- time, and export packages that know which task results they were built
+-- from.
+--
+-- run_job is the River job (river_job.id) whose attempt holds the task:
+-- set when an attempt starts, cleared when it is recorded. A second job
+-- for the same task does not start while that job is running.
+ALTER TABLE tasks ADD COLUMN run_job bigint;
+
+-- tasks_digest is the SHA-256 of the request's tasks (id, status, update
+-- time) the package was built from: the officer's complete hands over the
+-- package only while the tasks are still what it was built from.
+ALTER TABLE export_packages ADD COLUMN tasks_digest bytea;
