@@ -251,3 +251,15 @@ func OpenTaskCount(ctx context.Context, q Querier, requestID string) (int, error
 	err := q.QueryRow(ctx, `SELECT count(*) FROM tasks WHERE request_id = $1 AND status IN ('pending', 'running', 'waiting', 'failed')`, requestID).Scan(&n)
 	return n, wrap("open tasks", err)
 }
+
+// QueueTaskDues sets the due dates of tasks (ids[i] due dues[i]), as one
+// statement: a request's dates moved (dsr.RetimeTasks). The task's
+// revision is not bumped: its result, which the export package is built
+// from, did not change.
+func QueueTaskDues(b *pgx.Batch, ids []string, dues []time.Time, now time.Time) {
+	if len(ids) == 0 {
+		return
+	}
+	b.Queue(`UPDATE tasks t SET due_on = u.due, updated_at = $3
+		FROM unnest($1::uuid[], $2::date[]) AS u(id, due) WHERE t.id = u.id`, ids, dues, now)
+}

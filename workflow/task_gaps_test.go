@@ -3,12 +3,14 @@ package workflow_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
 	"github.com/dsrdesk/dsrdesk/dsr/api/apitest"
 )
@@ -155,5 +157,135 @@ func TestTaskSecondJobWaitsForTheRunningAttempt(t *testing.T) {
 	}
 	if n := crm.n(); n != 1 {
 		t.Errorf("crm connector called %d times, want 1", n)
+	}
+}
+
+// taskReminders returns the live task_reminder jobs of a task as
+// "due/step" strings.
+func taskReminders(t *testing.T, d *apitest.Desk, taskID string) []string {
+	t.Helper()
+	rows, err := d.Pool.Query(context.Background(), `SELECT (args ->> 'due') || '/' || (args ->> 'step') FROM river_job
+		WHERE kind = 'task_reminder' AND args ->> 'task_id' = $1 AND state IN ('available', 'running', 'retryable', 'scheduled') ORDER BY 1`, taskID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// taskEventsOf returns the data of a request's events of type typ.
+func taskEventsOf(t *testing.T, d *apitest.Desk, id string, typ dsr.EventType) []map[string]string {
+	t.Helper()
+	evs, err := db.Events(context.Background(), d.Pool, id, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]string
+	for _, e := range evs {
+		if e.Type == string(typ) {
+			out = append(out, e.Data)
+		}
+	}
+	return out
+}
+
+func mailedWithSubject(d *apitest.Desk, to, subject string) int {
+	n := 0
+	for _, m := range d.SMTP.Messages() {
+		for _, x := range m.To {
+			if x == to && strings.Contains(m.Subject, subject) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func TestTaskDueFollowsRequest(t *testing.T) {
+	t.Parallel()
+	s := setupTasks(t)
+	d := s.d
+	ctx := context.Background()
+	s.crm.set(dsr.Report{Status: dsr.TaskWaiting}, nil)
+	rc := submit(t, d, dsr.KindAccess, "follow@example.com", "GB", "", nil)
+	verify(t, d, "follow@example.com")
+	d.RunDue(t, 0)
+	req := request(t, d, rc.ID)
+	crm := tasksOf(t, d, rc.ID)["crm"]
+	if crm.Status != dsr.TaskWaiting || crm.DueOn != req.DueOn.AddDays(-dsr.DefaultTaskMarginDays) {
+		t.Fatalf("crm %+v, request due %v", crm, req.DueOn)
+	}
+	first := crm.DueOn
+
+	// An extension moves the task, in the same change.
+	extended, err := d.Engine.Extend(ctx, rc.ID, officer, "The request is complex: many accounts.", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crm = tasksOf(t, d, rc.ID)["crm"]
+	if want := extended.AddDays(-dsr.DefaultTaskMarginDays); crm.DueOn != want {
+		t.Fatalf("after the extension to %v: crm due %v, want %v", extended, crm.DueOn, want)
+	}
+	moves := taskEventsOf(t, d, rc.ID, dsr.EventTaskDueMoved)
+	if len(moves) != 1 || moves[0]["from"] != first.String() || moves[0]["due"] != crm.DueOn.String() || moves[0]["request_due"] != extended.String() {
+		t.Fatalf("moves %v", moves)
+	}
+	if got := taskReminders(t, d, crm.ID); !containsAll(got, crm.DueOn.String()+"/0", crm.DueOn.String()+"/1") {
+		t.Fatalf("reminders after the extension: %v", got)
+	}
+
+	// The clock stops for a clarification: the task's reminder day comes
+	// while it is stopped, and nothing is sent.
+	if res, err := d.Engine.RequestInfo(ctx, rc.ID, officer, "clarification", "Which accounts do you mean?"); err != nil || !res.ClockPaused {
+		t.Fatalf("request info: %+v %v", res, err)
+	}
+	ask := d.MailWithSubject(t, "follow@example.com", "more information")
+	advanceTo(t, d, crm.DueOn.AddDays(-1))
+	if n := len(taskEventsOf(t, d, rc.ID, dsr.EventTaskReminded)); n != 0 {
+		t.Fatalf("%d task reminders while the clock is stopped", n)
+	}
+	if n := mailedWithSubject(d, "crm-team@example.com", "Due in 1 day: crm task"); n != 0 {
+		t.Fatalf("the owner was reminded %d times while the clock is stopped", n)
+	}
+	paused := crm.DueOn
+	var deferred int
+	if err := d.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'task_reminder' AND args ->> 'task_id' = $1
+		AND args ->> 'due' = $2 AND args ->> 'step' = '0' AND state = 'scheduled' AND (metadata ->> 'snoozes')::int >= 1`,
+		crm.ID, paused.String()).Scan(&deferred); err != nil || deferred != 1 {
+		t.Fatalf("the reminder was not deferred while the clock is stopped: %d %v", deferred, err)
+	}
+
+	// The answer restarts the clock: the request's date moves by the days
+	// it stood still, and the task's with it.
+	answer(t, d, apitest.LinkWith(t, ask, "/status/"), "The shop account.")
+	req = request(t, d, rc.ID)
+	crm = tasksOf(t, d, rc.ID)["crm"]
+	if !req.DueOn.After(extended) || crm.DueOn != req.DueOn.AddDays(-dsr.DefaultTaskMarginDays) {
+		t.Fatalf("after the answer: request due %v (was %v), crm due %v", req.DueOn, extended, crm.DueOn)
+	}
+	if moves := taskEventsOf(t, d, rc.ID, dsr.EventTaskDueMoved); len(moves) != 2 || moves[1]["from"] != paused.String() || moves[1]["due"] != crm.DueOn.String() {
+		t.Fatalf("moves %v", moves)
+	}
+	if got := taskReminders(t, d, crm.ID); !containsAll(got, crm.DueOn.String()+"/0", crm.DueOn.String()+"/1") {
+		t.Fatalf("reminders after the answer: %v", got)
+	}
+
+	// The reminder comes once, for the new date; the jobs for the old
+	// dates do nothing.
+	advanceTo(t, d, crm.DueOn.AddDays(-1))
+	reminded := taskEventsOf(t, d, rc.ID, dsr.EventTaskReminded)
+	if len(reminded) != 1 || reminded[0]["due"] != crm.DueOn.String() {
+		t.Fatalf("task reminders: %v", reminded)
+	}
+	if n := mailedWithSubject(d, "crm-team@example.com", "Due in 1 day: crm task"); n != 1 {
+		t.Fatalf("owner reminded %d times, want 1", n)
 	}
 }
