@@ -40,30 +40,43 @@ func (TaskReminderArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
-// taskReminderParams are a new task's reminder (09:00 the day before it
-// is due), escalation (09:00 the day after) and, for an erasure under the
-// organisation's promise (UbiOps: 14 days), a second escalation at 09:00
-// on the promise date: the promise breaks then, whatever the task's own
-// date. A step whose time has passed runs at once.
-func (e *Engine) taskReminderParams(req *dsr.Request, t dsr.NewTask, now time.Time) []river.InsertManyParams {
-	loc := e.org.Location()
-	at := func(d dsr.Date) time.Time {
-		x := d.Start(loc).Add(reminderHour)
-		if x.Before(now) {
-			return now
-		}
-		return x
-	}
-	due := t.Due.String()
-	out := []river.InsertManyParams{
-		{Args: TaskReminderArgs{TaskID: t.ID, Due: due, Step: taskStepReminder}, InsertOpts: &river.InsertOpts{ScheduledAt: at(t.Due.AddDays(-1))}},
-		{Args: TaskReminderArgs{TaskID: t.ID, Due: due, Step: taskStepEscalation}, InsertOpts: &river.InsertOpts{ScheduledAt: at(t.Due.AddDays(1))}},
-	}
+// taskStep is one of a task's deadline jobs: its step, the day it runs
+// (at reminderHour, local time) and the promise date it checks.
+type taskStep struct {
+	step    int
+	day     dsr.Date
+	promise string
+}
+
+// taskSteps are a task's reminder (the day before it is due), escalation
+// (the day after) and, for an erasure under the organisation's promise
+// (UbiOps: 14 days), a second escalation on the promise date: the promise
+// breaks then, whatever the task's own date.
+func taskSteps(req *dsr.Request, t dsr.NewTask) []taskStep {
+	out := []taskStep{{step: taskStepReminder, day: t.Due.AddDays(-1)}, {step: taskStepEscalation, day: t.Due.AddDays(1)}}
 	if t.Kind == dsr.KindErasure && !req.PolicyDue.IsZero() {
-		out = append(out, river.InsertManyParams{Args: TaskReminderArgs{TaskID: t.ID, Due: due, Step: taskStepPromise, Promise: req.PolicyDue.String()},
-			InsertOpts: &river.InsertOpts{ScheduledAt: at(req.PolicyDue)}})
+		out = append(out, taskStep{step: taskStepPromise, day: req.PolicyDue, promise: req.PolicyDue.String()})
 	}
 	return out
+}
+
+// taskReminderParams are the jobs of a task's steps (taskSteps), each at
+// 09:00 on its day; a step whose time has passed runs at once.
+func (e *Engine) taskReminderParams(req *dsr.Request, t dsr.NewTask, now time.Time) []river.InsertManyParams {
+	var out []river.InsertManyParams
+	for _, s := range taskSteps(req, t) {
+		out = append(out, e.taskStepParams(t, s, now))
+	}
+	return out
+}
+
+func (e *Engine) taskStepParams(t dsr.NewTask, s taskStep, now time.Time) river.InsertManyParams {
+	at := s.day.Start(e.org.Location()).Add(reminderHour)
+	if at.Before(now) {
+		at = now
+	}
+	return river.InsertManyParams{Args: TaskReminderArgs{TaskID: t.ID, Due: t.Due.String(), Step: s.step, Promise: s.promise},
+		InsertOpts: &river.InsertOpts{ScheduledAt: at}}
 }
 
 type taskReminderWorker struct {

@@ -289,3 +289,76 @@ func TestTaskDueFollowsRequest(t *testing.T) {
 		t.Fatalf("owner reminded %d times, want 1", n)
 	}
 }
+
+func TestSweepRepairsTaskJobs(t *testing.T) {
+	t.Parallel()
+	s := setupTasks(t)
+	d := s.d
+	ctx := context.Background()
+	s.crm.set(dsr.Report{}, errors.New("HTTP 503 from crm"))
+	rc := submit(t, d, dsr.KindErasure, "sweep-tasks@example.com", "NL", "", nil)
+	verify(t, d, "sweep-tasks@example.com")
+	d.RunDue(t, 0)
+	tasks := tasksOf(t, d, rc.ID)
+	if tasks["crm"].Status != dsr.TaskRunning || tasks["newsletter"].Status != dsr.TaskWaiting || tasks["paper-archive"].Status != dsr.TaskWaiting {
+		t.Fatalf("tasks %+v", tasks)
+	}
+	if res, err := d.Engine.Sweep(ctx); err != nil || res.TaskRunsScheduled != 0 || res.TaskStepsScheduled != 0 {
+		t.Fatalf("sweep with every job in place: %+v %v", res, err)
+	}
+	ids := []string{tasks["crm"].ID, tasks["newsletter"].ID, tasks["paper-archive"].ID}
+	if _, err := d.Pool.Exec(ctx, `DELETE FROM river_job WHERE kind IN ('task_run', 'task_reminder') AND args ->> 'task_id' = ANY($1::text[])`, ids); err != nil {
+		t.Fatal(err)
+	}
+	res, err := d.Engine.Sweep(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One run: the crm's, which was retrying. The newsletter and the
+	// archive wait for their system (callback, owner) and get none.
+	if res.TaskRunsScheduled != 1 {
+		t.Errorf("task runs scheduled %d, want 1", res.TaskRunsScheduled)
+	}
+	if got := liveTaskJobs(t, d, tasks["crm"].ID); len(got) != 1 {
+		t.Errorf("crm live jobs %v", got)
+	}
+	for _, name := range []string{"newsletter", "paper-archive"} {
+		if got := liveTaskJobs(t, d, tasks[name].ID); len(got) != 0 {
+			t.Errorf("%s (waiting) got a run job: %v", name, got)
+		}
+	}
+	// Every open task gets its reminder and escalation for its due date
+	// back, and the promise escalation of an erasure.
+	req := request(t, d, rc.ID)
+	steps := 0
+	for name, x := range tasks {
+		want := []string{x.DueOn.String() + "/0", x.DueOn.String() + "/1"}
+		if !req.PolicyDue.IsZero() {
+			want = append(want, x.DueOn.String()+"/2")
+		}
+		got := taskReminders(t, d, x.ID)
+		if len(got) != len(want) || !containsAll(got, want...) {
+			t.Errorf("%s reminders %v, want %v", name, got, want)
+		}
+		steps += len(want)
+	}
+	if res.TaskStepsScheduled != steps {
+		t.Errorf("task steps scheduled %d, want %d", res.TaskStepsScheduled, steps)
+	}
+	repaired := taskEventsOf(t, d, rc.ID, dsr.EventDeadlineJobsRepaired)
+	if len(repaired) != 2 || repaired[0]["job"] != "task_reminder" || repaired[1]["job"] != "task_run" || repaired[1]["systems"] != "crm" {
+		t.Errorf("repair events %v", repaired)
+	}
+	// Idempotent.
+	if again, err := d.Engine.Sweep(ctx); err != nil || again.TaskRunsScheduled != 0 || again.TaskStepsScheduled != 0 {
+		t.Errorf("second sweep: %+v %v", again, err)
+	}
+	// The put-back job runs the task (it failed again at once, the
+	// system still down; its next retry succeeds).
+	d.WaitJobs(t, nil)
+	s.crm.set(dsr.Report{Status: dsr.TaskDone, Count: 1}, nil)
+	d.RunDue(t, time.Hour)
+	if x := tasksOf(t, d, rc.ID)["crm"]; x.Status != dsr.TaskDone {
+		t.Errorf("crm after the sweep's job: %+v", x)
+	}
+}

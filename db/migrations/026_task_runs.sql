@@ -11,3 +11,11 @@ ALTER TABLE tasks ADD COLUMN run_job bigint;
 -- time) the package was built from: the officer's complete hands over the
 -- package only while the tasks are still what it was built from.
 ALTER TABLE export_packages ADD COLUMN tasks_digest bytea;
+
+-- The reconciliation sweep looks up tasks' live jobs (as 002 does for
+-- requests' deadline jobs); the task worker's retry looks up the live
+-- task_run job of one task.
+CREATE INDEX river_job_task_run_idx ON river_job ((args ->> 'task_id'))
+    WHERE kind = 'task_run' AND state IN ('scheduled', 'available', 'running', 'retryable', 'pending');
+CREATE INDEX river_job_task_reminder_idx ON river_job ((args ->> 'task_id'), (args ->> 'due'))
+    WHERE kind = 'task_reminder' AND state IN ('scheduled', 'available', 'running', 'retryable');
