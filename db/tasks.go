@@ -92,7 +92,7 @@ func RequestTasks(ctx context.Context, q Querier, requestID string) ([]dsr.Task,
 // holder that is no longer running (it crashed and was rescued, or
 // finished without recording) does not block. Lock the task first.
 func TaskAttempt(ctx context.Context, q Querier, id string, jobID int64, now time.Time) (bool, error) {
-	tag, err := q.Exec(ctx, `UPDATE tasks t SET status = 'running', attempts = attempts + 1, updated_at = $2, run_job = $3
+	tag, err := q.Exec(ctx, `UPDATE tasks t SET status = 'running', attempts = attempts + 1, updated_at = $2, run_job = $3, revision = revision + 1
 		WHERE t.id = $1 AND (t.run_job IS NULL OR t.run_job = $3
 			OR NOT EXISTS (SELECT 1 FROM river_job j WHERE j.id = t.run_job AND j.state = 'running'))`, id, now, jobID)
 	if err != nil {
@@ -138,7 +138,7 @@ func TaskAttemptFailed(ctx context.Context, q Querier, id, lastError string, giv
 	if giveUp {
 		status = dsr.TaskFailed
 	}
-	_, err := q.Exec(ctx, `UPDATE tasks SET status = $2, last_error = $3, updated_at = $4 WHERE id = $1`, id, status, lastError, now)
+	_, err := q.Exec(ctx, `UPDATE tasks SET status = $2, last_error = $3, updated_at = $4, revision = revision + 1 WHERE id = $1`, id, status, lastError, now)
 	return wrap("task attempt failed", err)
 }
 
@@ -146,7 +146,7 @@ func TaskAttemptFailed(ctx context.Context, q Querier, id, lastError string, giv
 // waiting for a callback), clearing the finish when it becomes open again
 // and stamping it when it finishes.
 func SetTaskStatus(ctx context.Context, q Querier, id string, status dsr.TaskStatus, note, by string, now time.Time) error {
-	_, err := q.Exec(ctx, `UPDATE tasks SET status = $2::text, note = CASE WHEN $3::text = '' THEN note ELSE $3::text END, updated_at = $5::timestamptz,
+	_, err := q.Exec(ctx, `UPDATE tasks SET status = $2::text, note = CASE WHEN $3::text = '' THEN note ELSE $3::text END, updated_at = $5::timestamptz, revision = revision + 1,
 			finished_at = CASE WHEN $2::text IN ('pending', 'running', 'waiting') THEN NULL ELSE $5::timestamptz END,
 			finished_by = CASE WHEN $2::text IN ('pending', 'running', 'waiting') THEN '' ELSE $4::text END
 		WHERE id = $1`, id, status, note, by, now)
@@ -170,7 +170,7 @@ func FinishTask(ctx context.Context, tx pgx.Tx, id string, r dsr.Report, by stri
 	}
 	b := &pgx.Batch{}
 	b.Queue(`UPDATE tasks SET status = $2, basis = $3, count = $4, affected = $5, dry_run = $6, note = $7, report_hash = $8,
-			finished_at = $9::timestamptz, finished_by = $10, updated_at = $9::timestamptz, last_error = CASE WHEN $11::text = '' THEN last_error ELSE $11::text END
+			finished_at = $9::timestamptz, finished_by = $10, updated_at = $9::timestamptz, revision = revision + 1, last_error = CASE WHEN $11::text = '' THEN last_error ELSE $11::text END
 		WHERE id = $1`, id, r.Status, r.Basis, r.Count, affected, r.DryRun, r.Note, hash, now, by, lastErr)
 	b.Queue(`DELETE FROM task_sections WHERE task_id = $1`, id)
 	for _, s := range r.Sections {

@@ -260,30 +260,34 @@ const LedgerTasksOverridden = "tasks_overridden"
 
 // Task events (internal: not shown to the requester).
 const (
-	EventTaskCreated     EventType = "task_created"
-	EventTaskMailed      EventType = "task_mailed"
-	EventTaskFinished    EventType = "task_finished"
-	EventTaskFailed      EventType = "task_failed"
-	EventTaskSkipped     EventType = "task_skipped"
-	EventTaskRetried     EventType = "task_retried"
-	EventTaskDueMoved    EventType = "task_due_moved"
-	EventTaskEscalated   EventType = "task_escalated"
-	EventTaskReminded    EventType = "task_reminder_sent"
-	EventTasksOverridden EventType = "tasks_overridden"
+	EventTaskCreated  EventType = "task_created"
+	EventTaskMailed   EventType = "task_mailed"
+	EventTaskFinished EventType = "task_finished"
+	EventTaskFailed   EventType = "task_failed"
+	EventTaskSkipped  EventType = "task_skipped"
+	EventTaskRetried  EventType = "task_retried"
+	EventTaskDueMoved EventType = "task_due_moved"
+	// EventPackageDiscarded: a built export package was deleted, not
+	// handed over, because one of its tasks changed afterwards.
+	EventPackageDiscarded EventType = "export_package_discarded"
+	EventTaskEscalated    EventType = "task_escalated"
+	EventTaskReminded     EventType = "task_reminder_sent"
+	EventTasksOverridden  EventType = "tasks_overridden"
 )
 
 func init() {
 	for t, d := range map[EventType]string{
-		EventTaskCreated:     "A task was created for one of the organisation's systems.",
-		EventTaskMailed:      "A manual system's task was mailed to the system's owner.",
-		EventTaskFinished:    "A system's task finished (done, no data found, or kept on a legal basis).",
-		EventTaskFailed:      "A system's task failed after its retries, or the system reported a failure.",
-		EventTaskSkipped:     "An officer skipped a system's task, with the reason.",
-		EventTaskRetried:     "An officer retried a system's task.",
-		EventTaskDueMoved:    "A system's task got a new due date because the request's due date moved.",
-		EventTaskEscalated:   "A system's task is overdue and was escalated.",
-		EventTaskReminded:    "The owner of a system was reminded of its task's coming due date.",
-		EventTasksOverridden: "An officer completed the request while tasks were still open, with the reason.",
+		EventTaskCreated:      "A task was created for one of the organisation's systems.",
+		EventTaskMailed:       "A manual system's task was mailed to the system's owner.",
+		EventTaskFinished:     "A system's task finished (done, no data found, or kept on a legal basis).",
+		EventTaskFailed:       "A system's task failed after its retries, or the system reported a failure.",
+		EventTaskSkipped:      "An officer skipped a system's task, with the reason.",
+		EventTaskRetried:      "An officer retried a system's task.",
+		EventTaskDueMoved:     "A system's task got a new due date because the request's due date moved.",
+		EventPackageDiscarded: "A built export package was discarded because one of the systems' tasks changed; it is built again when every task is finished.",
+		EventTaskEscalated:    "A system's task is overdue and was escalated.",
+		EventTaskReminded:     "The owner of a system was reminded of its task's coming due date.",
+		EventTasksOverridden:  "An officer completed the request while tasks were still open, with the reason.",
 	} {
 		eventDescriptions[t] = d
 	}

@@ -93,12 +93,20 @@ func (e *Engine) taskDecision(ctx context.Context, requestID, taskID string, fil
 				return err
 			}
 		}
+		evs := []dsr.NewEvent{d.Event}
+		// Whatever the decision, a package built before no longer
+		// shows this task as it is.
+		if ev, err := dropStalePackage(ctx, tx, req.ID, t); err != nil {
+			return err
+		} else if ev != nil {
+			evs = append(evs, *ev)
+		}
 		if !d.To.Open() { // done or skipped by an officer: maybe the last one
 			if err := e.queueExportIfReady(ctx, tx, req.ID); err != nil {
 				return err
 			}
 		}
-		return e.taskEvents(ctx, tx, req, head, now, d.Event)
+		return e.taskEvents(ctx, tx, req, head, now, evs...)
 	})
 }
 

@@ -1,6 +1,7 @@
 package workflow_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -11,8 +12,10 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/dsrdesk/dsrdesk/db"
+	"github.com/dsrdesk/dsrdesk/db/dbtest"
 	"github.com/dsrdesk/dsrdesk/dsr"
 	"github.com/dsrdesk/dsrdesk/dsr/api/apitest"
+	"github.com/dsrdesk/dsrdesk/workflow"
 )
 
 // liveTaskJobs returns the task_run jobs of a task that are not finished.
@@ -360,5 +363,85 @@ func TestSweepRepairsTaskJobs(t *testing.T) {
 	d.RunDue(t, time.Hour)
 	if x := tasksOf(t, d, rc.ID)["crm"]; x.Status != dsr.TaskDone {
 		t.Errorf("crm after the sweep's job: %+v", x)
+	}
+}
+
+func TestExportPackageRebuiltAfterATaskChanges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := setupPackage(t)
+	d := p.d
+	tasks := tasksOf(t, d, p.id)
+	legacy, billing := tasks["legacy"].ID, tasks["billing"].ID
+	// Every task finished, one of them failed: the package is built.
+	for id, st := range map[string]string{p.crm: "done", legacy: "failed"} {
+		if err := dbtest.SetTaskStatus(ctx, d.Pool, id, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := workflow.QueueExportIfReady(ctx, d.Engine, p.id); err != nil {
+		t.Fatal(err)
+	}
+	d.RunDue(t, 0)
+	first, err := db.PackageFor(ctx, d.Pool, p.id)
+	if err != nil || first == nil || first.Purpose != "package" || first.TasksDigest == nil {
+		t.Fatalf("first package %+v %v", first, err)
+	}
+
+	// A task changes behind the package's back: it is not current, and
+	// complete refuses to hand it over.
+	if err := dbtest.SetTaskStatus(ctx, d.Pool, billing, "not_found"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := d.Engine.ExportPackageState(ctx, p.id); err != nil || st.Ready {
+		t.Fatalf("state of a package older than its tasks: %+v %v", st, err)
+	}
+	var de *dsr.Error
+	if err := d.Engine.CompleteWith(ctx, p.id, officer, workflow.Completion{Summary: "Your data."}); !asErr(err, &de) || de.Code != dsr.ECONFLICT || !strings.Contains(de.Message, "still being built") {
+		t.Fatalf("complete with a stale package: %v", err)
+	}
+	if err := dbtest.SetTaskStatus(ctx, d.Pool, billing, "kept"); err != nil {
+		t.Fatal(err)
+	}
+
+	// The officer retries the failed task: the package is discarded at
+	// once, in the same transaction.
+	if err := d.Engine.RetryTask(ctx, p.id, legacy, officer); err != nil {
+		t.Fatal(err)
+	}
+	if pkg, err := db.PackageFor(ctx, d.Pool, p.id); err != nil || pkg != nil {
+		t.Fatalf("package after the retry: %+v %v", pkg, err)
+	}
+	var left int
+	if err := d.Pool.QueryRow(ctx, `SELECT count(*) FROM attachments WHERE id = $1`, first.AttachmentID).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("the stale package's attachment is still stored: %d %v", left, err)
+	}
+	if evs := taskEventsOf(t, d, p.id, dsr.EventPackageDiscarded); len(evs) != 1 || evs[0]["system"] != "legacy" {
+		t.Fatalf("discard events %v", evs)
+	}
+	d.RunDue(t, 0) // the manual system's owner is mailed; the task waits
+	if err := d.Engine.CompleteWith(ctx, p.id, officer, workflow.Completion{Summary: "Your data."}); !asErr(err, &de) || de.Code != dsr.ECONFLICT {
+		t.Fatalf("complete while the retried task is open: %v", err)
+	}
+
+	// Marked done: every task is finished again and a new package is
+	// built (the first build job does not keep it from being queued).
+	if err := d.Engine.MarkTaskDone(ctx, p.id, legacy, officer, "Searched the old tickets: nothing.", nil); err != nil {
+		t.Fatal(err)
+	}
+	d.RunDue(t, 0)
+	second, err := db.PackageFor(ctx, d.Pool, p.id)
+	if err != nil || second == nil || second.Purpose != "package" || second.AttachmentID == first.AttachmentID || bytes.Equal(second.TasksDigest, first.TasksDigest) {
+		t.Fatalf("second package %+v (first %+v) %v", second, first, err)
+	}
+	if st, err := d.Engine.ExportPackageState(ctx, p.id); err != nil || !st.Ready {
+		t.Fatalf("state after the rebuild: %+v %v", st, err)
+	}
+	if err := d.Engine.CompleteWith(ctx, p.id, officer, workflow.Completion{Summary: "Your data."}); err != nil {
+		t.Fatal(err)
+	}
+	handed, err := db.PackageFor(ctx, d.Pool, p.id)
+	if err != nil || handed == nil || handed.AttachmentID != second.AttachmentID || handed.Purpose != "export" {
+		t.Fatalf("handed over %+v, want the rebuilt %s", handed, second.AttachmentID)
 	}
 }

@@ -253,12 +253,19 @@ func (e *Engine) finishTask(ctx context.Context, tx pgx.Tx, t *dsr.Task, req *ds
 	if rep.Basis != "" {
 		data["basis"] = rep.Basis
 	}
-	// The last access/portability task to finish queues the export
-	// package's build, in the same transaction.
+	evs := []dsr.NewEvent{{Type: typ, Actor: dsr.ActorSystem, Data: data}}
+	// A package built before (this task failed, and reports again) is
+	// stale; the last access/portability task to finish queues the
+	// export package's build, in the same transaction.
+	if ev, err := dropStalePackage(ctx, tx, req.ID, t); err != nil {
+		return err
+	} else if ev != nil {
+		evs = append(evs, *ev)
+	}
 	if err := e.queueExportIfReady(ctx, tx, req.ID); err != nil {
 		return err
 	}
-	return e.taskEvents(ctx, tx, req, head, now, dsr.NewEvent{Type: typ, Actor: dsr.ActorSystem, Data: data})
+	return e.taskEvents(ctx, tx, req, head, now, evs...)
 }
 
 // taskEvents appends task events to the locked request's chain.

@@ -19,3 +19,7 @@ CREATE INDEX river_job_task_run_idx ON river_job ((args ->> 'task_id'))
     WHERE kind = 'task_run' AND state IN ('scheduled', 'available', 'running', 'retryable', 'pending');
 CREATE INDEX river_job_task_reminder_idx ON river_job ((args ->> 'task_id'), (args ->> 'due'))
     WHERE kind = 'task_reminder' AND state IN ('scheduled', 'available', 'running', 'retryable');
+
+-- revision counts the changes of a task's status or result (not of its
+-- due date or holder): with the status it makes the digest above.
+ALTER TABLE tasks ADD COLUMN revision bigint NOT NULL DEFAULT 0;
