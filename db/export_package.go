@@ -320,9 +320,15 @@ type ExportPackage struct {
 // status or result). Two equal digests mean no task changed in between.
 func TasksDigest(ctx context.Context, q Querier, requestID string) ([]byte, error) {
 	var d []byte
-	err := q.QueryRow(ctx, `SELECT sha256(convert_to(coalesce(string_agg(id::text || ':' || status || ':' || revision, ',' ORDER BY id), ''), 'UTF8'))
-		FROM tasks WHERE request_id = $1`, requestID).Scan(&d)
+	err := q.QueryRow(ctx, `SELECT `+tasksDigestOf("$1::uuid"), requestID).Scan(&d)
 	return d, wrap("tasks digest", err)
+}
+
+// tasksDigestOf is TasksDigest as an SQL expression for the request id
+// expression id.
+func tasksDigestOf(id string) string {
+	return `(SELECT sha256(convert_to(coalesce(string_agg(d.id::text || ':' || d.status || ':' || d.revision, ',' ORDER BY d.id), ''), 'UTF8'))
+		FROM tasks d WHERE d.request_id = ` + id + `)`
 }
 
 // HoldRequest takes a key-share lock on the request in tx (the lock the

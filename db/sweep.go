@@ -21,6 +21,12 @@ const (
 	MissingReminder SweepCheck = iota
 	// MissingExpiry: unconfirmed requests without a live verify_expiry job.
 	MissingExpiry
+	// MissingPackageBuild: open access or portability requests whose
+	// tasks are all finished, without a package built from the tasks as
+	// they are (TasksDigest) and without a live build_export job (a build
+	// that ran while a task changed, then finished just before the last
+	// task did, keeps the next one from being queued).
+	MissingPackageBuild
 )
 
 // openStatusList is dsr.OpenStatuses as an SQL list, literally, matching
@@ -35,6 +41,14 @@ const reminderStatusCond = `(r.status IN ` + openStatusList + ` OR r.status = 'a
 
 // cond is the check as a condition on requests r.
 func (c SweepCheck) cond() string {
+	if c == MissingPackageBuild {
+		return `r.status IN ('open', 'in_progress', 'awaiting_requester') AND r.kind IN ('access', 'portability')
+	  AND EXISTS (SELECT 1 FROM tasks t WHERE t.request_id = r.id)
+	  AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.request_id = r.id AND t.status IN ('pending', 'running', 'waiting'))
+	  AND NOT EXISTS (SELECT 1 FROM export_packages p JOIN attachments a ON a.id = p.attachment_id
+		WHERE p.request_id = r.id AND a.purpose = 'package' AND (p.tasks_digest IS NULL OR p.tasks_digest = ` + tasksDigestOf("r.id") + `))
+	  AND NOT EXISTS (SELECT 1 FROM river_job j WHERE j.kind = 'build_export' AND ` + liveJob + ` AND j.args ->> 'request_id' = r.id::text)`
+	}
 	if c == MissingExpiry {
 		// A requester without an email address (a letter) gets no
 		// confirmation link, so nothing reminds or expires: an officer

@@ -38,6 +38,7 @@ type SweepResult struct {
 	ExpiriesScheduled  int // unconfirmed requests that had no expiry job
 	TaskRunsScheduled  int // pending or running tasks that had no live task_run job
 	TaskStepsScheduled int // task reminders and escalations put back for their task's current due date
+	PackageBuilds      int // access/portability requests, every task finished, queued for a package build
 }
 
 type sweepWorker struct {
@@ -77,11 +78,14 @@ func (e *Engine) Sweep(ctx context.Context) (SweepResult, error) {
 		if res.TaskRunsScheduled, err = e.repairTasks(ctx, db.MissingTaskRun); err != nil {
 			return res, err
 		}
+		if res.PackageBuilds, err = e.repairLoop(ctx, db.MissingPackageBuild, e.repairPackageBuilds); err != nil {
+			return res, err
+		}
 	}
 	if res != (SweepResult{}) {
 		e.log.Warn("sweep repaired deadline jobs", "reminders_scheduled", res.RemindersScheduled,
 			"stale_removed", res.StaleRemoved, "expiries_scheduled", res.ExpiriesScheduled,
-			"task_runs_scheduled", res.TaskRunsScheduled, "task_steps_scheduled", res.TaskStepsScheduled)
+			"task_runs_scheduled", res.TaskRunsScheduled, "task_steps_scheduled", res.TaskStepsScheduled, "package_builds", res.PackageBuilds)
 	} else {
 		e.log.Info("sweep: all deadline jobs consistent")
 	}
@@ -240,4 +244,21 @@ func taskRequestIDs(tasks []dsr.Task) []string {
 		}
 	}
 	return out
+}
+
+// repairPackageBuilds queues the export package build of requests whose
+// tasks are all finished and that have no current package nor a build on
+// the way (db.MissingPackageBuild).
+func (e *Engine) repairPackageBuilds(ctx context.Context, tx pgx.Tx, reqs []*dsr.Request) error {
+	now := e.now()
+	params := make([]river.InsertManyParams, len(reqs))
+	events := make(map[string]dsr.Event, len(reqs))
+	for i, r := range reqs {
+		params[i] = river.InsertManyParams{Args: BuildExportArgs{RequestID: r.ID}}
+		events[r.ID] = dsr.Event{At: now, Actor: dsr.ActorSystem, Type: string(dsr.EventDeadlineJobsRepaired), Data: map[string]string{"job": "build_export"}}
+	}
+	if _, err := e.river.InsertManyTx(ctx, tx, params); err != nil {
+		return err
+	}
+	return db.AppendEvents(ctx, tx, events)
 }

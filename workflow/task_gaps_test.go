@@ -445,3 +445,29 @@ func TestExportPackageRebuiltAfterATaskChanges(t *testing.T) {
 		t.Fatalf("handed over %+v, want the rebuilt %s", handed, second.AttachmentID)
 	}
 }
+
+func TestSweepQueuesMissingPackageBuild(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := setupPackage(t)
+	d := p.d
+	if res, err := d.Engine.Sweep(ctx); err != nil || res.PackageBuilds != 0 {
+		t.Fatalf("sweep with a task open: %+v %v", res, err)
+	}
+	// The last task finishes without its build being queued (the build
+	// job lost): the sweep queues it.
+	if err := dbtest.SetTaskStatus(ctx, d.Pool, p.crm, "done"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := d.Engine.Sweep(ctx)
+	if err != nil || res.PackageBuilds != 1 {
+		t.Fatalf("sweep: %+v %v", res, err)
+	}
+	d.RunDue(t, 0)
+	if st, err := d.Engine.ExportPackageState(ctx, p.id); err != nil || !st.Ready {
+		t.Fatalf("package state after the sweep's build: %+v %v", st, err)
+	}
+	if again, err := d.Engine.Sweep(ctx); err != nil || again.PackageBuilds != 0 {
+		t.Errorf("second sweep: %+v %v", again, err)
+	}
+}
