@@ -23,3 +23,7 @@ CREATE INDEX river_job_task_reminder_idx ON river_job ((args ->> 'task_id'), (ar
 -- revision counts the changes of a task's status or result (not of its
 -- due date or holder): with the status it makes the digest above.
 ALTER TABLE tasks ADD COLUMN revision bigint NOT NULL DEFAULT 0;
+
+-- The sweep's check for requests whose package build is missing.
+CREATE INDEX river_job_build_export_idx ON river_job ((args ->> 'request_id'))
+    WHERE kind = 'build_export' AND state IN ('scheduled', 'available', 'running', 'retryable', 'pending');
