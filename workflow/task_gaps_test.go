@@ -152,14 +152,26 @@ func TestTaskSecondJobWaitsForTheRunningAttempt(t *testing.T) {
 	if n := crm.n(); n != 1 {
 		t.Fatalf("crm connector called %d times while its first call ran", n)
 	}
+	// The officer retries while the connector runs: no job is added; the
+	// running one drops its result and runs the task again after.
+	running := liveTaskJobs(t, d, task.ID)
+	if err := d.Engine.RetryTask(ctx, rc.ID, task.ID, officer); err != nil {
+		t.Fatal(err)
+	}
+	if got := liveTaskJobs(t, d, task.ID); len(got) != 1 || len(running) != 1 || got[0] != running[0] {
+		t.Fatalf("live jobs after a retry during the run: %v (before %v)", got, running)
+	}
 	close(crm.release)
-	d.WaitJobs(t, nil)
+	d.WaitJobs(t, running)
 	got := tasksOf(t, d, rc.ID)["crm"]
-	if got.Status != dsr.TaskDone || got.Attempts != 1 || got.Count != 3 {
+	if got.Status != dsr.TaskDone || got.Attempts != 2 || got.Count != 3 {
 		t.Errorf("crm task: %+v", got)
 	}
-	if n := crm.n(); n != 1 {
-		t.Errorf("crm connector called %d times, want 1", n)
+	if n := crm.n(); n != 2 { // the first call, and one after the retry
+		t.Errorf("crm connector called %d times, want 2", n)
+	}
+	if jobs := liveTaskJobs(t, d, task.ID); len(jobs) != 0 {
+		t.Errorf("live jobs once done: %v", jobs)
 	}
 }
 

@@ -291,10 +291,14 @@ func readableError(err error) string {
 
 // mailTaskOwner mails a manual system's task to its owner (the reference,
 // kind, due date and a console link: no personal data) and leaves the
-// task waiting for an officer to mark it done.
+// task waiting for an officer to mark it done. When an officer retried
+// the task meanwhile, the same job runs again at once (snoozed).
 func (e *Engine) mailTaskOwner(ctx context.Context, id string, jobID int64) error {
-	return e.inTx(ctx, func(tx pgx.Tx) error {
+	err := e.inTx(ctx, func(tx pgx.Tx) error {
 		t, req, head, err := e.lockTask(ctx, tx, id)
+		if err == nil && t.Status == dsr.TaskPending {
+			return errRunAgain // retried meanwhile: this job mails again
+		}
 		if err != nil || t.Status != dsr.TaskRunning {
 			return err
 		}
@@ -312,6 +316,10 @@ func (e *Engine) mailTaskOwner(ctx context.Context, id string, jobID int64) erro
 		return e.taskEvents(ctx, tx, req, head, now, dsr.NewEvent{Type: dsr.EventTaskMailed, Actor: dsr.ActorSystem,
 			Data: map[string]string{"task": t.ID, "system": t.System, "owner": sys.OwnerEmail}})
 	})
+	if errors.Is(err, errRunAgain) {
+		return river.JobSnooze(0)
+	}
+	return err
 }
 
 // mailOwner records one message to a system's owner about task t.
