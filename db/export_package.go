@@ -310,19 +310,60 @@ type ExportPackage struct {
 	Systems      int
 	Size         int64
 	BuiltAt      time.Time
+	// TasksDigest is TasksDigest of the tasks it was built from (nil for
+	// a package built before migration 026).
+	TasksDigest []byte
 }
 
-// SavePackage records attachmentID as the request's package, replacing
-// (and deleting) an earlier one that was not handed over.
-func SavePackage(ctx context.Context, tx pgx.Tx, requestID, attachmentID string, systems int, at time.Time) error {
+// TasksDigest is the SHA-256 of a request's tasks as a package sees
+// them: each task's id, status and revision (bumped by every change of
+// status or result). Two equal digests mean no task changed in between.
+func TasksDigest(ctx context.Context, q Querier, requestID string) ([]byte, error) {
+	var d []byte
+	err := q.QueryRow(ctx, `SELECT `+tasksDigestOf("$1::uuid"), requestID).Scan(&d)
+	return d, wrap("tasks digest", err)
+}
+
+// tasksDigestOf is TasksDigest as an SQL expression for the request id
+// expression id.
+func tasksDigestOf(id string) string {
+	return `(SELECT sha256(convert_to(coalesce(string_agg(d.id::text || ':' || d.status || ':' || d.revision, ',' ORDER BY d.id), ''), 'UTF8'))
+		FROM tasks d WHERE d.request_id = ` + id + `)`
+}
+
+// HoldRequest takes a key-share lock on the request in tx (the lock the
+// package's attachment row takes anyway): changes to the request and its
+// tasks, which lock it FOR UPDATE first, wait until tx ends.
+func HoldRequest(ctx context.Context, tx pgx.Tx, requestID string) error {
+	_, err := tx.Exec(ctx, `SELECT 1 FROM requests WHERE id = $1 FOR KEY SHARE`, requestID)
+	return wrap("hold request", err)
+}
+
+// DropPackage deletes the request's built package that was not handed
+// over (its tasks changed: it is stale) and reports whether there was
+// one.
+func DropPackage(ctx context.Context, q Querier, requestID string) (bool, error) {
+	tag, err := q.Exec(ctx, `DELETE FROM attachments a USING export_packages p
+		WHERE p.request_id = $1 AND a.id = p.attachment_id AND a.purpose = 'package'`, requestID)
+	if err != nil {
+		return false, wrap("drop package", err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// SavePackage records attachmentID, built from tasks with digest, as the
+// request's package, replacing (and deleting) an earlier one that was not
+// handed over.
+func SavePackage(ctx context.Context, tx pgx.Tx, requestID, attachmentID string, systems int, digest []byte, at time.Time) error {
 	var old *string
 	err := tx.QueryRow(ctx, `SELECT attachment_id::text FROM export_packages WHERE request_id = $1 FOR UPDATE`, requestID).Scan(&old)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return wrap("save package", err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO export_packages (request_id, attachment_id, systems, built_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (request_id) DO UPDATE SET attachment_id = excluded.attachment_id, systems = excluded.systems, built_at = excluded.built_at`,
-		requestID, attachmentID, systems, at); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO export_packages (request_id, attachment_id, systems, built_at, tasks_digest) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (request_id) DO UPDATE SET attachment_id = excluded.attachment_id, systems = excluded.systems, built_at = excluded.built_at,
+			tasks_digest = excluded.tasks_digest`,
+		requestID, attachmentID, systems, at, digest); err != nil {
 		return wrap("save package", err)
 	}
 	if old == nil || *old == attachmentID {
@@ -335,9 +376,9 @@ func SavePackage(ctx context.Context, tx pgx.Tx, requestID, attachmentID string,
 // PackageFor returns the request's built package, nil when none is built.
 func PackageFor(ctx context.Context, q Querier, requestID string) (*ExportPackage, error) {
 	var p ExportPackage
-	err := q.QueryRow(ctx, `SELECT p.attachment_id::text, a.purpose, p.systems, a.size, p.built_at
+	err := q.QueryRow(ctx, `SELECT p.attachment_id::text, a.purpose, p.systems, a.size, p.built_at, p.tasks_digest
 		FROM export_packages p JOIN attachments a ON a.id = p.attachment_id WHERE p.request_id = $1`, requestID).
-		Scan(&p.AttachmentID, &p.Purpose, &p.Systems, &p.Size, &p.BuiltAt)
+		Scan(&p.AttachmentID, &p.Purpose, &p.Systems, &p.Size, &p.BuiltAt, &p.TasksDigest)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}

@@ -2,8 +2,12 @@ package db
 
 import (
 	"context"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/dsrdesk/dsrdesk/dsr"
 )
 
 // SweepCheck names one consistency check of the reconciliation sweep: the
@@ -17,6 +21,12 @@ const (
 	MissingReminder SweepCheck = iota
 	// MissingExpiry: unconfirmed requests without a live verify_expiry job.
 	MissingExpiry
+	// MissingPackageBuild: open access or portability requests whose
+	// tasks are all finished, without a package built from the tasks as
+	// they are (TasksDigest) and without a live build_export job (a build
+	// that ran while a task changed, then finished just before the last
+	// task did, keeps the next one from being queued).
+	MissingPackageBuild
 )
 
 // openStatusList is dsr.OpenStatuses as an SQL list, literally, matching
@@ -31,6 +41,14 @@ const reminderStatusCond = `(r.status IN ` + openStatusList + ` OR r.status = 'a
 
 // cond is the check as a condition on requests r.
 func (c SweepCheck) cond() string {
+	if c == MissingPackageBuild {
+		return `r.status IN ('open', 'in_progress', 'awaiting_requester') AND r.kind IN ('access', 'portability')
+	  AND EXISTS (SELECT 1 FROM tasks t WHERE t.request_id = r.id)
+	  AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.request_id = r.id AND t.status IN ('pending', 'running', 'waiting'))
+	  AND NOT EXISTS (SELECT 1 FROM export_packages p JOIN attachments a ON a.id = p.attachment_id
+		WHERE p.request_id = r.id AND a.purpose = 'package' AND (p.tasks_digest IS NULL OR p.tasks_digest = ` + tasksDigestOf("r.id") + `))
+	  AND NOT EXISTS (SELECT 1 FROM river_job j WHERE j.kind = 'build_export' AND ` + liveJob + ` AND j.args ->> 'request_id' = r.id::text)`
+	}
 	if c == MissingExpiry {
 		// A requester without an email address (a letter) gets no
 		// confirmation link, so nothing reminds or expires: an officer
@@ -88,4 +106,97 @@ func LockSweepCandidates(ctx context.Context, tx pgx.Tx, check SweepCheck, ids [
 	}
 	locked, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	return locked, wrap("lock sweep candidates", err)
+}
+
+// liveJob is the condition that river_job j is not finished.
+const liveJob = `j.state IN ('scheduled', 'available', 'running', 'retryable', 'pending')`
+
+// TaskSweepCheck names one consistency check of the sweep over tasks: the
+// open tasks of open requests that lack a job they should have.
+type TaskSweepCheck int
+
+// The sweep's task checks.
+const (
+	// MissingTaskRun: pending or running tasks (not waiting, which waits
+	// for the system's callback, nor failed) without a live task_run job.
+	MissingTaskRun TaskSweepCheck = iota
+	// MissingTaskReminder: open or failed tasks without a live
+	// task_reminder job for a step of their current due date that is
+	// still ahead (after the day today): the owner's reminder (the day
+	// before), the escalation (the day after) and, for an erasure under
+	// the organisation's promise, the promise escalation. Steps whose
+	// day has come are not put back: a job that ran is pruned by River
+	// after a day and cannot be told from a lost one.
+	MissingTaskReminder
+)
+
+// cond is the check as a condition on tasks t of requests r, with @today
+// the organisation's today (date) for MissingTaskReminder.
+func (c TaskSweepCheck) cond() string {
+	open := `r.status IN ` + openStatusList + ` AND `
+	if c == MissingTaskRun {
+		return open + `t.status IN ('pending', 'running')
+	  AND NOT EXISTS (SELECT 1 FROM river_job j WHERE j.kind = 'task_run' AND ` + liveJob + ` AND j.args ->> 'task_id' = t.id::text)`
+	}
+	step := func(n, day, promise string) string {
+		p := ``
+		if promise != "" {
+			p = ` AND j.args ->> 'promise' = ` + promise
+		}
+		return `(` + day + ` > @today::date AND NOT EXISTS (SELECT 1 FROM river_job j WHERE j.kind = 'task_reminder'
+		AND j.state IN ('scheduled', 'available', 'running', 'retryable') AND j.args ->> 'task_id' = t.id::text
+		AND j.args ->> 'due' = to_char(t.due_on, 'YYYY-MM-DD') AND j.args ->> 'step' = '` + n + `'` + p + `))`
+	}
+	return open + `t.status IN ('pending', 'running', 'waiting', 'failed') AND (` +
+		step("0", `t.due_on - 1`, "") + ` OR ` + step("1", `t.due_on + 1`, "") + ` OR (t.kind = 'erasure' AND r.policy_due IS NOT NULL AND ` +
+		step("2", `r.policy_due`, `to_char(r.policy_due, 'YYYY-MM-DD')`) + `))`
+}
+
+// TaskSweepCandidates returns the ids of the requests with a task failing
+// check, with one anti-join over the open tasks of open requests.
+func TaskSweepCandidates(ctx context.Context, q Querier, check TaskSweepCheck, today time.Time) ([]string, error) {
+	rows, err := q.Query(ctx, `SELECT DISTINCT r.id FROM tasks t JOIN requests r ON r.id = t.request_id WHERE `+check.cond(), pgx.NamedArgs{"today": today})
+	if err != nil {
+		return nil, wrap("task sweep candidates", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return ids, wrap("task sweep candidates", err)
+}
+
+// LockTaskSweepCandidates locks those of the requests ids that still have
+// a task failing check, skipping any a running change holds, and returns
+// those tasks (every task change takes its request's lock first, so the
+// tasks stay as read until tx ends).
+func LockTaskSweepCandidates(ctx context.Context, tx pgx.Tx, check TaskSweepCheck, ids []string, today time.Time) ([]dsr.Task, error) {
+	rows, err := tx.Query(ctx, `SELECT r.id FROM unnest($1::uuid[]) AS x(id) JOIN requests r ON r.id = x.id
+		WHERE r.status IN `+openStatusList+` FOR UPDATE OF r SKIP LOCKED`, ids)
+	if err != nil {
+		return nil, wrap("lock task sweep candidates", err)
+	}
+	locked, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(locked) == 0 {
+		return nil, wrap("lock task sweep candidates", err)
+	}
+	trows, err := tx.Query(ctx, `SELECT `+qualified("t.", taskColumns)+` FROM unnest(@ids::uuid[]) AS x(id) JOIN requests r ON r.id = x.id
+		JOIN tasks t ON t.request_id = r.id WHERE `+check.cond()+` ORDER BY t.request_id, t.system`, pgx.NamedArgs{"today": today, "ids": locked})
+	if err != nil {
+		return nil, wrap("task sweep tasks", err)
+	}
+	list, err := pgx.CollectRows(trows, func(row pgx.CollectableRow) (dsr.Task, error) {
+		t, err := scanTask(row)
+		if err != nil {
+			return dsr.Task{}, err
+		}
+		return *t, nil
+	})
+	return list, wrap("task sweep tasks", err)
+}
+
+// qualified prefixes each of a comma-separated column list.
+func qualified(prefix, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = prefix + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
 }

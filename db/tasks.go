@@ -85,11 +85,50 @@ func RequestTasks(ctx context.Context, q Querier, requestID string) ([]dsr.Task,
 	return list, wrap("request tasks", err)
 }
 
-// TaskAttempt records the start of a connector attempt: running, one
-// more attempt.
-func TaskAttempt(ctx context.Context, q Querier, id string, now time.Time) error {
-	_, err := q.Exec(ctx, `UPDATE tasks SET status = 'running', attempts = attempts + 1, updated_at = $2 WHERE id = $1`, id, now)
-	return wrap("task attempt", err)
+// TaskAttempt records the start of a connector attempt by River job
+// jobID: running, one more attempt, the task held by that job. It claims
+// nothing, and returns false, while another job that holds the task is
+// still running (two jobs never run one task's connector at once); a
+// holder that is no longer running (it crashed and was rescued, or
+// finished without recording) does not block. Lock the task first.
+func TaskAttempt(ctx context.Context, q Querier, id string, jobID int64, now time.Time) (bool, error) {
+	tag, err := q.Exec(ctx, `UPDATE tasks t SET status = 'running', attempts = attempts + 1, updated_at = $2, run_job = $3, revision = revision + 1
+		WHERE t.id = $1 AND (t.run_job IS NULL OR t.run_job = $3
+			OR NOT EXISTS (SELECT 1 FROM river_job j WHERE j.id = t.run_job AND j.state = 'running'))`, id, now, jobID)
+	if err != nil {
+		return false, wrap("task attempt", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// ReleaseTaskRun clears the task's holder when it is jobID (the attempt
+// was recorded).
+func ReleaseTaskRun(ctx context.Context, q Querier, id string, jobID int64) error {
+	_, err := q.Exec(ctx, `UPDATE tasks SET run_job = NULL WHERE id = $1 AND run_job = $2`, id, jobID)
+	return wrap("release task run", err)
+}
+
+// LiveTaskJob is a task_run job not yet finished.
+type LiveTaskJob struct {
+	ID    int64
+	State string // available, pending, running, retryable or scheduled
+}
+
+// LiveTaskJobs returns the task's task_run jobs that are not finished
+// (completed, cancelled or discarded), oldest first.
+func LiveTaskJobs(ctx context.Context, q Querier, taskID string) ([]LiveTaskJob, error) {
+	rows, err := q.Query(ctx, `SELECT id, state::text FROM river_job
+		WHERE kind = 'task_run' AND args ->> 'task_id' = $1 AND state IN ('available', 'pending', 'running', 'retryable', 'scheduled')
+		ORDER BY id`, taskID)
+	if err != nil {
+		return nil, wrap("live task jobs", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (LiveTaskJob, error) {
+		var j LiveTaskJob
+		err := row.Scan(&j.ID, &j.State)
+		return j, err
+	})
+	return out, wrap("live task jobs", err)
 }
 
 // TaskAttemptFailed records a failed attempt's error text (status stays
@@ -99,7 +138,7 @@ func TaskAttemptFailed(ctx context.Context, q Querier, id, lastError string, giv
 	if giveUp {
 		status = dsr.TaskFailed
 	}
-	_, err := q.Exec(ctx, `UPDATE tasks SET status = $2, last_error = $3, updated_at = $4 WHERE id = $1`, id, status, lastError, now)
+	_, err := q.Exec(ctx, `UPDATE tasks SET status = $2, last_error = $3, updated_at = $4, revision = revision + 1 WHERE id = $1`, id, status, lastError, now)
 	return wrap("task attempt failed", err)
 }
 
@@ -107,7 +146,7 @@ func TaskAttemptFailed(ctx context.Context, q Querier, id, lastError string, giv
 // waiting for a callback), clearing the finish when it becomes open again
 // and stamping it when it finishes.
 func SetTaskStatus(ctx context.Context, q Querier, id string, status dsr.TaskStatus, note, by string, now time.Time) error {
-	_, err := q.Exec(ctx, `UPDATE tasks SET status = $2::text, note = CASE WHEN $3::text = '' THEN note ELSE $3::text END, updated_at = $5::timestamptz,
+	_, err := q.Exec(ctx, `UPDATE tasks SET status = $2::text, note = CASE WHEN $3::text = '' THEN note ELSE $3::text END, updated_at = $5::timestamptz, revision = revision + 1,
 			finished_at = CASE WHEN $2::text IN ('pending', 'running', 'waiting') THEN NULL ELSE $5::timestamptz END,
 			finished_by = CASE WHEN $2::text IN ('pending', 'running', 'waiting') THEN '' ELSE $4::text END
 		WHERE id = $1`, id, status, note, by, now)
@@ -131,7 +170,7 @@ func FinishTask(ctx context.Context, tx pgx.Tx, id string, r dsr.Report, by stri
 	}
 	b := &pgx.Batch{}
 	b.Queue(`UPDATE tasks SET status = $2, basis = $3, count = $4, affected = $5, dry_run = $6, note = $7, report_hash = $8,
-			finished_at = $9::timestamptz, finished_by = $10, updated_at = $9::timestamptz, last_error = CASE WHEN $11::text = '' THEN last_error ELSE $11::text END
+			finished_at = $9::timestamptz, finished_by = $10, updated_at = $9::timestamptz, revision = revision + 1, last_error = CASE WHEN $11::text = '' THEN last_error ELSE $11::text END
 		WHERE id = $1`, id, r.Status, r.Basis, r.Count, affected, r.DryRun, r.Note, hash, now, by, lastErr)
 	b.Queue(`DELETE FROM task_sections WHERE task_id = $1`, id)
 	for _, s := range r.Sections {
@@ -211,4 +250,16 @@ func OpenTaskCount(ctx context.Context, q Querier, requestID string) (int, error
 	var n int
 	err := q.QueryRow(ctx, `SELECT count(*) FROM tasks WHERE request_id = $1 AND status IN ('pending', 'running', 'waiting', 'failed')`, requestID).Scan(&n)
 	return n, wrap("open tasks", err)
+}
+
+// QueueTaskDues sets the due dates of tasks (ids[i] due dues[i]), as one
+// statement: a request's dates moved (dsr.RetimeTasks). The task's
+// revision is not bumped: its result, which the export package is built
+// from, did not change.
+func QueueTaskDues(b *pgx.Batch, ids []string, dues []time.Time, now time.Time) {
+	if len(ids) == 0 {
+		return
+	}
+	b.Queue(`UPDATE tasks t SET due_on = u.due, updated_at = $3
+		FROM unnest($1::uuid[], $2::date[]) AS u(id, due) WHERE t.id = u.id`, ids, dues, now)
 }

@@ -91,13 +91,67 @@ func PlanTasks(org *Config, r *Request, now time.Time) []NewTask {
 		if !s.Takes(r.Kind) {
 			continue
 		}
-		due := r.DueOn.AddDays(-s.Margin())
-		if due.Before(today) {
-			due = today
-		}
-		out = append(out, NewTask{ID: NewID(now), System: s.Name, Kind: r.Kind, Connector: s.Connector.Type, Due: due})
+		out = append(out, NewTask{ID: NewID(now), System: s.Name, Kind: r.Kind, Connector: s.Connector.Type, Due: TaskDue(s, r.DueOn, today)})
 	}
 	return out
+}
+
+// TaskDue is the due date of system s's task on a request due on due:
+// due minus the system's margin (Margin), never before today.
+func TaskDue(s System, due, today Date) Date {
+	d := due.AddDays(-s.Margin())
+	if d.Before(today) {
+		return today
+	}
+	return d
+}
+
+// TaskRetime is one still-open task whose deadline jobs must follow its
+// request's new dates: Task carries the new due date; From is the one it
+// had. Moved is false when only the request's promise date (PolicyDue)
+// changed, so the due date stays and only the promise escalation is
+// scheduled again.
+type TaskRetime struct {
+	Task  NewTask
+	From  Date
+	Moved bool
+}
+
+// RetimeTasks decides what a change of a request's dates (before → after:
+// an extension, a clock pause ending, a fee wait, triage working the
+// dates out again, anything that moves DueOn or PolicyDue) does to its
+// tasks: every task still open (pending, running, waiting) or failed gets
+// the due date TaskDue gives for after.DueOn, with an internal
+// EventTaskDueMoved; an erasure task gets its promise escalation again
+// when PolicyDue changed. Finished and skipped tasks keep their dates. A
+// system no longer configured keeps the default margin. Nothing changes
+// when neither date moved.
+func RetimeTasks(org *Config, before, after *Request, tasks []Task, now time.Time) ([]TaskRetime, []NewEvent) {
+	if before.DueOn == after.DueOn && before.PolicyDue == after.PolicyDue {
+		return nil, nil
+	}
+	promiseMoved := before.PolicyDue != after.PolicyDue
+	today := DateIn(now, org.Location())
+	var out []TaskRetime
+	var evs []NewEvent
+	for _, t := range tasks {
+		if !t.Status.Open() && t.Status != TaskFailed {
+			continue
+		}
+		sys, _ := org.System(t.System)
+		due := TaskDue(sys, after.DueOn, today)
+		moved := due != t.DueOn
+		if !moved && !(promiseMoved && t.Kind == KindErasure) {
+			continue
+		}
+		out = append(out, TaskRetime{Task: NewTask{ID: t.ID, System: t.System, Kind: t.Kind, Connector: t.Connector, Due: due}, From: t.DueOn, Moved: moved})
+		data := map[string]string{"task": t.ID, "system": t.System, "from": t.DueOn.String(), "due": due.String(), "request_due": after.DueOn.String()}
+		if promiseMoved && t.Kind == KindErasure {
+			data["promise"] = after.PolicyDue.String()
+		}
+		evs = append(evs, NewEvent{Type: EventTaskDueMoved, Actor: ActorSystem, Data: data})
+	}
+	return out, evs
 }
 
 // TaskEvents are the (internal) events recording that tasks were created.
@@ -206,28 +260,34 @@ const LedgerTasksOverridden = "tasks_overridden"
 
 // Task events (internal: not shown to the requester).
 const (
-	EventTaskCreated     EventType = "task_created"
-	EventTaskMailed      EventType = "task_mailed"
-	EventTaskFinished    EventType = "task_finished"
-	EventTaskFailed      EventType = "task_failed"
-	EventTaskSkipped     EventType = "task_skipped"
-	EventTaskRetried     EventType = "task_retried"
-	EventTaskEscalated   EventType = "task_escalated"
-	EventTaskReminded    EventType = "task_reminder_sent"
-	EventTasksOverridden EventType = "tasks_overridden"
+	EventTaskCreated  EventType = "task_created"
+	EventTaskMailed   EventType = "task_mailed"
+	EventTaskFinished EventType = "task_finished"
+	EventTaskFailed   EventType = "task_failed"
+	EventTaskSkipped  EventType = "task_skipped"
+	EventTaskRetried  EventType = "task_retried"
+	EventTaskDueMoved EventType = "task_due_moved"
+	// EventPackageDiscarded: a built export package was deleted, not
+	// handed over, because one of its tasks changed afterwards.
+	EventPackageDiscarded EventType = "export_package_discarded"
+	EventTaskEscalated    EventType = "task_escalated"
+	EventTaskReminded     EventType = "task_reminder_sent"
+	EventTasksOverridden  EventType = "tasks_overridden"
 )
 
 func init() {
 	for t, d := range map[EventType]string{
-		EventTaskCreated:     "A task was created for one of the organisation's systems.",
-		EventTaskMailed:      "A manual system's task was mailed to the system's owner.",
-		EventTaskFinished:    "A system's task finished (done, no data found, or kept on a legal basis).",
-		EventTaskFailed:      "A system's task failed after its retries, or the system reported a failure.",
-		EventTaskSkipped:     "An officer skipped a system's task, with the reason.",
-		EventTaskRetried:     "An officer retried a system's task.",
-		EventTaskEscalated:   "A system's task is overdue and was escalated.",
-		EventTaskReminded:    "The owner of a system was reminded of its task's coming due date.",
-		EventTasksOverridden: "An officer completed the request while tasks were still open, with the reason.",
+		EventTaskCreated:      "A task was created for one of the organisation's systems.",
+		EventTaskMailed:       "A manual system's task was mailed to the system's owner.",
+		EventTaskFinished:     "A system's task finished (done, no data found, or kept on a legal basis).",
+		EventTaskFailed:       "A system's task failed after its retries, or the system reported a failure.",
+		EventTaskSkipped:      "An officer skipped a system's task, with the reason.",
+		EventTaskRetried:      "An officer retried a system's task.",
+		EventTaskDueMoved:     "A system's task got a new due date because the request's due date moved.",
+		EventPackageDiscarded: "A built export package was discarded because one of the systems' tasks changed; it is built again when every task is finished.",
+		EventTaskEscalated:    "A system's task is overdue and was escalated.",
+		EventTaskReminded:     "The owner of a system was reminded of its task's coming due date.",
+		EventTasksOverridden:  "An officer completed the request while tasks were still open, with the reason.",
 	} {
 		eventDescriptions[t] = d
 	}

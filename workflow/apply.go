@@ -231,6 +231,10 @@ func (e *Engine) change(ctx context.Context, id string, decide func(r *dsr.Reque
 func (e *Engine) apply(ctx context.Context, tx pgx.Tx, req *dsr.Request, head db.ChainHead, c dsr.Change, now time.Time) ([]string, error) {
 	after := c.ApplyTo(req, now)
 	e.withTasks(req, after, &c, now)
+	retimed, err := e.retimeTasks(ctx, tx, req, after, &c, now)
+	if err != nil {
+		return nil, err
+	}
 	if after.Status == dsr.StatusCompleted && req.Status != dsr.StatusCompleted {
 		if err := e.checkTasksClosed(ctx, tx, req, &c, now); err != nil {
 			return nil, err
@@ -267,10 +271,15 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, req *dsr.Request, head db
 	}
 	db.QueueLetters(b, msgs)
 	db.QueueTasks(b, req.ID, c.Tasks, now)
+	queueTaskDues(b, retimed, now)
 	if err := db.SendBatch(ctx, tx, b); err != nil {
 		return nil, err
 	}
-	for _, p := range append(e.jobParams(after, c.Jobs, msgs, now), e.taskParams(after, c.Tasks, now)...) {
+	jobs := append(e.jobParams(after, c.Jobs, msgs, now), e.taskParams(after, c.Tasks, now)...)
+	for _, rt := range retimed {
+		jobs = append(jobs, e.taskReminderParams(after, rt.Task, now)...)
+	}
+	for _, p := range jobs {
 		if err := e.enqueue(ctx, tx, p.Args, p.InsertOpts); err != nil {
 			return nil, dsr.Internalf("insert jobs: %w", err)
 		}

@@ -2,12 +2,14 @@ package workflow
 
 import (
 	"archive/zip"
+	"bytes"
 	"compress/flate"
 	"context"
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"html/template"
@@ -38,11 +40,20 @@ type BuildExportArgs struct {
 // Kind is the River job kind.
 func (BuildExportArgs) Kind() string { return "build_export" }
 
-// InsertOpts: unique per request, so finishing the last two tasks at once
-// queues one build; a few attempts (a failed build rolls back whole).
+// InsertOpts: unique per request among builds not yet finished, so
+// asking twice before a build runs queues one, while a build that ran
+// does not keep a later one (after a retried task finishes again) from
+// being queued; a few attempts (a failed build rolls back whole).
 func (BuildExportArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: liveJobStates}}
 }
+
+// packageBuildTries bounds how often one build starts again because the
+// tasks changed while it ran.
+const packageBuildTries = 3
+
+// errPackageStale: the tasks changed while the package was built.
+var errPackageStale = errors.New("the tasks changed while the package was built")
 
 // exportBuildTimeout bounds one build (a 1 GB package took under three
 // minutes on a busy 2-core machine, BENCHMARKS.md); it stays below the
@@ -53,6 +64,21 @@ const exportBuildTimeout = 10 * time.Minute
 // packageKind reports whether a request of kind k is answered with an
 // export package.
 func packageKind(k dsr.Kind) bool { return k == dsr.KindAccess || k == dsr.KindPortability }
+
+// dropStalePackage deletes, in tx, the request's built package that was
+// not handed over yet, because one of its tasks is changing (retried,
+// finished again, marked done or skipped): it no longer shows the tasks'
+// results. It returns the internal event recording that, or nil when
+// there was no such package. A new one is built when every task is
+// finished again (queueExportIfReady).
+func dropStalePackage(ctx context.Context, tx pgx.Tx, requestID string, t *dsr.Task) (*dsr.NewEvent, error) {
+	dropped, err := db.DropPackage(ctx, tx, requestID)
+	if err != nil || !dropped {
+		return nil, err
+	}
+	return &dsr.NewEvent{Type: dsr.EventPackageDiscarded, Actor: dsr.ActorSystem,
+		Data: map[string]string{"task": t.ID, "system": t.System}}, nil
+}
 
 // queueExportIfReady queues the build of the request's export package in
 // tx when the request is an access or portability request with tasks and
@@ -93,10 +119,34 @@ func (w *buildExportWorker) Work(ctx context.Context, job *river.Job[BuildExport
 }
 
 // BuildExportPackage builds the request's export package now and records
-// it (replacing one built before and not yet handed over). It returns the
+// it (replacing one built before and not yet handed over) with the digest
+// of the tasks it was built from (db.TasksDigest). It returns the
 // package, or nil when the request needs none now (closed, not access or
-// portability, no tasks, a task open). Errors: ENOTFOUND, database errors.
+// portability, no tasks, a task open). A package already built from the
+// tasks as they are is returned as it is. When a task changes while the
+// package is built, the build is thrown away and starts again (at most
+// packageBuildTries times). Errors: ENOTFOUND, EINTERNAL (the tasks kept
+// changing), database errors.
 func (e *Engine) BuildExportPackage(ctx context.Context, requestID string) (*db.ExportPackage, error) {
+	for range packageBuildTries {
+		p, err := e.buildExportPackage(ctx, requestID)
+		if !errors.Is(err, errPackageStale) {
+			return p, err
+		}
+		e.log.Info("export package: the tasks changed during the build, building again", "request", requestID)
+	}
+	return nil, dsr.Internalf("export package of %s: the tasks kept changing during %d builds", requestID, packageBuildTries)
+}
+
+// buildExportPackage is one try of BuildExportPackage. Errors:
+// errPackageStale, and BuildExportPackage's.
+func (e *Engine) buildExportPackage(ctx context.Context, requestID string) (*db.ExportPackage, error) {
+	// The digest is read before the tasks and compared again once the
+	// request is held: a change in between throws the build away.
+	digest, err := db.TasksDigest(ctx, e.pool, requestID)
+	if err != nil {
+		return nil, err
+	}
 	req, err := db.GetRequest(ctx, e.pool, requestID, false)
 	if err != nil {
 		return nil, err
@@ -113,8 +163,22 @@ func (e *Engine) BuildExportPackage(ctx context.Context, requestID string) (*db.
 			return nil, nil
 		}
 	}
+	if p, err := db.PackageFor(ctx, e.pool, requestID); err != nil || (p != nil && p.Purpose == db.AttachmentPackage && bytes.Equal(p.TasksDigest, digest)) {
+		return p, err // built from these very tasks already
+	}
 	now := e.now()
 	err = e.inTx(ctx, func(tx pgx.Tx) error {
+		// Held from here to commit: the tasks cannot change under the
+		// build; a change before this is caught by the digest below.
+		if err := db.HoldRequest(ctx, tx, requestID); err != nil {
+			return err
+		}
+		if cur, err := db.TasksDigest(ctx, tx, requestID); err != nil || !bytes.Equal(cur, digest) {
+			if err == nil {
+				err = errPackageStale
+			}
+			return err
+		}
 		out, err := db.CreateChunkedAttachment(ctx, tx, requestID, db.AttachmentPackage,
 			fmt.Sprintf("data-request-%d.zip", req.Ref), "application/zip")
 		if err != nil {
@@ -127,7 +191,7 @@ func (e *Engine) BuildExportPackage(ctx context.Context, requestID string) (*db.
 		if err := out.Close(); err != nil {
 			return err
 		}
-		return db.SavePackage(ctx, tx, requestID, out.ID(), len(tasks), now)
+		return db.SavePackage(ctx, tx, requestID, out.ID(), len(tasks), digest, now)
 	})
 	if err != nil {
 		return nil, err
@@ -456,7 +520,7 @@ func (hw *hashWriter) Write(p []byte) (int, error) {
 // PackageState is what the officer's complete form says about the
 // request's export package.
 type PackageState struct {
-	Ready     bool // built and not yet handed over
+	Ready     bool // built from the tasks as they are and not yet handed over
 	Systems   int  // systems it was built from
 	Tasks     int  // the request's tasks
 	OpenTasks int
@@ -474,7 +538,15 @@ func (e *Engine) ExportPackageState(ctx context.Context, requestID string) (Pack
 	if err != nil || p == nil {
 		return s, err
 	}
-	s.Ready, s.Systems = p.Purpose == db.AttachmentPackage, p.Systems
+	current := true
+	if p.TasksDigest != nil { // nil: built before migration 026, taken as current
+		digest, err := db.TasksDigest(ctx, e.pool, requestID)
+		if err != nil {
+			return s, err
+		}
+		current = bytes.Equal(digest, p.TasksDigest)
+	}
+	s.Ready, s.Systems = p.Purpose == db.AttachmentPackage && current, p.Systems
 	return s, nil
 }
 
@@ -512,7 +584,15 @@ func (e *Engine) completeWithPackage(ctx context.Context, requestID, actor strin
 		if err != nil {
 			return err
 		}
-		if p == nil || p.Purpose != db.AttachmentPackage {
+		current := p != nil && p.TasksDigest == nil // built before migration 026: taken as current
+		if p != nil && p.TasksDigest != nil {
+			digest, err := db.TasksDigest(ctx, tx, r.ID)
+			if err != nil {
+				return err
+			}
+			current = bytes.Equal(digest, p.TasksDigest)
+		}
+		if p == nil || p.Purpose != db.AttachmentPackage || !current {
 			return &dsr.Error{Code: dsr.ECONFLICT, Rule: "export package",
 				Message: "The export package is still being built from the systems' data; complete the request when it is ready (the request page says so), or attach export files."}
 		}

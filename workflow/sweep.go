@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -35,6 +36,9 @@ type SweepResult struct {
 	RemindersScheduled int // open requests that had no live deadline job for their due date
 	StaleRemoved       int // scheduled deadline jobs for a date or request no longer open
 	ExpiriesScheduled  int // unconfirmed requests that had no expiry job
+	TaskRunsScheduled  int // pending or running tasks that had no live task_run job
+	TaskStepsScheduled int // task reminders and escalations put back for their task's current due date
+	PackageBuilds      int // access/portability requests, every task finished, queued for a package build
 }
 
 type sweepWorker struct {
@@ -65,9 +69,23 @@ func (e *Engine) Sweep(ctx context.Context) (SweepResult, error) {
 	if res.ExpiriesScheduled, err = e.repairLoop(ctx, db.MissingExpiry, e.repairExpiries); err != nil {
 		return res, err
 	}
+	if len(e.org.Systems) > 0 {
+		// Reminders first: a run put back starts at once and holds its
+		// request's lock for a moment, which the next repair would skip.
+		if res.TaskStepsScheduled, err = e.repairTasks(ctx, db.MissingTaskReminder); err != nil {
+			return res, err
+		}
+		if res.TaskRunsScheduled, err = e.repairTasks(ctx, db.MissingTaskRun); err != nil {
+			return res, err
+		}
+		if res.PackageBuilds, err = e.repairLoop(ctx, db.MissingPackageBuild, e.repairPackageBuilds); err != nil {
+			return res, err
+		}
+	}
 	if res != (SweepResult{}) {
 		e.log.Warn("sweep repaired deadline jobs", "reminders_scheduled", res.RemindersScheduled,
-			"stale_removed", res.StaleRemoved, "expiries_scheduled", res.ExpiriesScheduled)
+			"stale_removed", res.StaleRemoved, "expiries_scheduled", res.ExpiriesScheduled,
+			"task_runs_scheduled", res.TaskRunsScheduled, "task_steps_scheduled", res.TaskStepsScheduled, "package_builds", res.PackageBuilds)
 	} else {
 		e.log.Info("sweep: all deadline jobs consistent")
 	}
@@ -131,6 +149,113 @@ func (e *Engine) repairExpiries(ctx context.Context, tx pgx.Tx, reqs []*dsr.Requ
 		}
 		params = append(params, river.InsertManyParams{Args: VerifyExpiryArgs{RequestID: r.ID}, InsertOpts: &river.InsertOpts{ScheduledAt: expire}})
 		events[r.ID] = dsr.Event{At: now, Actor: dsr.ActorSystem, Type: string(dsr.EventDeadlineJobsRepaired), Data: map[string]string{"job": "verify_expiry"}}
+	}
+	if _, err := e.river.InsertManyTx(ctx, tx, params); err != nil {
+		return err
+	}
+	return db.AppendEvents(ctx, tx, events)
+}
+
+// repairTasks finds, with one anti-join over the open tasks of open
+// requests, the requests with a task failing check, then in batches locks
+// them (skipping any a running change holds), reads the failing tasks
+// again and puts their jobs back in one transaction per batch, with one
+// internal event per request naming the tasks. For MissingTaskRun each
+// task gets its task_run job (unique per task: never a second live one);
+// for MissingTaskReminder each task gets the steps of its current due
+// date whose day is still ahead (River's uniqueness by task, due and step
+// keeps any that exists). It returns how many jobs it inserted.
+func (e *Engine) repairTasks(ctx context.Context, check db.TaskSweepCheck) (int, error) {
+	now := e.now()
+	today := dsr.DateIn(now, e.org.Location())
+	ids, err := db.TaskSweepCandidates(ctx, e.pool, check, today.Time())
+	if err != nil {
+		return 0, fmt.Errorf("sweep: %w", err)
+	}
+	job := "task_run"
+	if check == db.MissingTaskReminder {
+		job = "task_reminder"
+	}
+	total := 0
+	for start := 0; start < len(ids); start += sweepBatch {
+		batch := ids[start:min(start+sweepBatch, len(ids))]
+		n := 0
+		err := e.inTx(ctx, func(tx pgx.Tx) error {
+			tasks, err := db.LockTaskSweepCandidates(ctx, tx, check, batch, today.Time())
+			if err != nil || len(tasks) == 0 {
+				return err
+			}
+			reqs, err := db.GetRequests(ctx, tx, taskRequestIDs(tasks))
+			if err != nil {
+				return err
+			}
+			byID := make(map[string]*dsr.Request, len(reqs))
+			for _, r := range reqs {
+				byID[r.ID] = r
+			}
+			var params []river.InsertManyParams
+			repaired := map[string][]string{}
+			for _, t := range tasks {
+				nt := dsr.NewTask{ID: t.ID, System: t.System, Kind: t.Kind, Connector: t.Connector, Due: t.DueOn}
+				if check == db.MissingTaskRun {
+					params = append(params, river.InsertManyParams{Args: TaskArgs{TaskID: t.ID}})
+				} else {
+					for _, s := range taskSteps(byID[t.RequestID], nt) {
+						if s.day.After(today) {
+							params = append(params, e.taskStepParams(nt, s, now))
+						}
+					}
+				}
+				repaired[t.RequestID] = append(repaired[t.RequestID], t.System)
+			}
+			if len(params) == 0 {
+				return nil
+			}
+			res, err := e.river.InsertManyTx(ctx, tx, params)
+			if err != nil {
+				return err
+			}
+			for _, r := range res {
+				if !r.UniqueSkippedAsDuplicate {
+					n++
+				}
+			}
+			events := make(map[string]dsr.Event, len(repaired))
+			for id, systems := range repaired {
+				events[id] = dsr.Event{At: now, Actor: dsr.ActorSystem, Type: string(dsr.EventDeadlineJobsRepaired),
+					Data: map[string]string{"job": job, "systems": strings.Join(systems, ", ")}}
+			}
+			return db.AppendEvents(ctx, tx, events)
+		})
+		if err != nil {
+			return total, fmt.Errorf("sweep: %w", err)
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// taskRequestIDs are the distinct requests of tasks (sorted by request).
+func taskRequestIDs(tasks []dsr.Task) []string {
+	var out []string
+	for i, t := range tasks {
+		if i == 0 || tasks[i-1].RequestID != t.RequestID {
+			out = append(out, t.RequestID)
+		}
+	}
+	return out
+}
+
+// repairPackageBuilds queues the export package build of requests whose
+// tasks are all finished and that have no current package nor a build on
+// the way (db.MissingPackageBuild).
+func (e *Engine) repairPackageBuilds(ctx context.Context, tx pgx.Tx, reqs []*dsr.Request) error {
+	now := e.now()
+	params := make([]river.InsertManyParams, len(reqs))
+	events := make(map[string]dsr.Event, len(reqs))
+	for i, r := range reqs {
+		params[i] = river.InsertManyParams{Args: BuildExportArgs{RequestID: r.ID}}
+		events[r.ID] = dsr.Event{At: now, Actor: dsr.ActorSystem, Type: string(dsr.EventDeadlineJobsRepaired), Data: map[string]string{"job": "build_export"}}
 	}
 	if _, err := e.river.InsertManyTx(ctx, tx, params); err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
@@ -88,21 +89,69 @@ func (e *Engine) taskDecision(ctx context.Context, requestID, taskID string, fil
 			}
 		}
 		if d.To == dsr.TaskPending {
-			if err := e.enqueue(ctx, tx, TaskArgs{TaskID: t.ID}, nil); err != nil {
-				return dsr.Internalf("insert task job: %w", err)
+			if err := e.runTaskNow(ctx, tx, t.ID); err != nil {
+				return err
 			}
+		}
+		evs := []dsr.NewEvent{d.Event}
+		// Whatever the decision, a package built before no longer
+		// shows this task as it is.
+		if ev, err := dropStalePackage(ctx, tx, req.ID, t); err != nil {
+			return err
+		} else if ev != nil {
+			evs = append(evs, *ev)
 		}
 		if !d.To.Open() { // done or skipped by an officer: maybe the last one
 			if err := e.queueExportIfReady(ctx, tx, req.ID); err != nil {
 				return err
 			}
 		}
-		return e.taskEvents(ctx, tx, req, head, now, d.Event)
+		return e.taskEvents(ctx, tx, req, head, now, evs...)
 	})
 }
 
+// runTaskNow gives a task that was put back to pending, in tx, exactly
+// one live task_run job that runs at once: a job still waiting for its
+// next retry (scheduled, retryable) is made available now instead of a
+// second one being added; a running job is left to finish, and its worker
+// runs the task again at once when it sees the task pending
+// (errRunAgain); with no live job (failed, waiting), a new one is
+// inserted. Older duplicates (jobs queued before TaskArgs were unique)
+// are cancelled. Errors: EINTERNAL.
+func (e *Engine) runTaskNow(ctx context.Context, tx pgx.Tx, taskID string) error {
+	jobs, err := db.LiveTaskJobs(ctx, tx, taskID)
+	if err != nil {
+		return err
+	}
+	if len(jobs) == 0 {
+		if err := e.enqueue(ctx, tx, TaskArgs{TaskID: taskID}, nil); err != nil {
+			return dsr.Internalf("insert task job: %w", err)
+		}
+		return nil
+	}
+	keep := jobs[0]
+	for _, j := range jobs {
+		if j.State == string(rivertype.JobStateRunning) {
+			keep = j
+		}
+	}
+	for _, j := range jobs {
+		switch {
+		case j.ID == keep.ID && j.State != string(rivertype.JobStateRunning):
+			if _, err := e.river.JobRetryTx(ctx, tx, j.ID); err != nil {
+				return dsr.Internalf("retry task job: %w", err)
+			}
+		case j.ID != keep.ID && j.State != string(rivertype.JobStateRunning):
+			if _, err := e.river.JobCancelTx(ctx, tx, j.ID); err != nil {
+				return dsr.Internalf("cancel duplicate task job: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
 // RetryTask puts a failed, waiting or retrying task back to pending with
-// a new job. Errors: see taskDecision.
+// one live job that runs at once (runTaskNow). Errors: see taskDecision.
 func (e *Engine) RetryTask(ctx context.Context, requestID, taskID, actor string) error {
 	return e.taskDecision(ctx, requestID, taskID, nil, func(t *dsr.Task) (dsr.TaskDecision, error) {
 		return dsr.PlanTaskRetry(t, actor)

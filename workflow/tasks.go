@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
@@ -28,8 +29,22 @@ func (TaskArgs) Kind() string { return "task_run" }
 // the task fails (the officer may retry it).
 const TaskMaxAttempts = 25
 
-// InsertOpts: up to TaskMaxAttempts attempts with backoff (NextRetry).
-func (TaskArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: TaskMaxAttempts} }
+// InsertOpts: up to TaskMaxAttempts attempts with backoff (NextRetry),
+// and one live job per task: unique by task id across the states of a
+// job not yet finished, so a task finished once (its job completed) can
+// be run again after a retry, but two jobs never wait for one task.
+func (TaskArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: TaskMaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: liveJobStates}}
+}
+
+// liveJobStates are the states of a River job not yet finished.
+var liveJobStates = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+	rivertype.JobStateRetryable, rivertype.JobStateScheduled}
+
+// errRunAgain tells the task worker that an officer retried the task
+// while its connector ran: the attempt's result is dropped and the same
+// job runs again at once (snoozed, not a second job).
+var errRunAgain = errors.New("task retried while its connector ran")
 
 // maxLastError bounds the stored error text of an attempt.
 const maxLastError = 500
@@ -82,12 +97,12 @@ func (w *taskWorker) NextRetry(job *river.Job[TaskArgs]) time.Time {
 // for its system) or whose request closed.
 func (w *taskWorker) Work(ctx context.Context, job *river.Job[TaskArgs]) error {
 	e := w.e
-	work, task, err := e.startTask(ctx, job.Args.TaskID)
+	work, task, err := e.startTask(ctx, job.Args.TaskID, job.ID)
 	if err != nil || work == nil {
 		return err
 	}
 	if task.Connector == dsr.ConnectorManual && e.runners[task.System] == nil {
-		return e.mailTaskOwner(ctx, task.ID)
+		return e.mailTaskOwner(ctx, task.ID, job.ID)
 	}
 	runner := e.runners[task.System]
 	var rep dsr.Report
@@ -100,7 +115,10 @@ func (w *taskWorker) Work(ctx context.Context, job *river.Job[TaskArgs]) error {
 		}
 	}
 	giveUp := job.Attempt >= job.MaxAttempts
-	if rerr := e.recordAttempt(ctx, task.ID, rep, err, giveUp); rerr != nil {
+	if rerr := e.recordAttempt(ctx, task.ID, job.ID, rep, err, giveUp); rerr != nil {
+		if errors.Is(rerr, errRunAgain) {
+			return river.JobSnooze(0)
+		}
 		return rerr
 	}
 	if err != nil && !giveUp {
@@ -118,9 +136,11 @@ func checkReport(r dsr.Report) error {
 	return fmt.Errorf("the connector reported status %q (valid: waiting, done, not_found, kept, failed)", r.Status)
 }
 
-// startTask marks the task running and returns its work order, or nil
-// when there is nothing to do.
-func (e *Engine) startTask(ctx context.Context, id string) (*dsr.Work, *dsr.Task, error) {
+// startTask marks the task running for job jobID and returns its work
+// order, or nil when there is nothing to do: the task is finished,
+// skipped or waiting, its request closed, or another job's attempt on it
+// is running (db.TaskAttempt: one connector call per task at a time).
+func (e *Engine) startTask(ctx context.Context, id string, jobID int64) (*dsr.Work, *dsr.Task, error) {
 	var work *dsr.Work
 	var task *dsr.Task
 	err := e.inTx(ctx, func(tx pgx.Tx) error {
@@ -141,7 +161,11 @@ func (e *Engine) startTask(ctx context.Context, id string) (*dsr.Work, *dsr.Task
 		if req.Status.Closed() || (t.Status != dsr.TaskPending && t.Status != dsr.TaskRunning) {
 			return nil
 		}
-		if err := db.TaskAttempt(ctx, tx, id, e.now()); err != nil {
+		claimed, err := db.TaskAttempt(ctx, tx, id, jobID, e.now())
+		if err != nil || !claimed {
+			if err == nil {
+				e.log.Warn("task job skipped: another job is running the task", "task", id, "job", jobID)
+			}
 			return err
 		}
 		w := dsr.Work{TaskID: t.ID, RequestID: req.ID, System: t.System, Kind: t.Kind, Regime: req.Regime, Due: t.DueOn,
@@ -155,13 +179,21 @@ func (e *Engine) startTask(ctx context.Context, id string) (*dsr.Work, *dsr.Task
 	return work, task, err
 }
 
-// recordAttempt stores the outcome of one connector attempt: the error
-// text (and, on the last attempt, the failure), or the report.
-func (e *Engine) recordAttempt(ctx context.Context, id string, rep dsr.Report, runErr error, giveUp bool) error {
+// recordAttempt stores the outcome of job jobID's connector attempt: the
+// error text (and, on the last attempt, the failure), or the report, and
+// releases the task. Errors: errRunAgain when an officer retried the task
+// while the connector ran (the result is dropped), database errors.
+func (e *Engine) recordAttempt(ctx context.Context, id string, jobID int64, rep dsr.Report, runErr error, giveUp bool) error {
 	return e.inTx(ctx, func(tx pgx.Tx) error {
 		t, req, head, err := e.lockTask(ctx, tx, id)
 		if err != nil {
 			return err
+		}
+		if err := db.ReleaseTaskRun(ctx, tx, id, jobID); err != nil {
+			return err
+		}
+		if t.Status == dsr.TaskPending {
+			return errRunAgain
 		}
 		if t.Status != dsr.TaskRunning {
 			return nil // an officer decided while the connector ran
@@ -221,12 +253,19 @@ func (e *Engine) finishTask(ctx context.Context, tx pgx.Tx, t *dsr.Task, req *ds
 	if rep.Basis != "" {
 		data["basis"] = rep.Basis
 	}
-	// The last access/portability task to finish queues the export
-	// package's build, in the same transaction.
+	evs := []dsr.NewEvent{{Type: typ, Actor: dsr.ActorSystem, Data: data}}
+	// A package built before (this task failed, and reports again) is
+	// stale; the last access/portability task to finish queues the
+	// export package's build, in the same transaction.
+	if ev, err := dropStalePackage(ctx, tx, req.ID, t); err != nil {
+		return err
+	} else if ev != nil {
+		evs = append(evs, *ev)
+	}
 	if err := e.queueExportIfReady(ctx, tx, req.ID); err != nil {
 		return err
 	}
-	return e.taskEvents(ctx, tx, req, head, now, dsr.NewEvent{Type: typ, Actor: dsr.ActorSystem, Data: data})
+	return e.taskEvents(ctx, tx, req, head, now, evs...)
 }
 
 // taskEvents appends task events to the locked request's chain.
@@ -252,11 +291,18 @@ func readableError(err error) string {
 
 // mailTaskOwner mails a manual system's task to its owner (the reference,
 // kind, due date and a console link: no personal data) and leaves the
-// task waiting for an officer to mark it done.
-func (e *Engine) mailTaskOwner(ctx context.Context, id string) error {
-	return e.inTx(ctx, func(tx pgx.Tx) error {
+// task waiting for an officer to mark it done. When an officer retried
+// the task meanwhile, the same job runs again at once (snoozed).
+func (e *Engine) mailTaskOwner(ctx context.Context, id string, jobID int64) error {
+	err := e.inTx(ctx, func(tx pgx.Tx) error {
 		t, req, head, err := e.lockTask(ctx, tx, id)
+		if err == nil && t.Status == dsr.TaskPending {
+			return errRunAgain // retried meanwhile: this job mails again
+		}
 		if err != nil || t.Status != dsr.TaskRunning {
+			return err
+		}
+		if err := db.ReleaseTaskRun(ctx, tx, id, jobID); err != nil {
 			return err
 		}
 		now := e.now()
@@ -270,6 +316,10 @@ func (e *Engine) mailTaskOwner(ctx context.Context, id string) error {
 		return e.taskEvents(ctx, tx, req, head, now, dsr.NewEvent{Type: dsr.EventTaskMailed, Actor: dsr.ActorSystem,
 			Data: map[string]string{"task": t.ID, "system": t.System, "owner": sys.OwnerEmail}})
 	})
+	if errors.Is(err, errRunAgain) {
+		return river.JobSnooze(0)
+	}
+	return err
 }
 
 // mailOwner records one message to a system's owner about task t.
