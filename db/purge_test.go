@@ -181,3 +181,124 @@ func TestPurgeTaskResults(t *testing.T) {
 		}
 	}
 }
+
+// The purge anonymises a requester or agent only once none of their
+// requests is left unpurged, and its update of requests, which the
+// report trigger skips (migration 027), leaves the reports exact: no
+// delta written, the live read equal to a rebuild. The skip ends with
+// the purge's statement: a later update in the same transaction is
+// counted.
+func TestPurgeRequestsSharedPeopleAndReports(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.NewPool(t)
+	var reqA, reqB, agent string
+	for _, q := range []struct {
+		sql string
+		dst *string
+	}{
+		{`INSERT INTO requesters (email, name) VALUES ('a@example.com', 'A') RETURNING id`, &reqA},
+		{`INSERT INTO requesters (email, name) VALUES ('b@example.com', 'B') RETURNING id`, &reqB},
+		{`INSERT INTO agents (email, name) VALUES ('g@example.com', 'G') RETURNING id`, &agent},
+	} {
+		if err := pool.QueryRow(ctx, q.sql).Scan(q.dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// a1 and b1 closed three years ago (due), a2 closed last month (not
+	// due, and it keeps A and the agent in use).
+	var a1, a2, b1 string
+	for _, r := range []struct {
+		requester, closed string
+		dst               *string
+	}{{reqA, "3 years", &a1}, {reqA, "1 month", &a2}, {reqB, "3 years", &b1}} {
+		err := pool.QueryRow(ctx, `INSERT INTO requests (kind, regime, status, channel, requester_id, agent_id, details, calendar,
+				received_at, received_on, legal_due, due_on, needs_verification, closed_at, close_reason, outcome)
+			VALUES ('access', 'gdpr', 'completed', 'api', $1, $2, 'my details', 'NL', now() - $3::interval - interval '20 days',
+				(now() - $3::interval - interval '20 days')::date, (now() - $3::interval)::date, (now() - $3::interval)::date, false,
+				now() - $3::interval, 'completed', 'full') RETURNING id`, r.requester, agent, r.closed).Scan(r.dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.RebuildReports(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	from, to := dsr.YearRange(time.Now().Year() - 3)
+	read := func() string {
+		bs, err := db.ReportBuckets(ctx, pool, db.ReportQuery{Grain: db.GrainResult, From: from, To: to, ByPeriod: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(bucketsString(bs), "\n")
+	}
+	before := read()
+	var c db.PurgeCounts
+	var deltasInTx, deltasAfterUpdate int
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		ids, err := db.LockPurgeableRequests(ctx, tx, time.Now().AddDate(-2, 0, 0), 100)
+		if err != nil || len(ids) != 2 {
+			t.Fatalf("locked %v %v", ids, err)
+		}
+		if c, err = db.PurgeRequests(ctx, tx, ids, time.Now()); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM report_delta`).Scan(&deltasInTx); err != nil {
+			return err
+		}
+		// A change the reports count, after the purge in its transaction.
+		if _, err := tx.Exec(ctx, `UPDATE requests SET outcome = 'partial' WHERE id = $1`, a2); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT count(*) FROM report_delta`).Scan(&deltasAfterUpdate)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Requests != 2 || c.Requesters != 1 || c.Agents != 0 {
+		t.Fatalf("counts %+v, want 2 requests, 1 requester (B), 0 agents", c)
+	}
+	if deltasInTx != 0 || deltasAfterUpdate == 0 {
+		t.Fatalf("report deltas: %d after the purge (want 0), %d after a later update (want some)", deltasInTx, deltasAfterUpdate)
+	}
+	people := func() (a, b, g string) {
+		t.Helper()
+		err := pool.QueryRow(ctx, `SELECT (SELECT email FROM requesters WHERE id = $1), (SELECT email FROM requesters WHERE id = $2),
+			(SELECT email FROM agents WHERE id = $3)`, reqA, reqB, agent).Scan(&a, &b, &g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a, b, g
+	}
+	if a, b, g := people(); a != "a@example.com" || b != "" || g != "g@example.com" {
+		t.Fatalf("after the first purge: A %q, B %q, agent %q", a, b, g)
+	}
+	var details string
+	if err := pool.QueryRow(ctx, `SELECT details FROM requests WHERE id = $1`, a1).Scan(&details); err != nil || details != "" {
+		t.Fatalf("purged request details %q %v", details, err)
+	}
+	if live := read(); live != before {
+		t.Fatalf("reports changed by the purge:\nbefore\n%s\nafter\n%s", before, live)
+	}
+	if err := db.RebuildReports(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	if rebuilt := read(); rebuilt != before {
+		t.Fatalf("reports after the purge differ from a rebuild:\nlive\n%s\nrebuilt\n%s", before, rebuilt)
+	}
+	// a2 due too: A and the agent go with it.
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		ids, err := db.LockPurgeableRequests(ctx, tx, time.Now(), 100)
+		if err != nil || len(ids) != 1 || ids[0] != a2 {
+			t.Fatalf("locked %v %v, want a2", ids, err)
+		}
+		c, err = db.PurgeRequests(ctx, tx, ids, time.Now())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, _, g := people(); a != "" || g != "" || c.Requesters != 1 || c.Agents != 1 {
+		t.Fatalf("after the second purge: A %q, agent %q, counts %+v", a, g, c)
+	}
+}
