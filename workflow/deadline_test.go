@@ -264,7 +264,6 @@ func TestIntakeFailureLeavesNeitherRequestNorJobs(t *testing.T) {
 	}
 }
 
-
 // A failure in intake's first round trip (the request's rows, which River's
 // job insert travels with) is reported as that failure, not as the job
 // insert's, and leaves neither the request nor its jobs.
