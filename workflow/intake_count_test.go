@@ -24,7 +24,24 @@ import (
 // inserts delivery jobs.
 func countingEngine(t testing.TB, relay bool) (*workflow.Engine, *db.StatementCounter) {
 	t.Helper()
-	cfg, err := pgxpool.ParseConfig(dbtest.New(t))
+	e, counter, _ := countingEngineOn(t, relay, "")
+	return e, counter
+}
+
+// countingEngineOn is countingEngine with pool settings appended to the
+// database URL (such as "pool_max_conns=16"; "" for pgx's defaults, as
+// dsrdesk serve runs), and returns the pool too.
+func countingEngineOn(t testing.TB, relay bool, poolParams string) (*workflow.Engine, *db.StatementCounter, *pgxpool.Pool) {
+	t.Helper()
+	url := dbtest.New(t)
+	if poolParams != "" {
+		sep := "?"
+		if strings.Contains(url, "?") {
+			sep = "&"
+		}
+		url += sep + poolParams
+	}
+	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +69,7 @@ func countingEngine(t testing.TB, relay bool) (*workflow.Engine, *db.StatementCo
 	if err != nil {
 		t.Fatal(err)
 	}
-	return e, counter
+	return e, counter, pool
 }
 
 // riverNotify is River's insert notification (pg_notify so that idle
