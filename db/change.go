@@ -272,6 +272,17 @@ func (tx *PipelinedTx) HeldErr() error { return tx.heldErr }
 // trip, reads the held results (running their callbacks) and returns
 // sql's rows; closing them reads the end of the batch.
 func (tx *PipelinedTx) queryAfterHeld(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if len(args) > 0 {
+		switch args[0].(type) {
+		case pgx.QueryExecMode, pgx.QueryResultFormats, pgx.QueryResultFormatsByOID:
+			// Query options a batch cannot carry: send the held
+			// statements first, then the query on its own.
+			if err := tx.Flush(ctx); err != nil {
+				return nil, err
+			}
+			return tx.conn.Query(ctx, sql, args...)
+		}
+	}
 	b := tx.held
 	tx.held = nil
 	n := len(b.QueuedQueries)

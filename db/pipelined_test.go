@@ -162,3 +162,29 @@ func TestBeginHeldFlushAndRollback(t *testing.T) {
 		t.Errorf("%d rows after rollback, want 0", got)
 	}
 }
+
+// A query with options a batch cannot carry (an exec mode) sends the held
+// statements first and then runs on its own: two round trips, same result.
+func TestBeginHeldQueryWithOptions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, counter := heldPool(t)
+	counter.Reset()
+	var ran bool
+	tx, err := db.BeginHeld(ctx, pool, heldInsert(1, &ran))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck
+	rows, err := tx.Query(ctx, `SELECT count(*) FROM held_t`, pgx.QueryExecModeSimpleProtocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[int])
+	if err != nil || n != 1 || !ran {
+		t.Fatalf("query with an exec mode: %d, %v, callback ran %v; want 1", n, err, ran)
+	}
+	if trips := counter.RoundTrips(); trips != 2 {
+		t.Errorf("%d round trips, want 2 (the held statements, then the query)", trips)
+	}
+}
