@@ -196,6 +196,10 @@ func QueueIdempotent(b *pgx.Batch, keyHash []byte, i Idempotent) {
 type PipelinedTx struct {
 	conn *pgxpool.Conn
 	done bool
+	// held are BEGIN and the first statements of a BeginHeld transaction
+	// until they are sent; heldErr is what they met then.
+	held    *pgx.Batch
+	heldErr error
 }
 
 var _ pgx.Tx = (*PipelinedTx)(nil)
@@ -220,14 +224,135 @@ func BeginWith(ctx context.Context, pool *pgxpool.Pool, b *pgx.Batch) (*Pipeline
 	return tx, nil
 }
 
-// CommitWith sends b's statements followed by COMMIT in one round trip.
-// Errors: the first failing statement's (the transaction is then rolled
-// back); pgx.ErrTxClosed after Commit or Rollback.
+// BeginHeld acquires a connection and holds BEGIN and b's statements
+// until the transaction's next statement: a Query joins them in the same
+// round trip (it is sent after them, and its rows are read after their
+// results and callbacks); anything else sends them first on their own
+// (Flush sends them alone). So River's InsertManyTx, whose job insert is
+// one Query, costs no round trip of its own: River builds and runs its
+// insert as always (unique jobs included), it only travels with BEGIN.
+// Errors: ETEMPORARY when the database cannot be reached. The held
+// statements' own errors come from the call that sends them, and stay
+// readable with HeldErr.
+func BeginHeld(ctx context.Context, pool *pgxpool.Pool, b *pgx.Batch) (*PipelinedTx, error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, wrap("begin", err)
+	}
+	full := &pgx.Batch{}
+	full.Queue("BEGIN")
+	full.QueuedQueries = append(full.QueuedQueries, b.QueuedQueries...)
+	return &PipelinedTx{conn: conn, held: full}, nil
+}
+
+// Flush sends the held statements of a BeginHeld transaction, if they
+// have not gone yet, and reads their results (their callbacks run).
+// Errors: the first failing held statement's (the transaction is then
+// rolled back), also when they went earlier.
+func (tx *PipelinedTx) Flush(ctx context.Context) error {
+	if tx.held == nil {
+		return tx.heldErr
+	}
+	b := tx.held
+	tx.held = nil
+	if err := tx.conn.SendBatch(ctx, b).Close(); err != nil {
+		tx.heldErr = batchErr("begin", err)
+		tx.end(ctx)
+	}
+	return tx.heldErr
+}
+
+// HeldErr is the error the held statements of a BeginHeld transaction met
+// when they were sent (nil before, or when they succeeded). A statement
+// that travelled after them fails when they do: a caller seeing its error
+// asks HeldErr for the cause.
+func (tx *PipelinedTx) HeldErr() error { return tx.heldErr }
+
+// queryAfterHeld sends the held statements followed by sql in one round
+// trip, reads the held results (running their callbacks) and returns
+// sql's rows; closing them reads the end of the batch.
+func (tx *PipelinedTx) queryAfterHeld(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if len(args) > 0 {
+		switch args[0].(type) {
+		case pgx.QueryExecMode, pgx.QueryResultFormats, pgx.QueryResultFormatsByOID:
+			// Query options a batch cannot carry: send the held
+			// statements first, then the query on its own.
+			if err := tx.Flush(ctx); err != nil {
+				return nil, err
+			}
+			return tx.conn.Query(ctx, sql, args...)
+		}
+	}
+	b := tx.held
+	tx.held = nil
+	n := len(b.QueuedQueries)
+	b.Queue(sql, args...)
+	br := tx.conn.SendBatch(ctx, b)
+	for _, qq := range b.QueuedQueries[:n] {
+		var err error
+		if qq.Fn != nil {
+			err = qq.Fn(br)
+		} else {
+			_, err = br.Exec()
+		}
+		if err != nil {
+			_ = br.Close()
+			tx.heldErr = batchErr("begin", err)
+			tx.end(ctx)
+			return nil, tx.heldErr
+		}
+	}
+	rows, err := br.Query()
+	if err != nil {
+		_ = br.Close()
+		return nil, err
+	}
+	return &afterHeldRows{Rows: rows, br: br}, nil
+}
+
+// afterHeldRows are the rows of a query sent after held statements:
+// closing them also reads the rest of the batch.
+type afterHeldRows struct {
+	pgx.Rows
+	br  pgx.BatchResults
+	err error
+}
+
+// Close closes the rows and the batch they came in.
+func (r *afterHeldRows) Close() {
+	if r.br == nil {
+		return
+	}
+	r.Rows.Close()
+	r.err = r.br.Close()
+	r.br = nil
+}
+
+// Err is the rows' error, else the batch's once closed.
+func (r *afterHeldRows) Err() error {
+	if err := r.Rows.Err(); err != nil {
+		return err
+	}
+	return r.err
+}
+
+// CommitWith sends b's statements followed by COMMIT in one round trip
+// (after the held statements of a BeginHeld transaction, when they have
+// not gone yet). Errors: the first failing statement's (the transaction
+// is then rolled back); pgx.ErrTxClosed after Commit or Rollback.
 func (tx *PipelinedTx) CommitWith(ctx context.Context, b *pgx.Batch) error {
 	if tx.done {
+		if tx.heldErr != nil {
+			return tx.heldErr
+		}
 		return pgx.ErrTxClosed
 	}
-	full := &pgx.Batch{QueuedQueries: append([]*pgx.QueuedQuery(nil), b.QueuedQueries...)}
+	full := &pgx.Batch{}
+	if tx.held != nil {
+		full.QueuedQueries = append(full.QueuedQueries, tx.held.QueuedQueries...)
+		tx.held = nil
+	}
+	full.QueuedQueries = append(full.QueuedQueries, b.QueuedQueries...)
 	var tag pgconn.CommandTag
 	full.Queue("COMMIT").Exec(func(ct pgconn.CommandTag) error { tag = ct; return nil })
 	err := tx.conn.SendBatch(ctx, full).Close()
@@ -283,11 +408,20 @@ func (tx *PipelinedTx) Rollback(ctx context.Context) error {
 
 // CopyFrom implements pgx.Tx.
 func (tx *PipelinedTx) CopyFrom(ctx context.Context, t pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error) {
+	if err := tx.Flush(ctx); err != nil {
+		return 0, err
+	}
 	return tx.conn.CopyFrom(ctx, t, cols, src)
 }
 
-// SendBatch implements pgx.Tx.
+// SendBatch implements pgx.Tx; the held statements of a BeginHeld
+// transaction go first, in the same round trip.
 func (tx *PipelinedTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	if tx.held != nil {
+		full := &pgx.Batch{QueuedQueries: append(tx.held.QueuedQueries, b.QueuedQueries...)}
+		tx.held = nil
+		return tx.conn.SendBatch(ctx, full)
+	}
 	return tx.conn.SendBatch(ctx, b)
 }
 
@@ -298,25 +432,47 @@ func (tx *PipelinedTx) LargeObjects() pgx.LargeObjects { return pgx.LargeObjects
 
 // Prepare implements pgx.Tx.
 func (tx *PipelinedTx) Prepare(ctx context.Context, name, sql string) (*pgconn.StatementDescription, error) {
+	if err := tx.Flush(ctx); err != nil {
+		return nil, err
+	}
 	return tx.conn.Conn().Prepare(ctx, name, sql)
 }
 
 // Exec implements pgx.Tx.
 func (tx *PipelinedTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if err := tx.Flush(ctx); err != nil {
+		return pgconn.CommandTag{}, err
+	}
 	return tx.conn.Exec(ctx, sql, args...)
 }
 
 // Query implements pgx.Tx.
 func (tx *PipelinedTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if tx.held != nil {
+		return tx.queryAfterHeld(ctx, sql, args...)
+	}
+	if tx.heldErr != nil {
+		return nil, tx.heldErr
+	}
 	return tx.conn.Query(ctx, sql, args...)
 }
 
 // QueryRow implements pgx.Tx.
 func (tx *PipelinedTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if err := tx.Flush(ctx); err != nil {
+		return errRow{err}
+	}
 	return tx.conn.QueryRow(ctx, sql, args...)
 }
 
-// Conn implements pgx.Tx.
+// errRow is a pgx.Row that failed before it was sent.
+type errRow struct{ err error }
+
+// Scan returns the error.
+func (r errRow) Scan(...any) error { return r.err }
+
+// Conn implements pgx.Tx. Statements sent on it directly bypass the held
+// statements of a BeginHeld transaction: call Flush first.
 func (tx *PipelinedTx) Conn() *pgx.Conn { return tx.conn.Conn() }
 
 // SendBatch sends b's statements in tx in one round trip and reads their

@@ -22,12 +22,15 @@ func deliverable(p dsr.Person) error {
 // message index: only their hashes are stored.
 type issuedLinks struct {
 	status, action, download []string
+	// ids are the messages' ids, drawn with the links so that their
+	// delivery jobs can be built before the messages are rendered.
+	ids []string
 }
 
-// issueLinks draws the tokens of a change's messages (and extra grants,
-// returned raw in the same order) for request id, and returns the rows to
-// store.
-func issueLinks(id string, msgs []dsr.Message, extra ...dsr.TokenGrant) (issuedLinks, []string, []db.NewToken) {
+// issueLinks draws the ids and tokens of a change's messages (and extra
+// grants, returned raw in the same order) for request id, and returns the
+// rows to store.
+func issueLinks(id string, now time.Time, msgs []dsr.Message, extra ...dsr.TokenGrant) (issuedLinks, []string, []db.NewToken) {
 	var l issuedLinks
 	var rows []db.NewToken
 	grant := func(g dsr.TokenGrant) string {
@@ -35,8 +38,9 @@ func issueLinks(id string, msgs []dsr.Message, extra ...dsr.TokenGrant) (issuedL
 		rows = append(rows, db.NewToken{RequestID: id, Purpose: g.Purpose, Holder: g.Holder, Scope: g.Scope, Hash: hash, Expires: g.Expires})
 		return raw
 	}
-	l.status, l.action, l.download = make([]string, len(msgs)), make([]string, len(msgs)), make([]string, len(msgs))
+	l.status, l.action, l.download, l.ids = make([]string, len(msgs)), make([]string, len(msgs)), make([]string, len(msgs)), make([]string, len(msgs))
 	for i, m := range msgs {
+		l.ids[i] = dsr.NewID(now)
 		if m.Action != nil {
 			l.action[i] = grant(*m.Action)
 		}
@@ -67,7 +71,7 @@ func planEvents(evs []dsr.NewEvent, now time.Time) []dsr.Event {
 func (e *Engine) renderAll(req *dsr.Request, msgs []dsr.Message, l issuedLinks, now time.Time) ([]*db.Message, error) {
 	out := make([]*db.Message, 0, len(msgs))
 	for i, pm := range msgs {
-		m, err := e.renderPlanned(req, pm, l.status[i], l.action[i], l.download[i], now)
+		m, err := e.renderPlanned(req, pm, l.ids[i], l.status[i], l.action[i], l.download[i], now)
 		if err != nil {
 			return nil, err
 		}
@@ -76,9 +80,10 @@ func (e *Engine) renderAll(req *dsr.Request, msgs []dsr.Message, l issuedLinks, 
 	return out, nil
 }
 
-// jobParams maps a change's jobs, and the delivery of its messages when a
-// relay is configured, to River insert parameters.
-func (e *Engine) jobParams(req *dsr.Request, jobs []dsr.Job, msgs []*db.Message, now time.Time) []river.InsertManyParams {
+// jobParams maps a change's jobs, and the delivery of its messages (msgs,
+// with the ids l drew) when a relay is configured, to River insert
+// parameters. It needs the messages planned, not rendered.
+func (e *Engine) jobParams(req *dsr.Request, jobs []dsr.Job, msgs []dsr.Message, l issuedLinks, now time.Time) []river.InsertManyParams {
 	var out []river.InsertManyParams
 	for _, j := range jobs {
 		switch j.Kind {
@@ -97,11 +102,11 @@ func (e *Engine) jobParams(req *dsr.Request, jobs []dsr.Job, msgs []*db.Message,
 		}
 	}
 	if e.mailer != nil {
-		for _, m := range msgs {
-			if m.Letter != "" {
+		for i, m := range msgs {
+			if m.Letter {
 				continue // printed and posted by an officer, never mailed
 			}
-			out = append(out, river.InsertManyParams{Args: DeliverArgs{MessageID: m.ID}})
+			out = append(out, river.InsertManyParams{Args: DeliverArgs{MessageID: l.ids[i]}})
 		}
 	}
 	return out
@@ -115,7 +120,7 @@ func (e *Engine) jobParams(req *dsr.Request, jobs []dsr.Job, msgs []*db.Message,
 func (e *Engine) insertIntake(ctx context.Context, tx pgx.Tx, in *dsr.Intake, now time.Time) (*dsr.Request, error) {
 	req, c := in.Request, in.Change
 	e.withTasks(nil, req, &c, now)
-	links, _, tokens := issueLinks(req.ID, c.Messages)
+	links, _, tokens := issueLinks(req.ID, now, c.Messages)
 	first := &pgx.Batch{}
 	db.QueueNewRequest(first, req, in.Permission, &req.Ref)
 	db.QueueAttachments(first, req.ID, c.Attachments) // the scanned letter, when an officer attached one
@@ -136,7 +141,7 @@ func (e *Engine) insertIntake(ctx context.Context, tx pgx.Tx, in *dsr.Intake, no
 	if err := db.SendBatch(ctx, tx, last); err != nil {
 		return nil, err
 	}
-	for _, p := range append(e.jobParams(req, c.Jobs, msgs, now), e.taskParams(req, c.Tasks, now)...) {
+	for _, p := range append(e.jobParams(req, c.Jobs, c.Messages, links, now), e.taskParams(req, c.Tasks, now)...) {
 		if err := e.enqueue(ctx, tx, p.Args, p.InsertOpts); err != nil {
 			return nil, dsr.Internalf("insert jobs: %w", err)
 		}
@@ -144,17 +149,18 @@ func (e *Engine) insertIntake(ctx context.Context, tx pgx.Tx, in *dsr.Intake, no
 	return req, nil
 }
 
-// applyIntake writes a new request's plan in one transaction of three
+// applyIntake writes a new request's plan in one transaction of two
 // round trips: BEGIN with the request row (and its subject, agent and
-// permission), ledger, events and tokens; the jobs (one River insert);
-// then the messages, which need the request number the first round trip
-// returned, with the idempotency record (when idemKey is set) and COMMIT.
-// Errors: ECONFLICT (an idempotency key stored concurrently),
-// ETEMPORARY, EINTERNAL.
+// permission), ledger, events, tokens and the jobs (River's insert,
+// travelling with them: db.BeginHeld); then the messages, which need the
+// request number the first round trip returned, with the idempotency
+// record (when idemKey is set) and COMMIT. The jobs need only the
+// messages' ids, drawn before anything is sent. Errors: ECONFLICT (an
+// idempotency key stored concurrently), ETEMPORARY, EINTERNAL.
 func (e *Engine) applyIntake(ctx context.Context, in *dsr.Intake, now time.Time, idemKey string, fp []byte) (*Receipt, error) {
 	req, c := in.Request, in.Change
 	e.withTasks(nil, req, &c, now)
-	links, receipt, tokens := issueLinks(req.ID, c.Messages, in.Receipt)
+	links, receipt, tokens := issueLinks(req.ID, now, c.Messages, in.Receipt)
 
 	first := &pgx.Batch{}
 	db.QueueNewRequest(first, req, in.Permission, &req.Ref)
@@ -163,20 +169,26 @@ func (e *Engine) applyIntake(ctx context.Context, in *dsr.Intake, now time.Time,
 	db.QueueEvents(first, req.ID, db.ChainHead{}, planEvents(c.Events, now))
 	db.QueueTokens(first, tokens)
 	db.QueueTasks(first, req.ID, c.Tasks, now)
-	tx, err := db.BeginWith(ctx, e.pool, first)
+	tx, err := db.BeginHeld(ctx, e.pool, first)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
 
+	if jobs := append(e.jobParams(req, c.Jobs, c.Messages, links, now), e.taskParams(req, c.Tasks, now)...); len(jobs) > 0 {
+		if _, err := e.river.InsertManyTx(ctx, tx, jobs); err != nil {
+			if herr := tx.HeldErr(); herr != nil {
+				return nil, herr // the request's own statements failed
+			}
+			return nil, dsr.Internalf("insert jobs: %w", err)
+		}
+	}
+	if err := tx.Flush(ctx); err != nil { // sent with the jobs, or alone when there are none
+		return nil, err
+	}
 	msgs, err := e.renderAll(req, c.Messages, links, now)
 	if err != nil {
 		return nil, err
-	}
-	if jobs := append(e.jobParams(req, c.Jobs, msgs, now), e.taskParams(req, c.Tasks, now)...); len(jobs) > 0 {
-		if _, err := e.river.InsertManyTx(ctx, tx, jobs); err != nil {
-			return nil, dsr.Internalf("insert jobs: %w", err)
-		}
 	}
 	rc := &Receipt{ID: req.ID, Ref: req.RefString(), Kind: req.Kind, Regime: req.Regime, Status: req.Status,
 		ReceivedAt: req.ReceivedAt, DueAt: req.DueOn, StatusURL: e.link("/status/" + receipt[0])}
@@ -240,7 +252,7 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, req *dsr.Request, head db
 			return nil, err
 		}
 	}
-	links, raws, tokens := issueLinks(req.ID, c.Messages, c.Links...)
+	links, raws, tokens := issueLinks(req.ID, now, c.Messages, c.Links...)
 	msgs, err := e.renderAll(after, c.Messages, links, now)
 	if err != nil {
 		return nil, err
@@ -275,7 +287,7 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, req *dsr.Request, head db
 	if err := db.SendBatch(ctx, tx, b); err != nil {
 		return nil, err
 	}
-	jobs := append(e.jobParams(after, c.Jobs, msgs, now), e.taskParams(after, c.Tasks, now)...)
+	jobs := append(e.jobParams(after, c.Jobs, c.Messages, links, now), e.taskParams(after, c.Tasks, now)...)
 	for _, rt := range retimed {
 		jobs = append(jobs, e.taskReminderParams(after, rt.Task, now)...)
 	}

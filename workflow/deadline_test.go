@@ -264,6 +264,35 @@ func TestIntakeFailureLeavesNeitherRequestNorJobs(t *testing.T) {
 	}
 }
 
+// A failure in intake's first round trip (the request's rows, which River's
+// job insert travels with) is reported as that failure, not as the job
+// insert's, and leaves neither the request nor its jobs.
+func TestIntakeFailureInTheFirstRoundTrip(t *testing.T) {
+	t.Parallel()
+	d := apitest.Start(t, apitest.Options{})
+	ctx := context.Background()
+	if _, err := d.Pool.Exec(ctx, `CREATE FUNCTION fail_event() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'simulated event failure'; END $$;
+		CREATE TRIGGER fail_event BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION fail_event();`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := d.Engine.Submit(ctx, dsr.Submission{Kind: dsr.KindAccess, Channel: dsr.ChannelAPI,
+		Subject: dsr.Person{Email: "first@example.com", Country: "NL"}}, "")
+	if dsr.ErrorCode(err) != dsr.EINTERNAL || strings.Contains(err.Error(), "insert jobs") {
+		t.Fatalf("submit: %v; want EINTERNAL from the request's statements, not the job insert", err)
+	}
+	var reqs, jobs int
+	_ = d.Pool.QueryRow(ctx, `SELECT count(*) FROM requests`).Scan(&reqs)
+	for _, j := range requestJobs(t, d, "", "") {
+		if j.Kind != "reconcile_deadlines" {
+			jobs++
+		}
+	}
+	if reqs != 0 || jobs != 0 {
+		t.Fatalf("after a failed intake: %d requests, %d jobs; want none", reqs, jobs)
+	}
+}
+
 func TestDigestListsOwnDueOverdueAndUnassigned(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})

@@ -30,7 +30,7 @@ type Receipt struct {
 
 // Submit validates and stores a new request with its events, ledger,
 // messages and jobs in one transaction: dsr.PlanIntake decides, and
-// applyIntake writes the plan in three round trips. With an idempotency
+// applyIntake writes the plan in two round trips. With an idempotency
 // key, a retry returns the first receipt instead of creating a second
 // request; the same key with a different submission is ECONFLICT. Form,
 // API, officer entry and GPC all come through here. Errors: EINVALID with

@@ -3,6 +3,7 @@ package workflow_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"testing"
 
@@ -16,9 +17,15 @@ import (
 //
 //	go test ./workflow -run '^$' -bench Submit -benchtime 3000x -cpu 32 -cpuprofile /tmp/intake.cpu
 //	go tool pprof -top -nodecount 40 workflow.test /tmp/intake.cpu
+//
+// DSR_BENCH_POOL appends pool settings to the database URL (for example
+// pool_max_conns=16; unset: pgx's default, max(4, cores), as dsrdesk serve
+// runs). It reports how long an intake waited for a pool connection
+// (acquire-ms/op) and the pool's size.
 func BenchmarkSubmit(b *testing.B) {
-	e, _ := countingEngine(b, true)
+	e, _, pool := countingEngineOn(b, true, os.Getenv("DSR_BENCH_POOL"))
 	var n atomic.Int64
+	before := pool.Stat()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -31,4 +38,9 @@ func BenchmarkSubmit(b *testing.B) {
 			}
 		}
 	})
+	b.StopTimer()
+	after := pool.Stat()
+	wait := after.AcquireDuration() - before.AcquireDuration()
+	b.ReportMetric(float64(wait.Microseconds())/1000/float64(b.N), "acquire-ms/op")
+	b.ReportMetric(float64(after.MaxConns()), "pool-conns")
 }

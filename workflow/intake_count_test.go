@@ -24,7 +24,24 @@ import (
 // inserts delivery jobs.
 func countingEngine(t testing.TB, relay bool) (*workflow.Engine, *db.StatementCounter) {
 	t.Helper()
-	cfg, err := pgxpool.ParseConfig(dbtest.New(t))
+	e, counter, _ := countingEngineOn(t, relay, "")
+	return e, counter
+}
+
+// countingEngineOn is countingEngine with pool settings appended to the
+// database URL (such as "pool_max_conns=16"; "" for pgx's defaults, as
+// dsrdesk serve runs), and returns the pool too.
+func countingEngineOn(t testing.TB, relay bool, poolParams string) (*workflow.Engine, *db.StatementCounter, *pgxpool.Pool) {
+	t.Helper()
+	url := dbtest.New(t)
+	if poolParams != "" {
+		sep := "?"
+		if strings.Contains(url, "?") {
+			sep = "&"
+		}
+		url += sep + poolParams
+	}
+	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +69,7 @@ func countingEngine(t testing.TB, relay bool) (*workflow.Engine, *db.StatementCo
 	if err != nil {
 		t.Fatal(err)
 	}
-	return e, counter
+	return e, counter, pool
 }
 
 // riverNotify is River's insert notification (pg_notify so that idle
@@ -61,8 +78,10 @@ func countingEngine(t testing.TB, relay bool) (*workflow.Engine, *db.StatementCo
 const riverNotify = "-- name: PGNotifyMany"
 
 // TestIntakeStatementCount holds intake to its budget: at most 8 SQL
-// statements in at most 3 round trips per request (BEGIN and COMMIT
-// included), whatever the kind of request, with mail captured or relayed.
+// statements in at most 2 round trips per request (BEGIN and COMMIT
+// included; #11 asked for 3: River's job insert travels with BEGIN and the
+// request's rows), whatever the kind of request, with mail captured or
+// relayed.
 // Not counted: a first intake per process also runs River's one-off query
 // of the server's version (so each engine files one request first), and
 // with a relay a delivery job may carry River's rate-limited wake-up
@@ -105,8 +124,8 @@ func TestIntakeStatementCount(t *testing.T) {
 				}
 			}
 			t.Logf("%s (relay %v): %d statements in %d round trips", c.name, relay, stmts, trips)
-			if stmts > 8 || trips > 3 {
-				t.Errorf("%s (relay %v): %d statements in %d round trips, want ≤ 8 in ≤ 3:\n%s",
+			if stmts > 8 || trips > 2 {
+				t.Errorf("%s (relay %v): %d statements in %d round trips, want ≤ 8 in ≤ 2:\n%s",
 					c.name, relay, stmts, trips, strings.Join(counter.SQL(), "\n---\n"))
 			}
 			if rc.Ref == "" || rc.StatusURL == "" {

@@ -134,10 +134,11 @@ func (e *Engine) prepareMessage(m *db.Message, now time.Time) error {
 	return nil
 }
 
-// renderPlanned renders a planned message for req with its raw links
-// (the holder's status link, and the action and download links when there
-// are some) into the row to record, prepared as recordMessage prepares it.
-func (e *Engine) renderPlanned(req *dsr.Request, pm dsr.Message, statusRaw, actionRaw, downloadRaw string, now time.Time) (*db.Message, error) {
+// renderPlanned renders a planned message for req, as message id, with
+// its raw links (the holder's status link, and the action and download
+// links when there are some) into the row to record, prepared as
+// recordMessage prepares it.
+func (e *Engine) renderPlanned(req *dsr.Request, pm dsr.Message, id, statusRaw, actionRaw, downloadRaw string, now time.Time) (*db.Message, error) {
 	x := mailExtra{note: pm.Note, reason: pm.Reason, actionLabel: pm.ActionLabel, linkExpires: pm.LinkExpires, clockPaused: pm.ClockPaused,
 		outcome: pm.Outcome, kept: pm.Kept, promise: pm.PromiseMissed}
 	if actionRaw != "" {
@@ -160,7 +161,7 @@ func (e *Engine) renderPlanned(req *dsr.Request, pm dsr.Message, statusRaw, acti
 	if err != nil {
 		return nil, dsr.Internal(err)
 	}
-	m := &db.Message{ID: dsr.NewID(now), RequestID: req.ID, Event: pm.Event, Locale: e.org.Locale, RecipientRole: pm.Holder,
+	m := &db.Message{ID: id, RequestID: req.ID, Event: pm.Event, Locale: e.org.Locale, RecipientRole: pm.Holder,
 		ToName: req.Subject.Name, ToEmail: req.Subject.Email, Subject: r.Subject, TextBody: r.Text, HTMLBody: r.HTML}
 	if pm.Holder == db.HolderAgent {
 		m.ToName, m.ToEmail = req.Agent.Name, req.Agent.Email

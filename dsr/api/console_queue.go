@@ -50,6 +50,97 @@ func (cc *countCache) get(ctx context.Context, e *workflow.Engine) (map[dsr.Stat
 	return m, nil
 }
 
+// moreCache remembers, for countTTL, which queue filters select more than
+// workflow.QueueCountCap requests, so that their page numbers ("more
+// than 10000") need no count on every view.
+type moreCache struct {
+	mu sync.Mutex
+	at map[string]time.Time // filter key → when it was counted as more
+}
+
+// moreCacheSize bounds moreCache: past it, the remembered filters are
+// forgotten at once (filters are few; a full cache means odd traffic).
+const moreCacheSize = 1000
+
+// known reports whether key was counted as more than the cap less than
+// countTTL before now (a clock set back forgets it, as countCache does).
+func (mc *moreCache) known(key string, now time.Time) bool {
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
+	at, ok := mc.at[key]
+	return ok && now.Sub(at) < countTTL && !now.Before(at)
+}
+
+// remember records that key selected more than the cap at now.
+func (mc *moreCache) remember(key string, now time.Time) {
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
+	if mc.at == nil || len(mc.at) >= moreCacheSize {
+		mc.at = map[string]time.Time{}
+	}
+	mc.at[key] = now
+}
+
+// queueFilterKey identifies what f selects, whatever its page.
+func queueFilterKey(f workflow.QueueFilter) string {
+	today := ""
+	if f.Overdue {
+		today = f.Today.String()
+	}
+	return fmt.Sprintf("%q|%q|%q|%q|%v|%s|%v|%q", f.Statuses, f.Kind, f.Regime, f.Assignee, f.Overdue, today, f.HasAgent, strings.TrimSpace(f.Search))
+}
+
+// statusOnlyMore reports whether f selects by status alone (the open
+// statuses when it names none) and counts says those statuses hold more
+// than workflow.QueueCountCap requests.
+func statusOnlyMore(f workflow.QueueFilter, counts map[dsr.Status]int) bool {
+	if f.Kind != "" || f.Regime != "" || f.Assignee != "" || f.Overdue || f.HasAgent || strings.TrimSpace(f.Search) != "" {
+		return false
+	}
+	statuses := f.Statuses
+	if len(statuses) == 0 {
+		statuses = dsr.OpenStatuses
+	}
+	seen, n := map[dsr.Status]bool{}, 0
+	for _, st := range statuses {
+		if !seen[st] {
+			seen[st], n = true, n+counts[st]
+		}
+	}
+	return n > workflow.QueueCountCap
+}
+
+// queueTotal is the number of requests f selects, for the page numbers:
+// exact up to workflow.QueueCountCap, and above it any number over the
+// cap (the page says "more than 10000").
+//
+// The count reads up to QueueCountCap+1 index entries, about 5 ms at
+// 1,000,000 requests, so it is skipped when the answer is known to be
+// "more": for a filter by status alone (the unfiltered first page), the
+// per-status counts the page shows anyway say so; for other filters, a
+// count over the cap is remembered for countTTL. A total at or under the
+// cap is always counted afresh, so a small queue's page numbers are exact.
+// The price: for up to countTTL after a queue falls under the cap, its
+// pages may still say "more than" (as the status counts lag by as much).
+// Errors: those of Engine.QueueCount.
+func (s *Server) queueTotal(ctx context.Context, f workflow.QueueFilter, counts map[dsr.Status]int) (int, error) {
+	if statusOnlyMore(f, counts) {
+		return workflow.QueueCountCap + 1, nil
+	}
+	key, now := queueFilterKey(f), s.engine.Now()
+	if s.more.known(key, now) {
+		return workflow.QueueCountCap + 1, nil
+	}
+	n, err := s.engine.QueueCount(ctx, f)
+	if err != nil {
+		return 0, err
+	}
+	if n > workflow.QueueCountCap {
+		s.more.remember(key, now)
+	}
+	return n, nil
+}
+
 type queueView struct {
 	workflow.QueueRow
 	Received, Due, DaysText, Assignee   string
@@ -128,16 +219,16 @@ func (s *Server) queuePage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	counts, err := s.counts.get(ctx, s.engine)
+	if err != nil {
+		return err
+	}
 	if f.After == nil {
-		total, err := s.engine.QueueCount(ctx, f)
+		total, err := s.queueTotal(ctx, f, counts)
 		if err != nil {
 			return err
 		}
 		d.Pages = pageLinks(c, pg, f.Limit, total)
-	}
-	counts, err := s.counts.get(ctx, s.engine)
-	if err != nil {
-		return err
 	}
 	for _, k := range []string{"status", "kind", "regime", "assignee", "q", "overdue", "agent"} {
 		d.V[k] = c.QueryParam(k)

@@ -53,6 +53,8 @@ type Server struct {
 	pages  *pages
 	secure bool // cookies only over HTTPS (DSR_BASE_URL is https)
 	counts *countCache
+	// more remembers the queue filters that select more than the count cap.
+	more *moreCache
 	// loginLimit counts failed sign-ins per address and per account.
 	loginLimit *loginLimiter
 	// passwordChecks counts argon2id verifications (for tests).
@@ -67,7 +69,7 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{e: echo.New(), engine: o.Engine, org: o.Engine.Org(), log: o.Logger, pages: p,
-		secure: o.Secure, counts: &countCache{}, loginLimit: newLoginLimiter()}
+		secure: o.Secure, counts: &countCache{}, more: &moreCache{}, loginLimit: newLoginLimiter()}
 	s.metrics = newMetrics(o.Engine)
 	if s.log == nil {
 		s.log = slog.Default()
