@@ -15,23 +15,30 @@ import (
 // the point). It is for benchmarks.
 func SeedClosedRequests(ctx context.Context, pool *pgxpool.Pool, n int) error {
 	stmts := []string{
-		`CREATE TEMP TABLE seed_rq AS SELECT g, gen_random_uuid() AS rid, gen_random_uuid() AS sid FROM generate_series(1, $1::int) g`,
+		// Ids as dsr.NewID makes them (UUIDv7: the millisecond first), so a
+		// batch of requests closed together is together in every index, as
+		// in a real database; random v4 ids would scatter each batch.
+		`CREATE FUNCTION pg_temp.v7(t timestamptz) RETURNS uuid LANGUAGE sql AS $$
+		   SELECT (lpad(to_hex((extract(epoch FROM t) * 1000)::bigint), 12, '0') || '7' || substr(md5(random()::text), 1, 3)
+		           || '8' || substr(md5(random()::text), 1, 15))::uuid $$`,
+		`CREATE TEMP TABLE seed_rq AS SELECT g, at, pg_temp.v7(at) AS rid, pg_temp.v7(at) AS sid
+		 FROM (SELECT g, now() - interval '3 years 1 month' + g * interval '1 second' AS at FROM generate_series(1, $1::int) g) x`,
 		`INSERT INTO requesters (id, email, name, country) SELECT sid, 'closed' || g || '@example.com', 'Person ' || g, 'NL' FROM seed_rq`,
 		`INSERT INTO requests (id, kind, regime, status, channel, requester_id, details, calendar, received_at, received_on,
 		                       legal_due, due_on, needs_verification, closed_at, close_reason, outcome)
-		 SELECT rid, 'access', 'gdpr', 'completed', 'api', sid, 'details of ' || g, 'NL', now() - interval '3 years 1 month',
-		        current_date - 1125, current_date - 1095, current_date - 1095, true, now() - interval '3 years', 'completed', 'full'
+		 SELECT rid, 'access', 'gdpr', 'completed', 'api', sid, 'details of ' || g, 'NL', at,
+		        at::date, at::date + 30, at::date + 30, true, at + interval '30 days', 'completed', 'full'
 		 FROM seed_rq`,
 		`INSERT INTO notes (request_id, author, internal, body, created_at)
-		 SELECT rid, 'user:x', true, 'Called person ' || g, now() - interval '3 years' FROM seed_rq`,
+		 SELECT rid, 'user:x', true, 'Called person ' || g, at + interval '1 day' FROM seed_rq`,
 		`INSERT INTO messages (request_id, event, recipient_role, to_name, to_email, from_email, subject, text_body, html_body,
 		                       message_id, status, created_at, sent_at)
 		 SELECT rid, 'completed', 'subject', 'Person ' || g, 'closed' || g || '@example.com', 'privacy@bench.example',
 		        'Your request is complete', 'Hello Person ' || g, '<p>Hello</p>', 'seed-' || g || '@bench.example', 'sent',
-		        now() - interval '3 years', now() - interval '3 years'
+		        at + interval '30 days', at + interval '30 days'
 		 FROM seed_rq`,
 		`INSERT INTO events (request_id, seq, at, actor, type, public, data, prev_hash, hash, hash_version, personal, personal_digest)
-		 SELECT rid, 1, now() - interval '3 years', 'user:x', 'completed', true, '{"outcome": "full"}',
+		 SELECT rid, 1, at + interval '30 days', 'user:x', 'completed', true, '{"outcome": "full"}',
 		        sha256(''::bytea), sha256(rid::text::bytea), 2,
 		        jsonb_build_object('salt', '00', 'data', jsonb_build_object('summary', 'Sent the data of person ' || g)), sha256(g::text::bytea)
 		 FROM seed_rq`,
@@ -45,7 +52,7 @@ func SeedClosedRequests(ctx context.Context, pool *pgxpool.Pool, n int) error {
 	defer conn.Release()
 	for i, s := range stmts {
 		var args []any
-		if i == 0 {
+		if i == 1 {
 			args = append(args, n)
 		}
 		if _, err := conn.Exec(ctx, s, args...); err != nil {
