@@ -117,6 +117,12 @@ type TaskRetime struct {
 	Moved bool
 }
 
+// TaskDatesMoved reports whether a change (before → after) moved a date
+// the request's tasks follow: its due date or its promise date.
+func TaskDatesMoved(before, after *Request) bool {
+	return before.DueOn != after.DueOn || before.PolicyDue != after.PolicyDue
+}
+
 // RetimeTasks decides what a change of a request's dates (before → after:
 // an extension, a clock pause ending, a fee wait, triage working the
 // dates out again, anything that moves DueOn or PolicyDue) does to its
@@ -127,7 +133,7 @@ type TaskRetime struct {
 // system no longer configured keeps the default margin. Nothing changes
 // when neither date moved.
 func RetimeTasks(org *Config, before, after *Request, tasks []Task, now time.Time) ([]TaskRetime, []NewEvent) {
-	if before.DueOn == after.DueOn && before.PolicyDue == after.PolicyDue {
+	if !TaskDatesMoved(before, after) {
 		return nil, nil
 	}
 	promiseMoved := before.PolicyDue != after.PolicyDue

@@ -181,7 +181,7 @@ func uniqueUsers(us []db.User) []db.User {
 // tasks in tx, where the request is locked (every task change takes that
 // lock first).
 func (e *Engine) retimeTasks(ctx context.Context, tx pgx.Tx, before, after *dsr.Request, c *dsr.Change, now time.Time) ([]dsr.TaskRetime, error) {
-	if len(e.org.Systems) == 0 || (before.DueOn == after.DueOn && before.PolicyDue == after.PolicyDue) {
+	if len(e.org.Systems) == 0 || !dsr.TaskDatesMoved(before, after) {
 		return nil, nil
 	}
 	tasks, err := db.RequestTasks(ctx, tx, before.ID)
