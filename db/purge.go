@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -115,10 +116,13 @@ func LockOwnEarlierRequests(ctx context.Context, tx pgx.Tx, requestID string) ([
 // a million rows the default made the planner prefer hashing the whole
 // table once per batch (a purge quadratic in the table size) to 10,000
 // index probes. Hash joins stay allowed, so a misestimate costs one scan.
-func PurgeRequests(ctx context.Context, tx pgx.Tx, ids []string, now time.Time) (PurgeCounts, error) {
-	var c PurgeCounts
+func PurgeRequests(ctx context.Context, tx pgx.Tx, ids []string, now time.Time) (PurgeCounts, PeopleInUse, error) {
+	var (
+		c     PurgeCounts
+		inUse PeopleInUse
+	)
 	if len(ids) == 0 {
-		return c, nil
+		return c, inUse, nil
 	}
 	b := &pgx.Batch{}
 	count := func(n *int64) func(pgconn.CommandTag) error {
@@ -138,16 +142,14 @@ func PurgeRequests(ctx context.Context, tx pgx.Tx, ids []string, now time.Time) 
 	b.Queue(`SELECT set_config('dsrdesk.report_unchanged', '', true)`).Exec(none)
 	// Requesters and agents of the batch that no unpurged request uses
 	// any more, found through the batch (an index probe each), never by
-	// scanning every requester.
-	b.Queue(`WITH q AS MATERIALIZED (SELECT DISTINCT r.requester_id AS id FROM requests r JOIN unnest($1::uuid[]) b(id) ON r.id = b.id),
-		gone AS MATERIALIZED (SELECT q.id FROM q WHERE NOT EXISTS (SELECT 1 FROM requests r WHERE r.requester_id = q.id AND r.purged_at IS NULL))
-		UPDATE requesters s SET email = '', name = '', country = '', state = '', postal_address = ''
-		FROM gone WHERE s.id = gone.id
-		  AND (s.email, s.name, s.country, s.state, s.postal_address) <> ('', '', '', '', '')`, ids).Exec(count(&c.Requesters))
-	b.Queue(`WITH q AS MATERIALIZED (SELECT DISTINCT r.agent_id AS id FROM requests r JOIN unnest($1::uuid[]) b(id) ON r.id = b.id WHERE r.agent_id IS NOT NULL),
-		gone AS MATERIALIZED (SELECT q.id FROM q WHERE NOT EXISTS (SELECT 1 FROM requests r WHERE r.agent_id = q.id AND r.purged_at IS NULL))
-		UPDATE agents g SET email = '', name = ''
-		FROM gone WHERE g.id = gone.id AND (g.email, g.name) <> ('', '')`, ids).Exec(count(&c.Agents))
+	// scanning every requester. Those still used are returned: a batch
+	// purged at the same time may hold the request that uses them, and
+	// AnonymiseUnused looks at them again once both are committed.
+	b.Queue(peopleSQL("requesters", "requester_id", "email = '', name = '', country = '', state = '', postal_address = ''",
+		"(s.email, s.name, s.country, s.state, s.postal_address) <> ('', '', '', '', '')"), ids).
+		QueryRow(func(row pgx.Row) error { return row.Scan(&c.Requesters, &inUse.Requesters) })
+	b.Queue(peopleSQL("agents", "agent_id", "email = '', name = ''", "(s.email, s.name) <> ('', '')"), ids).
+		QueryRow(func(row pgx.Row) error { return row.Scan(&c.Agents, &inUse.Agents) })
 	byRequest := ` USING unnest($1::uuid[]) b(id) WHERE t.request_id = b.id`
 	b.Queue(`DELETE FROM notes t`+byRequest, ids).Exec(count(&c.Notes))
 	b.Queue(`DELETE FROM attachments t`+byRequest, ids).Exec(count(&c.Attachments))
@@ -163,9 +165,60 @@ func PurgeRequests(ctx context.Context, tx pgx.Tx, ids []string, now time.Time) 
 	// The one update the events trigger allows (migration 021).
 	b.Queue(`UPDATE events t SET personal = NULL`+fromBatch+` AND t.personal IS NOT NULL`, ids).Exec(count(&c.EventsErased))
 	if err := SendBatch(ctx, tx, b); err != nil {
-		return c, wrap("purge requests", err)
+		return c, inUse, wrap("purge requests", err)
 	}
-	return c, nil
+	return c, inUse, nil
+}
+
+// PeopleInUse are requesters and agents of purged requests that were
+// kept because an unpurged request still named them when the batch ran.
+type PeopleInUse struct {
+	Requesters []string
+	Agents     []string
+}
+
+// Add appends o's ids to p.
+func (p *PeopleInUse) Add(o PeopleInUse) {
+	p.Requesters = append(p.Requesters, o.Requesters...)
+	p.Agents = append(p.Agents, o.Agents...)
+}
+
+// peopleSQL is the statement that anonymises the rows of table (s)
+// named through column of the batch's requests ($1) once no unpurged
+// request names them, setting set where differs (still personal). It
+// returns how many it anonymised and the ids it kept for a request not
+// yet purged.
+func peopleSQL(table, column, set, differs string) string {
+	return `WITH q AS MATERIALIZED (SELECT DISTINCT r.` + column + ` AS id FROM requests r JOIN unnest($1::uuid[]) b(id) ON r.id = b.id
+			WHERE r.` + column + ` IS NOT NULL),
+		live AS MATERIALIZED (SELECT q.id FROM q WHERE EXISTS (SELECT 1 FROM requests r WHERE r.` + column + ` = q.id AND r.purged_at IS NULL)),
+		done AS (UPDATE ` + table + ` s SET ` + set + ` FROM q
+			WHERE s.id = q.id AND q.id NOT IN (SELECT id FROM live) AND ` + differs + ` RETURNING 1)
+		SELECT (SELECT count(*) FROM done), coalesce((SELECT array_agg(id::text) FROM live), '{}')`
+}
+
+// AnonymiseUnused anonymises the requesters and agents of p that no
+// unpurged request names any more (the ones concurrent purge batches
+// each kept for the other's request) and returns how many of each.
+func AnonymiseUnused(ctx context.Context, q Querier, p PeopleInUse) (requesters, agents int64, err error) {
+	const pick = ` FROM unnest($1::uuid[]) k(id) WHERE s.id = k.id
+		AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.%s = k.id AND r.purged_at IS NULL) AND %s`
+	if len(p.Requesters) > 0 {
+		t, err := q.Exec(ctx, `UPDATE requesters s SET email = '', name = '', country = '', state = '', postal_address = ''`+
+			fmt.Sprintf(pick, "requester_id", "(s.email, s.name, s.country, s.state, s.postal_address) <> ('', '', '', '', '')"), p.Requesters)
+		if err != nil {
+			return 0, 0, wrap("anonymise requesters", err)
+		}
+		requesters = t.RowsAffected()
+	}
+	if len(p.Agents) > 0 {
+		t, err := q.Exec(ctx, `UPDATE agents s SET email = '', name = ''`+fmt.Sprintf(pick, "agent_id", "(s.email, s.name) <> ('', '')"), p.Agents)
+		if err != nil {
+			return requesters, 0, wrap("anonymise agents", err)
+		}
+		agents = t.RowsAffected()
+	}
+	return requesters, agents, nil
 }
 
 // redactMessage ($2 = now, the as-of instant) keeps a message's record: event, role,

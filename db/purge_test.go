@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"fmt"
 	"crypto/sha256"
 	"encoding/json"
 	"strings"
@@ -103,7 +104,7 @@ func TestPurgeRequestsKeepsChain(t *testing.T) {
 		if err != nil || len(ids) != 1 {
 			t.Fatalf("locked %v %v", ids, err)
 		}
-		c, err = db.PurgeRequests(ctx, tx, ids, time.Now())
+		c, _, err = db.PurgeRequests(ctx, tx, ids, time.Now())
 		return err
 	})
 	if err != nil {
@@ -233,14 +234,17 @@ func TestPurgeRequestsSharedPeopleAndReports(t *testing.T) {
 		return strings.Join(bucketsString(bs), "\n")
 	}
 	before := read()
-	var c db.PurgeCounts
-	var deltasInTx, deltasAfterUpdate int
+	var (
+		c                             db.PurgeCounts
+		inUse                         db.PeopleInUse
+		deltasInTx, deltasAfterUpdate int
+	)
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		ids, err := db.LockPurgeableRequests(ctx, tx, time.Now().AddDate(-2, 0, 0), 100)
 		if err != nil || len(ids) != 2 {
 			t.Fatalf("locked %v %v", ids, err)
 		}
-		if c, err = db.PurgeRequests(ctx, tx, ids, time.Now()); err != nil {
+		if c, inUse, err = db.PurgeRequests(ctx, tx, ids, time.Now()); err != nil {
 			return err
 		}
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM report_delta`).Scan(&deltasInTx); err != nil {
@@ -257,6 +261,9 @@ func TestPurgeRequestsSharedPeopleAndReports(t *testing.T) {
 	}
 	if c.Requests != 2 || c.Requesters != 1 || c.Agents != 0 {
 		t.Fatalf("counts %+v, want 2 requests, 1 requester (B), 0 agents", c)
+	}
+	if fmt.Sprint(inUse.Requesters, inUse.Agents) != fmt.Sprint([]string{reqA}, []string{agent}) {
+		t.Fatalf("kept %+v, want requester A and the agent (a2 names them)", inUse)
 	}
 	if deltasInTx != 0 || deltasAfterUpdate == 0 {
 		t.Fatalf("report deltas: %d after the purge (want 0), %d after a later update (want some)", deltasInTx, deltasAfterUpdate)
@@ -292,7 +299,7 @@ func TestPurgeRequestsSharedPeopleAndReports(t *testing.T) {
 		if err != nil || len(ids) != 1 || ids[0] != a2 {
 			t.Fatalf("locked %v %v, want a2", ids, err)
 		}
-		c, err = db.PurgeRequests(ctx, tx, ids, time.Now())
+		c, _, err = db.PurgeRequests(ctx, tx, ids, time.Now())
 		return err
 	})
 	if err != nil {
@@ -300,5 +307,78 @@ func TestPurgeRequestsSharedPeopleAndReports(t *testing.T) {
 	}
 	if a, _, g := people(); a != "" || g != "" || c.Requesters != 1 || c.Agents != 1 {
 		t.Fatalf("after the second purge: A %q, agent %q, counts %+v", a, g, c)
+	}
+}
+
+// Two batches purged at once, each holding one of a requester's two
+// requests: each keeps the requester for the other's request, and
+// AnonymiseUnused, run once both committed, anonymises it; a requester
+// with a request still open is kept.
+func TestPurgeConcurrentBatchesShareARequester(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.NewPool(t)
+	var shared, open string
+	for _, q := range []struct {
+		sql string
+		dst *string
+	}{
+		{`INSERT INTO requesters (email, name) VALUES ('s@example.com', 'S') RETURNING id`, &shared},
+		{`INSERT INTO requesters (email, name) VALUES ('o@example.com', 'O') RETURNING id`, &open},
+	} {
+		if err := pool.QueryRow(ctx, q.sql).Scan(q.dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	insert := func(requester, status string) string {
+		t.Helper()
+		var id string
+		err := pool.QueryRow(ctx, `INSERT INTO requests (kind, regime, status, channel, requester_id, details, calendar,
+				received_at, received_on, legal_due, due_on, needs_verification, closed_at, close_reason, outcome)
+			VALUES ('access', 'gdpr', $2, 'api', $1, 'my details', 'NL', now() - interval '3 years',
+				(now() - interval '3 years')::date, (now() - interval '3 years')::date, (now() - interval '3 years')::date, false,
+				CASE WHEN $2 = 'completed' THEN now() - interval '3 years' END, '', '') RETURNING id`, requester, status).Scan(&id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	s1, s2, o1 := insert(shared, "completed"), insert(shared, "completed"), insert(open, "completed")
+	insert(open, "open")
+	begin := func() pgx.Tx {
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = tx.Rollback(ctx) })
+		return tx
+	}
+	var kept db.PeopleInUse
+	var purged int64
+	txs := []pgx.Tx{begin(), begin()}
+	for i, ids := range [][]string{{s1, o1}, {s2}} {
+		c, k, err := db.PurgeRequests(ctx, txs[i], ids, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		purged += c.Requesters
+		kept.Add(k)
+	}
+	for _, tx := range txs {
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if purged != 0 || len(kept.Requesters) != 3 {
+		t.Fatalf("batches anonymised %d, kept %v: want 0, and the shared requester twice and the open one", purged, kept.Requesters)
+	}
+	requesters, agents, err := db.AnonymiseUnused(ctx, pool, kept)
+	if err != nil || requesters != 1 || agents != 0 {
+		t.Fatalf("anonymised %d requesters, %d agents, %v: want 1, 0", requesters, agents, err)
+	}
+	var se, oe string
+	if err := pool.QueryRow(ctx, `SELECT (SELECT email FROM requesters WHERE id = $1), (SELECT email FROM requesters WHERE id = $2)`,
+		shared, open).Scan(&se, &oe); err != nil || se != "" || oe != "o@example.com" {
+		t.Fatalf("shared %q (want erased), open %q (want kept), %v", se, oe, err)
 	}
 }

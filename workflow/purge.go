@@ -3,10 +3,12 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/dsrdesk/dsrdesk/db"
 	"github.com/dsrdesk/dsrdesk/dsr"
@@ -92,24 +94,8 @@ func (e *Engine) Purge(ctx context.Context, asOf time.Time, dryRun bool) (PurgeR
 		}
 		return rep, nil
 	}
-	for {
-		var n int
-		err := e.inTx(ctx, func(tx pgx.Tx) error {
-			ids, err := db.LockPurgeableRequests(ctx, tx, cut.RequestsClosedBefore, PurgeBatch)
-			if err != nil || len(ids) == 0 {
-				return err
-			}
-			n = len(ids)
-			got, err := e.purgeRequestsTx(ctx, tx, ids, map[string]string{"as_of": dsr.DateIn(cut.AsOf, e.org.Location()).String()})
-			c.Add(got)
-			return err
-		})
-		if err != nil {
-			return rep, fmt.Errorf("purge: %w", err)
-		}
-		if n < PurgeBatch {
-			break
-		}
+	if err := e.purgeRequests(ctx, cut, c); err != nil {
+		return rep, fmt.Errorf("purge: %w", err)
 	}
 	for _, p := range db.PurgeCategories {
 		for {
@@ -155,19 +141,78 @@ func categoryCount(c *db.PurgeCounts, p db.PurgeCategory) *int64 {
 	}
 }
 
+// PurgeWorkers is how many batches of requests a purge turns into their
+// record form at once, each in its own transaction on its own
+// connection: the work is one backend's CPU per batch, and two at once
+// did 1.5 times the requests per second of one on two cores.
+const PurgeWorkers = 2
+
+// purgeRequests turns every request due under cut into its record form,
+// PurgeWorkers batches at once (SKIP LOCKED keeps them apart), adding
+// what it did to c. Requesters and agents a batch kept for a request of
+// another batch running beside it are anonymised at the end, once no
+// unpurged request names them. Errors: the first database failure (the
+// other batches stop; what was committed stays done).
+func (e *Engine) purgeRequests(ctx context.Context, cut dsr.PurgeCutoffs, c *db.PurgeCounts) error {
+	var (
+		mu    sync.Mutex
+		inUse db.PeopleInUse
+	)
+	data := map[string]string{"as_of": dsr.DateIn(cut.AsOf, e.org.Location()).String()}
+	g, gctx := errgroup.WithContext(ctx)
+	for range PurgeWorkers {
+		g.Go(func() error {
+			for {
+				var (
+					n    int
+					got  db.PurgeCounts
+					kept db.PeopleInUse
+				)
+				err := e.inTx(gctx, func(tx pgx.Tx) error {
+					ids, err := db.LockPurgeableRequests(gctx, tx, cut.RequestsClosedBefore, PurgeBatch)
+					if err != nil || len(ids) == 0 {
+						return err
+					}
+					n = len(ids)
+					got, kept, err = e.purgeRequestsTx(gctx, tx, ids, data)
+					return err
+				})
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				c.Add(got)
+				inUse.Add(kept)
+				mu.Unlock()
+				if n < PurgeBatch {
+					return nil
+				}
+			}
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	requesters, agents, err := db.AnonymiseUnused(ctx, e.pool, inUse)
+	c.Requesters += requesters
+	c.Agents += agents
+	return err
+}
+
 // purgeRequestsTx purges the locked requests ids to their record form
-// and appends a purged event (with data) to each chain.
-func (e *Engine) purgeRequestsTx(ctx context.Context, tx pgx.Tx, ids []string, data map[string]string) (db.PurgeCounts, error) {
+// and appends a purged event (with data) to each chain. It returns the
+// counts and the people kept for requests not yet purged.
+func (e *Engine) purgeRequestsTx(ctx context.Context, tx pgx.Tx, ids []string, data map[string]string) (db.PurgeCounts, db.PeopleInUse, error) {
 	now := e.now()
-	c, err := db.PurgeRequests(ctx, tx, ids, now)
+	c, inUse, err := db.PurgeRequests(ctx, tx, ids, now)
 	if err != nil {
-		return c, err
+		return c, inUse, err
 	}
 	evs := make(map[string]dsr.Event, len(ids))
 	for _, id := range ids {
 		evs[id] = dsr.Event{At: now, Actor: dsr.ActorSystem, Type: string(dsr.EventPurged), Data: data}
 	}
-	return c, db.AppendEvents(ctx, tx, evs)
+	return c, inUse, db.AppendEvents(ctx, tx, evs)
 }
 
 // EraseOwnRecordsArgs purges, after an erasure request completed, the
@@ -214,7 +259,9 @@ func (e *Engine) EraseOwnRecords(ctx context.Context, requestID string) (int, er
 			return err
 		}
 		n = len(ids)
-		if _, err := e.purgeRequestsTx(ctx, tx, ids, map[string]string{"erasure": fmt.Sprint(req.Ref)}); err != nil {
+		// The people kept here are named by requests not purged: this
+		// transaction holds every closed request of the requester.
+		if _, _, err := e.purgeRequestsTx(ctx, tx, ids, map[string]string{"erasure": fmt.Sprint(req.Ref)}); err != nil {
 			return err
 		}
 		return db.AppendEvent(ctx, tx, requestID, dsr.Event{At: e.now(), Actor: dsr.ActorSystem,
