@@ -2,9 +2,9 @@ package db_test
 
 import (
 	"context"
-	"fmt"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
