@@ -3,7 +3,6 @@ package db
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -145,11 +144,8 @@ func PurgeRequests(ctx context.Context, tx pgx.Tx, ids []string, now time.Time) 
 	// scanning every requester. Those still used are returned: a batch
 	// purged at the same time may hold the request that uses them, and
 	// AnonymiseUnused looks at them again once both are committed.
-	b.Queue(peopleSQL("requesters", "requester_id", "email = '', name = '', country = '', state = '', postal_address = ''",
-		"(s.email, s.name, s.country, s.state, s.postal_address) <> ('', '', '', '', '')"), ids).
-		QueryRow(func(row pgx.Row) error { return row.Scan(&c.Requesters, &inUse.Requesters) })
-	b.Queue(peopleSQL("agents", "agent_id", "email = '', name = ''", "(s.email, s.name) <> ('', '')"), ids).
-		QueryRow(func(row pgx.Row) error { return row.Scan(&c.Agents, &inUse.Agents) })
+	b.Queue(requesterRows.batchSQL(), ids).QueryRow(func(row pgx.Row) error { return row.Scan(&c.Requesters, &inUse.Requesters) })
+	b.Queue(agentRows.batchSQL(), ids).QueryRow(func(row pgx.Row) error { return row.Scan(&c.Agents, &inUse.Agents) })
 	byRequest := ` USING unnest($1::uuid[]) b(id) WHERE t.request_id = b.id`
 	b.Queue(`DELETE FROM notes t`+byRequest, ids).Exec(count(&c.Notes))
 	b.Queue(`DELETE FROM attachments t`+byRequest, ids).Exec(count(&c.Attachments))
@@ -183,42 +179,52 @@ func (p *PeopleInUse) Add(o PeopleInUse) {
 	p.Agents = append(p.Agents, o.Agents...)
 }
 
-// peopleSQL is the statement that anonymises the rows of table (s)
-// named through column of the batch's requests ($1) once no unpurged
-// request names them, setting set where differs (still personal). It
-// returns how many it anonymised and the ids it kept for a request not
-// yet purged.
-func peopleSQL(table, column, set, differs string) string {
-	return `WITH q AS MATERIALIZED (SELECT DISTINCT r.` + column + ` AS id FROM requests r JOIN unnest($1::uuid[]) b(id) ON r.id = b.id
-			WHERE r.` + column + ` IS NOT NULL),
-		live AS MATERIALIZED (SELECT q.id FROM q WHERE EXISTS (SELECT 1 FROM requests r WHERE r.` + column + ` = q.id AND r.purged_at IS NULL)),
-		done AS (UPDATE ` + table + ` s SET ` + set + ` FROM q
-			WHERE s.id = q.id AND q.id NOT IN (SELECT id FROM live) AND ` + differs + ` RETURNING 1)
+// people is a table of requesters or agents (alias s): what anonymises
+// a row (set), when a row still holds personal data (personal), and the
+// column of requests that names it.
+type people struct{ table, column, set, personal string }
+
+var (
+	requesterRows = people{"requesters", "requester_id", `email = '', name = '', country = '', state = '', postal_address = ''`,
+		`(s.email, s.name, s.country, s.state, s.postal_address) <> ('', '', '', '', '')`}
+	agentRows = people{"agents", "agent_id", `email = '', name = ''`, `(s.email, s.name) <> ('', '')`}
+)
+
+// batchSQL anonymises the rows named by the batch's requests ($1) that
+// no unpurged request names any more. It returns how many it anonymised
+// and the ids it kept for a request not yet purged.
+func (p people) batchSQL() string {
+	return `WITH q AS MATERIALIZED (SELECT DISTINCT r.` + p.column + ` AS id FROM requests r JOIN unnest($1::uuid[]) b(id) ON r.id = b.id
+			WHERE r.` + p.column + ` IS NOT NULL),
+		live AS MATERIALIZED (SELECT q.id FROM q WHERE EXISTS (SELECT 1 FROM requests r WHERE r.` + p.column + ` = q.id AND r.purged_at IS NULL)),
+		done AS (UPDATE ` + p.table + ` s SET ` + p.set + ` FROM q
+			WHERE s.id = q.id AND q.id NOT IN (SELECT id FROM live) AND ` + p.personal + ` RETURNING 1)
 		SELECT (SELECT count(*) FROM done), coalesce((SELECT array_agg(id::text) FROM live), '{}')`
+}
+
+// anonymiseUnused anonymises the rows of ids ($1) that no unpurged
+// request names and returns how many.
+func (p people) anonymiseUnused(ctx context.Context, q Querier, ids []string) (int64, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	t, err := q.Exec(ctx, `UPDATE `+p.table+` s SET `+p.set+` FROM unnest($1::uuid[]) k(id) WHERE s.id = k.id
+		AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.`+p.column+` = k.id AND r.purged_at IS NULL) AND `+p.personal, ids)
+	if err != nil {
+		return 0, wrap("anonymise "+p.table, err)
+	}
+	return t.RowsAffected(), nil
 }
 
 // AnonymiseUnused anonymises the requesters and agents of p that no
 // unpurged request names any more (the ones concurrent purge batches
 // each kept for the other's request) and returns how many of each.
 func AnonymiseUnused(ctx context.Context, q Querier, p PeopleInUse) (requesters, agents int64, err error) {
-	const pick = ` FROM unnest($1::uuid[]) k(id) WHERE s.id = k.id
-		AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.%s = k.id AND r.purged_at IS NULL) AND %s`
-	if len(p.Requesters) > 0 {
-		t, err := q.Exec(ctx, `UPDATE requesters s SET email = '', name = '', country = '', state = '', postal_address = ''`+
-			fmt.Sprintf(pick, "requester_id", "(s.email, s.name, s.country, s.state, s.postal_address) <> ('', '', '', '', '')"), p.Requesters)
-		if err != nil {
-			return 0, 0, wrap("anonymise requesters", err)
-		}
-		requesters = t.RowsAffected()
+	if requesters, err = requesterRows.anonymiseUnused(ctx, q, p.Requesters); err != nil {
+		return 0, 0, err
 	}
-	if len(p.Agents) > 0 {
-		t, err := q.Exec(ctx, `UPDATE agents s SET email = '', name = ''`+fmt.Sprintf(pick, "agent_id", "(s.email, s.name) <> ('', '')"), p.Agents)
-		if err != nil {
-			return requesters, 0, wrap("anonymise agents", err)
-		}
-		agents = t.RowsAffected()
-	}
-	return requesters, agents, nil
+	agents, err = agentRows.anonymiseUnused(ctx, q, p.Agents)
+	return requesters, agents, err
 }
 
 // redactMessage ($2 = now, the as-of instant) keeps a message's record: event, role,
