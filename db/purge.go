@@ -16,8 +16,8 @@ import (
 // other request-bound rows are counted with them.
 type PurgeCounts struct {
 	Requests        int64 `json:"requests"`          // requests turned into their record form
-	Requesters      int64 `json:"requesters"`        // requester rows anonymised
-	Agents          int64 `json:"agents"`            // agent rows anonymised
+	Requesters      int64 `json:"requesters"`        // requester rows deleted (the record names the anonymous requester)
+	Agents          int64 `json:"agents"`            // agent rows deleted (the record names the anonymous agent)
 	Notes           int64 `json:"notes"`             // notes deleted (free text)
 	Attachments     int64 `json:"attachments"`       // remaining files of purged requests deleted
 	EventsErased    int64 `json:"events_erased"`     // events whose personal part was erased
@@ -98,8 +98,10 @@ func LockOwnEarlierRequests(ctx context.Context, tx pgx.Tx, requestID string) ([
 // PurgeRequests turns the locked requests ids into their record form at
 // now, in one batch of set-based statements: the request keeps kind,
 // regime, channel, status, dates, outcome, close reason, ledger and
-// events (their personal part erased, digests kept); its requester and
-// agent rows are anonymised once no unpurged request uses them; notes,
+// events (their personal part erased, digests kept) and names the
+// anonymous requester (and agent, if it had one); the requester and
+// agent rows it named are deleted once no unpurged request outside the
+// batch names them (those still named are returned); notes,
 // files, tokens and stored answers are deleted; messages, letters,
 // inbound emails, appeals and tasks lose their text. The caller appends
 // the purged events.
@@ -123,6 +125,10 @@ func PurgeRequests(ctx context.Context, tx pgx.Tx, ids []string, now time.Time) 
 	if len(ids) == 0 {
 		return c, inUse, nil
 	}
+	batch, err := uuidArray(ids)
+	if err != nil {
+		return c, inUse, err
+	}
 	b := &pgx.Batch{}
 	count := func(n *int64) func(pgconn.CommandTag) error {
 		return func(t pgconn.CommandTag) error { *n += t.RowsAffected(); return nil }
@@ -131,35 +137,30 @@ func PurgeRequests(ctx context.Context, tx pgx.Tx, ids []string, now time.Time) 
 	b.Queue(`SET LOCAL jit = off`).Exec(none)
 	b.Queue(`SET LOCAL synchronous_commit = off`).Exec(none)
 	b.Queue(`SET LOCAL random_page_cost = 1.1`).Exec(none)
-	// The requests first: the requester and agent statements look for
-	// requests still unpurged. The update changes no column the reports
-	// count, so the report trigger is told to skip it (migration 027);
-	// the setting is cleared right after.
+	// The requests, their requester and agent rows in one statement (the
+	// requests must name the anonymous person before the rows they named
+	// can go). The update changes no column the reports count, so the
+	// report trigger is told to skip it (migration 027); the setting is
+	// cleared right after.
 	b.Queue(`SELECT set_config('dsrdesk.report_unchanged', 'on', true)`).Exec(none)
-	b.Queue(`UPDATE requests t SET purged_at = $2, details = '', fields = '{}'
-		FROM unnest($1::uuid[]) b(id) WHERE t.id = b.id AND t.purged_at IS NULL`, ids, now).Exec(count(&c.Requests))
+	b.Queue(recordFormSQL, batch, now, AnonymousPerson).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&c.Requests, &c.Requesters, &inUse.Requesters, &c.Agents, &inUse.Agents)
+	})
 	b.Queue(`SELECT set_config('dsrdesk.report_unchanged', '', true)`).Exec(none)
-	// Requesters and agents of the batch that no unpurged request uses
-	// any more, found through the batch (an index probe each), never by
-	// scanning every requester. Those still used are returned: a batch
-	// purged at the same time may hold the request that uses them, and
-	// AnonymiseUnused looks at them again once both are committed.
-	b.Queue(requesterRows.batchSQL(), ids).QueryRow(func(row pgx.Row) error { return row.Scan(&c.Requesters, &inUse.Requesters) })
-	b.Queue(agentRows.batchSQL(), ids).QueryRow(func(row pgx.Row) error { return row.Scan(&c.Agents, &inUse.Agents) })
 	byRequest := ` USING unnest($1::uuid[]) b(id) WHERE t.request_id = b.id`
-	b.Queue(`DELETE FROM notes t`+byRequest, ids).Exec(count(&c.Notes))
-	b.Queue(`DELETE FROM attachments t`+byRequest, ids).Exec(count(&c.Attachments))
-	b.Queue(`DELETE FROM tokens t`+byRequest, ids).Exec(count(&c.Tokens))
-	b.Queue(`DELETE FROM idempotency_keys t`+byRequest, ids).Exec(count(&c.IdempotencyKeys))
+	b.Queue(`DELETE FROM notes t`+byRequest, batch).Exec(count(&c.Notes))
+	b.Queue(`DELETE FROM attachments t`+byRequest, batch).Exec(count(&c.Attachments))
+	b.Queue(`DELETE FROM tokens t`+byRequest, batch).Exec(count(&c.Tokens))
+	b.Queue(`DELETE FROM idempotency_keys t`+byRequest, batch).Exec(count(&c.IdempotencyKeys))
 	fromBatch := ` FROM unnest($1::uuid[]) b(id) WHERE t.request_id = b.id`
-	b.Queue(`UPDATE messages t SET `+redactMessage+fromBatch+` AND t.redacted_at IS NULL`, ids, now).Exec(count(&c.MessageBodies))
-	b.Queue(`UPDATE letters t SET postal_address = ''`+fromBatch+` AND t.postal_address <> ''`, ids).Exec(count(&c.Letters))
-	b.Queue(`UPDATE inbound_emails t SET `+eraseInbound+fromBatch+` AND t.purged_at IS NULL`, ids, now).Exec(count(&c.InboundEmails))
-	b.Queue(`UPDATE appeals t SET reason = '', explanation = ''`+fromBatch+` AND (t.reason, t.explanation) <> ('', '')`, ids).Exec(count(&c.Appeals))
-	b.Queue(`DELETE FROM task_sections WHERE task_id IN (SELECT k.id FROM tasks k JOIN unnest($1::uuid[]) b(id) ON k.request_id = b.id)`, ids).Exec(none)
-	b.Queue(`UPDATE tasks t SET note = '', last_error = '', affected = '[]'`+fromBatch, ids).Exec(count(&c.Tasks))
+	b.Queue(`UPDATE messages t SET `+redactMessage+fromBatch+` AND t.redacted_at IS NULL`, batch, now).Exec(count(&c.MessageBodies))
+	b.Queue(`UPDATE letters t SET postal_address = ''`+fromBatch+` AND t.postal_address <> ''`, batch).Exec(count(&c.Letters))
+	b.Queue(`UPDATE inbound_emails t SET `+eraseInbound+fromBatch+` AND t.purged_at IS NULL`, batch, now).Exec(count(&c.InboundEmails))
+	b.Queue(`UPDATE appeals t SET reason = '', explanation = ''`+fromBatch+` AND (t.reason, t.explanation) <> ('', '')`, batch).Exec(count(&c.Appeals))
+	b.Queue(`DELETE FROM task_sections WHERE task_id IN (SELECT k.id FROM tasks k JOIN unnest($1::uuid[]) b(id) ON k.request_id = b.id)`, batch).Exec(none)
+	b.Queue(`UPDATE tasks t SET note = '', last_error = '', affected = '[]'`+fromBatch, batch).Exec(count(&c.Tasks))
 	// The one update the events trigger allows (migration 021).
-	b.Queue(`UPDATE events t SET personal = NULL`+fromBatch+` AND t.personal IS NOT NULL`, ids).Exec(count(&c.EventsErased))
+	b.Queue(`UPDATE events t SET personal = NULL`+fromBatch+` AND t.personal IS NOT NULL`, batch).Exec(count(&c.EventsErased))
 	if err := SendBatch(ctx, tx, b); err != nil {
 		return c, inUse, wrap("purge requests", err)
 	}
@@ -167,7 +168,8 @@ func PurgeRequests(ctx context.Context, tx pgx.Tx, ids []string, now time.Time) 
 }
 
 // PeopleInUse are requesters and agents of purged requests that were
-// kept because an unpurged request still named them when the batch ran.
+// kept because a request outside the batch, not yet purged, still named
+// them when the batch ran.
 type PeopleInUse struct {
 	Requesters []string
 	Agents     []string
@@ -179,51 +181,82 @@ func (p *PeopleInUse) Add(o PeopleInUse) {
 	p.Agents = append(p.Agents, o.Agents...)
 }
 
-// people is a table of requesters or agents (alias s): what anonymises
-// a row (set), when a row still holds personal data (personal), and the
-// column of requests that names it.
-type people struct{ table, column, set, personal string }
+// AnonymousPerson is the id of the requester, and of the agent, that
+// every purged request names (migration 029): the record keeps that a
+// request was made, and whether through an agent, and no identity.
+const AnonymousPerson = "00000000-0000-0000-0000-000000000000"
+
+// people is a table of requesters or agents (alias s) and the column of
+// requests that names a row of it.
+type people struct{ table, column string }
 
 var (
-	requesterRows = people{"requesters", "requester_id", `email = '', name = '', country = '', state = '', postal_address = ''`,
-		`(s.email, s.name, s.country, s.state, s.postal_address) <> ('', '', '', '', '')`}
-	agentRows = people{"agents", "agent_id", `email = '', name = ''`, `(s.email, s.name) <> ('', '')`}
+	requesterRows = people{"requesters", "requester_id"}
+	agentRows     = people{"agents", "agent_id"}
 )
 
-// batchSQL anonymises the rows named by the batch's requests ($1) that
-// no unpurged request names any more. It returns how many it anonymised
-// and the ids it kept for a request not yet purged.
-func (p people) batchSQL() string {
-	return `WITH q AS MATERIALIZED (SELECT DISTINCT r.` + p.column + ` AS id FROM requests r JOIN unnest($1::uuid[]) b(id) ON r.id = b.id
-			WHERE r.` + p.column + ` IS NOT NULL),
-		live AS MATERIALIZED (SELECT q.id FROM q WHERE EXISTS (SELECT 1 FROM requests r WHERE r.` + p.column + ` = q.id AND r.purged_at IS NULL)),
-		done AS (UPDATE ` + p.table + ` s SET ` + p.set + ` FROM q
-			WHERE s.id = q.id AND q.id NOT IN (SELECT id FROM live) AND ` + p.personal + ` RETURNING 1)
-		SELECT (SELECT count(*) FROM done), coalesce((SELECT array_agg(id::text) FROM live), '{}')`
+// recordFormSQL turns the batch's requests ($1) into their record form
+// at $2: it erases their free text, makes them name the anonymous person
+// ($3) and deletes the requester and agent rows they named that no
+// request outside the batch names. It returns how many requests it
+// purged, and per table how many rows it deleted and the ids it kept.
+// Deleting writes a few bytes of WAL per row where blanking a row wrote
+// a full page image (migration 029).
+var recordFormSQL = `WITH batch AS MATERIALIZED (SELECT r.id, r.requester_id, r.agent_id
+			FROM requests r JOIN unnest($1::uuid[]) b(id) ON r.id = b.id WHERE r.purged_at IS NULL),
+		done AS (UPDATE requests t SET purged_at = $2, details = '', fields = '{}', requester_id = $3::uuid,
+				agent_id = CASE WHEN t.agent_id IS NULL THEN NULL ELSE $3::uuid END
+			FROM batch WHERE t.id = batch.id RETURNING 1),
+		` + requesterRows.batchCTEs() + `,
+		` + agentRows.batchCTEs() + `
+	SELECT (SELECT count(*) FROM done),
+		` + requesterRows.batchResults() + `,
+		` + agentRows.batchResults()
+
+// batchCTEs are the common table expressions of recordFormSQL for p: the
+// rows the batch names with how many of its requests name each (_q),
+// those an unpurged request outside the batch names too (_kept: the
+// batch's own requests are still unpurged in the statement's snapshot,
+// so a row is kept when more requests name it than the batch holds;
+// requests purged earlier name the anonymous person), and the delete of
+// the others (_gone).
+func (p people) batchCTEs() string {
+	return p.table + `_q AS MATERIALIZED (SELECT ` + p.column + ` AS id, count(*) AS n FROM batch
+			WHERE ` + p.column + ` IS NOT NULL AND ` + p.column + ` <> $3::uuid GROUP BY 1),
+		` + p.table + `_kept AS MATERIALIZED (SELECT q.id FROM ` + p.table + `_q q
+			WHERE (SELECT count(*) FROM requests r WHERE r.` + p.column + ` = q.id AND r.purged_at IS NULL) > q.n),
+		` + p.table + `_gone AS (DELETE FROM ` + p.table + ` s USING ` + p.table + `_q q
+			WHERE s.id = q.id AND q.id NOT IN (SELECT id FROM ` + p.table + `_kept) RETURNING 1)`
 }
 
-// anonymiseUnused anonymises the rows of ids ($1) that no unpurged
-// request names and returns how many.
-func (p people) anonymiseUnused(ctx context.Context, q Querier, ids []string) (int64, error) {
+// batchResults are recordFormSQL's two result columns for p: rows
+// deleted and ids kept.
+func (p people) batchResults() string {
+	return `(SELECT count(*) FROM ` + p.table + `_gone), coalesce((SELECT array_agg(id::text) FROM ` + p.table + `_kept), '{}')`
+}
+
+// deleteUnused deletes the rows of ids ($1) that no request names and
+// returns how many.
+func (p people) deleteUnused(ctx context.Context, q Querier, ids []string) (int64, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	t, err := q.Exec(ctx, `UPDATE `+p.table+` s SET `+p.set+` FROM unnest($1::uuid[]) k(id) WHERE s.id = k.id
-		AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.`+p.column+` = k.id AND r.purged_at IS NULL) AND `+p.personal, ids)
+	t, err := q.Exec(ctx, `DELETE FROM `+p.table+` s USING unnest($1::uuid[]) k(id) WHERE s.id = k.id AND s.id <> $2::uuid
+		AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.`+p.column+` = k.id)`, ids, AnonymousPerson)
 	if err != nil {
-		return 0, wrap("anonymise "+p.table, err)
+		return 0, wrap("delete unused "+p.table, err)
 	}
 	return t.RowsAffected(), nil
 }
 
-// AnonymiseUnused anonymises the requesters and agents of p that no
-// unpurged request names any more (the ones concurrent purge batches
-// each kept for the other's request) and returns how many of each.
-func AnonymiseUnused(ctx context.Context, q Querier, p PeopleInUse) (requesters, agents int64, err error) {
-	if requesters, err = requesterRows.anonymiseUnused(ctx, q, p.Requesters); err != nil {
+// DeleteUnusedPeople deletes the requesters and agents of p that no
+// request names any more (the ones concurrent purge batches each kept
+// for the other's request) and returns how many of each.
+func DeleteUnusedPeople(ctx context.Context, q Querier, p PeopleInUse) (requesters, agents int64, err error) {
+	if requesters, err = requesterRows.deleteUnused(ctx, q, p.Requesters); err != nil {
 		return 0, 0, err
 	}
-	agents, err = agentRows.anonymiseUnused(ctx, q, p.Agents)
+	agents, err = agentRows.deleteUnused(ctx, q, p.Agents)
 	return requesters, agents, err
 }
 

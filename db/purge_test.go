@@ -183,8 +183,9 @@ func TestPurgeTaskResults(t *testing.T) {
 	}
 }
 
-// The purge anonymises a requester or agent only once none of their
-// requests is left unpurged, and its update of requests, which the
+// The purge deletes a requester or agent row only once none of their
+// requests is left unpurged (a purged request names the anonymous
+// person instead), and its update of requests, which the
 // report trigger skips (migration 027), leaves the reports exact: no
 // delta written, the live read equal to a rebuild. The skip ends with
 // the purge's statement: a later update in the same transaction is
@@ -270,19 +271,23 @@ func TestPurgeRequestsSharedPeopleAndReports(t *testing.T) {
 	}
 	people := func() (a, b, g string) {
 		t.Helper()
-		err := pool.QueryRow(ctx, `SELECT (SELECT email FROM requesters WHERE id = $1), (SELECT email FROM requesters WHERE id = $2),
-			(SELECT email FROM agents WHERE id = $3)`, reqA, reqB, agent).Scan(&a, &b, &g)
+		err := pool.QueryRow(ctx, `SELECT coalesce((SELECT email FROM requesters WHERE id = $1), 'deleted'),
+			coalesce((SELECT email FROM requesters WHERE id = $2), 'deleted'),
+			coalesce((SELECT email FROM agents WHERE id = $3), 'deleted')`, reqA, reqB, agent).Scan(&a, &b, &g)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return a, b, g
 	}
-	if a, b, g := people(); a != "a@example.com" || b != "" || g != "g@example.com" {
+	if a, b, g := people(); a != "a@example.com" || b != "deleted" || g != "g@example.com" {
 		t.Fatalf("after the first purge: A %q, B %q, agent %q", a, b, g)
 	}
-	var details string
-	if err := pool.QueryRow(ctx, `SELECT details FROM requests WHERE id = $1`, a1).Scan(&details); err != nil || details != "" {
-		t.Fatalf("purged request details %q %v", details, err)
+	for _, id := range []string{a1, b1} {
+		var details, requester, agentOf string
+		err := pool.QueryRow(ctx, `SELECT details, requester_id::text, agent_id::text FROM requests WHERE id = $1`, id).Scan(&details, &requester, &agentOf)
+		if err != nil || details != "" || requester != db.AnonymousPerson || agentOf != db.AnonymousPerson {
+			t.Fatalf("purged request: details %q, requester %s, agent %s (want the anonymous person), %v", details, requester, agentOf, err)
+		}
 	}
 	if live := read(); live != before {
 		t.Fatalf("reports changed by the purge:\nbefore\n%s\nafter\n%s", before, live)
@@ -305,14 +310,14 @@ func TestPurgeRequestsSharedPeopleAndReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a, _, g := people(); a != "" || g != "" || c.Requesters != 1 || c.Agents != 1 {
+	if a, _, g := people(); a != "deleted" || g != "deleted" || c.Requesters != 1 || c.Agents != 1 {
 		t.Fatalf("after the second purge: A %q, agent %q, counts %+v", a, g, c)
 	}
 }
 
 // Two batches purged at once, each holding one of a requester's two
 // requests: each keeps the requester for the other's request, and
-// AnonymiseUnused, run once both committed, anonymises it; a requester
+// DeleteUnusedPeople, run once both committed, deletes it; a requester
 // with a request still open is kept.
 func TestPurgeConcurrentBatchesShareARequester(t *testing.T) {
 	t.Parallel()
@@ -370,15 +375,15 @@ func TestPurgeConcurrentBatchesShareARequester(t *testing.T) {
 		}
 	}
 	if purged != 0 || len(kept.Requesters) != 3 {
-		t.Fatalf("batches anonymised %d, kept %v: want 0, and the shared requester twice and the open one", purged, kept.Requesters)
+		t.Fatalf("batches deleted %d, kept %v: want 0, and the shared requester twice and the open one", purged, kept.Requesters)
 	}
-	requesters, agents, err := db.AnonymiseUnused(ctx, pool, kept)
+	requesters, agents, err := db.DeleteUnusedPeople(ctx, pool, kept)
 	if err != nil || requesters != 1 || agents != 0 {
-		t.Fatalf("anonymised %d requesters, %d agents, %v: want 1, 0", requesters, agents, err)
+		t.Fatalf("deleted %d requesters, %d agents, %v: want 1, 0", requesters, agents, err)
 	}
 	var se, oe string
-	if err := pool.QueryRow(ctx, `SELECT (SELECT email FROM requesters WHERE id = $1), (SELECT email FROM requesters WHERE id = $2)`,
-		shared, open).Scan(&se, &oe); err != nil || se != "" || oe != "o@example.com" {
-		t.Fatalf("shared %q (want erased), open %q (want kept), %v", se, oe, err)
+	if err := pool.QueryRow(ctx, `SELECT coalesce((SELECT email FROM requesters WHERE id = $1), 'deleted'),
+		(SELECT email FROM requesters WHERE id = $2)`, shared, open).Scan(&se, &oe); err != nil || se != "deleted" || oe != "o@example.com" {
+		t.Fatalf("shared %q (want deleted), open %q (want kept), %v", se, oe, err)
 	}
 }

@@ -42,7 +42,7 @@ func TestReportRollupFollowsRequests(t *testing.T) {
 		`INSERT INTO users (email, role, password_hash) VALUES ('o@example.com', 'officer', 'x')`,
 		`INSERT INTO requests (kind, regime, status, channel, requester_id, calendar, received_at, received_on, legal_due, due_on, needs_verification)
 		 SELECT (ARRAY['access','erasure','opt_out'])[1 + g % 3], (ARRAY['ccpa','gdpr'])[1 + g % 2], 'open', 'api',
-		        (SELECT id FROM requesters), 'US', '2026-03-01T12:00:00Z'::timestamptz + g * interval '1 day',
+		        (SELECT id FROM requesters WHERE email <> ''), 'US', '2026-03-01T12:00:00Z'::timestamptz + g * interval '1 day',
 		        date '2026-03-01' + g, date '2026-03-01' + g + 30, date '2026-03-01' + g + 30, false
 		 FROM generate_series(1, 40) g`,
 		// Closed at 03:00 UTC: still the previous day in Los Angeles.

@@ -353,8 +353,12 @@ func AppendEvents(ctx context.Context, tx pgx.Tx, evs map[string]dsr.Event) erro
 	}
 	// Each request's last event, one index probe per id (joining the
 	// unnest: planning "= ANY" of 10,000 ids estimated every element).
+	batch, err := uuidArray(ids)
+	if err != nil {
+		return err
+	}
 	rows, err := tx.Query(ctx, `SELECT b.id::text, e.seq, e.hash FROM unnest($1::uuid[]) b(id)
-		CROSS JOIN LATERAL (SELECT seq, hash FROM events WHERE request_id = b.id ORDER BY seq DESC LIMIT 1) e`, ids)
+		CROSS JOIN LATERAL (SELECT seq, hash FROM events WHERE request_id = b.id ORDER BY seq DESC LIMIT 1) e`, batch)
 	if err != nil {
 		return wrap("append events", err)
 	}
@@ -374,14 +378,14 @@ func AppendEvents(ctx context.Context, tx pgx.Tx, evs map[string]dsr.Event) erro
 	}
 	rows.Close()
 	var copyRows [][]any
-	for _, id := range ids {
+	for i, id := range ids {
 		ev, h := evs[id], heads[id]
 		if h.hash == nil {
 			h.hash = make([]byte, sha256.Size)
 		}
 		ev.Seq, ev.At = h.seq+1, ev.At.UTC().Truncate(time.Microsecond)
 		s := sealEvent(h.hash, id, ev)
-		copyRows = append(copyRows, []any{id, ev.Seq, ev.At, ev.Actor, ev.Type, ev.Public, s.Data, h.hash, s.Hash, HashV2, s.Personal, s.Digest})
+		copyRows = append(copyRows, []any{batch[i], ev.Seq, ev.At, ev.Actor, ev.Type, ev.Public, s.Data, h.hash, s.Hash, HashV2, s.Personal, s.Digest})
 	}
 	_, err = tx.CopyFrom(ctx, pgx.Identifier{"events"},
 		[]string{"request_id", "seq", "at", "actor", "type", "public", "data", "prev_hash", "hash", "hash_version", "personal", "personal_digest"}, pgx.CopyFromRows(copyRows))

@@ -193,7 +193,7 @@ func (e *Engine) purgeRequests(ctx context.Context, cut dsr.PurgeCutoffs, c *db.
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	requesters, agents, err := db.AnonymiseUnused(ctx, e.pool, inUse)
+	requesters, agents, err := db.DeleteUnusedPeople(ctx, e.pool, inUse)
 	c.Requesters += requesters
 	c.Agents += agents
 	return err

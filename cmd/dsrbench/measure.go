@@ -340,7 +340,7 @@ func (b *bench) seed(ctx context.Context) error {
 	t0 := time.Now()
 	for done := 0; done < b.o.requests; done += chunk {
 		n := min(chunk, b.o.requests-done)
-		_, err := b.pool.Exec(ctx, `WITH rq AS (SELECT array_agg(id) AS ids FROM requesters), ag AS (SELECT min(id::text)::uuid AS id FROM agents),
+		_, err := b.pool.Exec(ctx, `WITH rq AS (SELECT array_agg(id) AS ids FROM requesters WHERE email <> ''), ag AS (SELECT min(id::text)::uuid AS id FROM agents WHERE email <> ''),
 			  us AS (SELECT array_agg(id) AS ids FROM users WHERE email LIKE 'seed-officer%')
 			INSERT INTO requests (kind, regime, status, channel, requester_id, agent_id, assignee_id, calendar, received_at,
 			                      received_on, legal_due, due_on, needs_verification)

@@ -18,7 +18,7 @@ func SeedRequests(ctx context.Context, pool *pgxpool.Pool, n int) error {
 		`INSERT INTO requesters (email, country) SELECT 'seed' || g || '@example.com', 'NL' FROM generate_series(1, 1000) g`,
 		`INSERT INTO agents (name, email) VALUES ('Seed Agent', 'agent@example.org')`,
 		`INSERT INTO users (email, role, password_hash) SELECT 'seed-officer' || g || '@example.com', 'officer', 'x' FROM generate_series(1, 5) g`,
-		`WITH rq AS (SELECT array_agg(id) AS ids FROM requesters), ag AS (SELECT id FROM agents LIMIT 1),
+		`WITH rq AS (SELECT array_agg(id) AS ids FROM requesters WHERE email <> ''), ag AS (SELECT id FROM agents WHERE email <> '' LIMIT 1),
 		      us AS (SELECT array_agg(id) AS ids FROM users)
 		 INSERT INTO requests (kind, regime, status, channel, requester_id, agent_id, assignee_id, calendar, received_at,
 		                       received_on, legal_due, due_on, needs_verification)
