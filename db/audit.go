@@ -66,8 +66,9 @@ func VerifyChains(ctx context.Context, q Querier) (AuditReport, error) {
 	// deleted shows up too. One statement is one snapshot, so a request
 	// committed with its first events is seen with them.
 	rows, err := q.Query(ctx, `SELECT r.id::text, r.purged_at IS NOT NULL, e.id, e.seq, e.at, e.actor, e.type, e.public, e.data, e.prev_hash, e.hash,
-			e.hash_version, e.personal, e.personal_digest
+			e.hash_version, p.personal, e.personal_digest
 		FROM requests r LEFT JOIN events e ON e.request_id = r.id
+			LEFT JOIN event_personal p ON p.request_id = e.request_id AND p.seq = e.seq
 		ORDER BY r.id, e.seq`)
 	if err != nil {
 		return rep, wrap("verify chains", err)

@@ -57,7 +57,7 @@ func auditTamper(t *testing.T, pool *pgxpool.Pool, statements []string, requestI
 	t.Helper()
 	ctx := context.Background()
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `ALTER TABLE events DISABLE TRIGGER events_no_update; ALTER TABLE events DISABLE TRIGGER events_no_delete`); err != nil {
+		if _, err := tx.Exec(ctx, `ALTER TABLE events DISABLE TRIGGER events_no_update; ALTER TABLE event_personal DISABLE TRIGGER event_personal_no_update`); err != nil {
 			return err
 		}
 		for _, sql := range statements {
@@ -69,7 +69,7 @@ func auditTamper(t *testing.T, pool *pgxpool.Pool, statements []string, requestI
 				t.Errorf("tampering %q changed %d rows, want 1", sql, tag.RowsAffected())
 			}
 		}
-		_, err := tx.Exec(ctx, `ALTER TABLE events ENABLE TRIGGER events_no_update; ALTER TABLE events ENABLE TRIGGER events_no_delete`)
+		_, err := tx.Exec(ctx, `ALTER TABLE events ENABLE TRIGGER events_no_update; ALTER TABLE event_personal ENABLE TRIGGER event_personal_no_update`)
 		return err
 	})
 	if err != nil {

@@ -111,10 +111,14 @@ func QueueEvents(b *pgx.Batch, requestID string, head ChainHead, evs []dsr.Event
 		}
 		prev = s.Hash
 	}
-	b.Queue(`INSERT INTO events (request_id, seq, at, actor, type, public, data, prev_hash, hash, hash_version, personal, personal_digest)
-		SELECT $1, s, a, ac, t, p, d::jsonb, ph, h, 2, pe::jsonb, pd
-		FROM unnest($2::int[], $3::timestamptz[], $4::text[], $5::text[], $6::bool[], $7::text[], $8::bytea[], $9::bytea[], $10::text[], $11::bytea[])
-			AS u(s, a, ac, t, p, d, ph, h, pe, pd) ORDER BY s`,
+	// One statement for the events and their personal parts (intake's
+	// statement count stays as it was): the side rows' foreign key is
+	// checked at the statement's end, when the events are in.
+	b.Queue(`WITH u AS MATERIALIZED (SELECT * FROM unnest($2::int[], $3::timestamptz[], $4::text[], $5::text[], $6::bool[],
+				$7::text[], $8::bytea[], $9::bytea[], $10::text[], $11::bytea[]) AS u(s, a, ac, t, p, d, ph, h, pe, pd)),
+			e AS (INSERT INTO events (request_id, seq, at, actor, type, public, data, prev_hash, hash, hash_version, personal_digest)
+				SELECT $1, s, a, ac, t, p, d::jsonb, ph, h, 2, pd FROM u ORDER BY s)
+		INSERT INTO event_personal (request_id, seq, personal) SELECT $1, s, pe::jsonb FROM u WHERE pe IS NOT NULL`,
 		requestID, seqs, ats, actors, types, publics, datas, prevs, hashes, personals, digests).Exec(func(pgconn.CommandTag) error { return nil })
 	return ChainHead{Seq: seq, Hash: prev}
 }

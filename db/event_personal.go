@@ -21,7 +21,7 @@ const (
 )
 
 // personalPart is the stored form of an event's personal data
-// (events.personal). The random salt keeps the digest, which outlives
+// (event_personal.personal). The random salt keeps the digest, which outlives
 // the purge, from confirming a guess of what the text said.
 type personalPart struct {
 	Salt string            `json:"salt"`
@@ -87,7 +87,7 @@ func EventHashV2(prev []byte, requestID string, ev dsr.Event, digest []byte) []b
 	return h.Sum(nil)
 }
 
-// mergePersonal adds the personal part (events.personal, nil when none
+// mergePersonal adds the personal part (event_personal.personal, nil when none
 // or purged) to data for readers, who see one map as before.
 func mergePersonal(data map[string]string, personal []byte) map[string]string {
 	if personal == nil {

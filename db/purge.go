@@ -159,8 +159,8 @@ func PurgeRequests(ctx context.Context, tx pgx.Tx, ids []string, now time.Time) 
 	b.Queue(`UPDATE appeals t SET reason = '', explanation = ''`+fromBatch+` AND (t.reason, t.explanation) <> ('', '')`, batch).Exec(count(&c.Appeals))
 	b.Queue(`DELETE FROM task_sections WHERE task_id IN (SELECT k.id FROM tasks k JOIN unnest($1::uuid[]) b(id) ON k.request_id = b.id)`, batch).Exec(none)
 	b.Queue(`UPDATE tasks t SET note = '', last_error = '', affected = '[]'`+fromBatch, batch).Exec(count(&c.Tasks))
-	// The one update the events trigger allows (migration 021).
-	b.Queue(`UPDATE events t SET personal = NULL`+fromBatch+` AND t.personal IS NOT NULL`, batch).Exec(count(&c.EventsErased))
+	// The events keep the digests of their personal parts (migration 029).
+	b.Queue(`DELETE FROM event_personal t`+byRequest, batch).Exec(count(&c.EventsErased))
 	if err := SendBatch(ctx, tx, b); err != nil {
 		return c, inUse, wrap("purge requests", err)
 	}
@@ -389,7 +389,7 @@ func CountPurgeableRequests(ctx context.Context, q Querier, closedBefore time.Ti
 			(SELECT count(DISTINCT agent_id) FROM due),
 			(SELECT count(*) FROM notes WHERE request_id IN (SELECT id FROM due)),
 			(SELECT count(*) FROM attachments WHERE request_id IN (SELECT id FROM due)),
-			(SELECT count(*) FROM events WHERE request_id IN (SELECT id FROM due) AND personal IS NOT NULL),
+			(SELECT count(*) FROM event_personal WHERE request_id IN (SELECT id FROM due)),
 			(SELECT count(*) FROM requests r WHERE r.status IN `+closedStatusList+` AND r.closed_at <= $1
 				AND r.purged_at IS NULL AND r.held_at IS NOT NULL)`, closedBefore).
 		Scan(&c.Requests, &c.Requesters, &c.Agents, &c.Notes, &c.Attachments, &c.EventsErased, &c.HeldSkipped)

@@ -44,7 +44,7 @@ func TestVerifyChainsVersion1Rows(t *testing.T) {
 	var personal []byte
 	if err := pool.QueryRow(ctx, `SELECT (SELECT hash_version FROM events WHERE request_id = $1 AND seq = 1),
 		(SELECT hash_version FROM events WHERE request_id = $1 AND seq = 2),
-		(SELECT personal FROM events WHERE request_id = $1 AND seq = 2)`, id).Scan(&v1, &v2, &personal); err != nil {
+		(SELECT personal FROM event_personal WHERE request_id = $1 AND seq = 2)`, id).Scan(&v1, &v2, &personal); err != nil {
 		t.Fatal(err)
 	}
 	if v1 != 1 || v2 != 2 || personal == nil {
@@ -66,10 +66,11 @@ func TestVerifyChainsPersonalTampering(t *testing.T) {
 		sql    string
 		reason string
 	}{
-		"personal text changed":  {`UPDATE events SET personal = jsonb_set(personal, '{data,note}', '"changed"') WHERE request_id = $1 AND seq = 3`, db.AuditPersonalMismatch},
-		"personal salt changed":  {`UPDATE events SET personal = jsonb_set(personal, '{salt}', '"00"') WHERE request_id = $1 AND seq = 3`, db.AuditPersonalMismatch},
+		"personal text changed":  {`UPDATE event_personal SET personal = jsonb_set(personal, '{data,note}', '"changed"') WHERE request_id = $1 AND seq = 3`, db.AuditPersonalMismatch},
+		"personal salt changed":  {`UPDATE event_personal SET personal = jsonb_set(personal, '{salt}', '"00"') WHERE request_id = $1 AND seq = 3`, db.AuditPersonalMismatch},
 		"digest changed":         {`UPDATE events SET personal_digest = sha256('x') WHERE request_id = $1 AND seq = 3`, db.AuditHashMismatch},
-		"personal moved to data": {`UPDATE events SET data = data || (personal -> 'data'), personal = NULL, personal_digest = NULL WHERE request_id = $1 AND seq = 3`, db.AuditHashMismatch},
+		"personal moved to data": {`WITH p AS (DELETE FROM event_personal WHERE request_id = $1 AND seq = 3 RETURNING personal)
+			UPDATE events SET data = data || ((SELECT personal FROM p) -> 'data'), personal_digest = NULL WHERE request_id = $1 AND seq = 3`, db.AuditHashMismatch},
 		"version downgraded":     {`UPDATE events SET hash_version = 1 WHERE request_id = $1 AND seq = 3`, db.AuditHashMismatch},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -184,8 +184,10 @@ func AppendEvent(ctx context.Context, tx pgx.Tx, requestID string, ev dsr.Event)
 	ev.Seq = seq + 1
 	ev.At = ev.At.UTC().Truncate(time.Microsecond)
 	s := sealEvent(prev, requestID, ev)
-	_, err = tx.Exec(ctx, `INSERT INTO events (request_id, seq, at, actor, type, public, data, prev_hash, hash, hash_version, personal, personal_digest)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 2, $10, $11)`, requestID, ev.Seq, ev.At, ev.Actor, ev.Type, ev.Public, s.Data, prev, s.Hash, s.Personal, s.Digest)
+	_, err = tx.Exec(ctx, `WITH e AS (INSERT INTO events (request_id, seq, at, actor, type, public, data, prev_hash, hash, hash_version, personal_digest)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 2, $11))
+		INSERT INTO event_personal (request_id, seq, personal) SELECT $1, $2, $10::jsonb WHERE $10::jsonb IS NOT NULL`,
+		requestID, ev.Seq, ev.At, ev.Actor, ev.Type, ev.Public, s.Data, prev, s.Hash, s.Personal, s.Digest)
 	return wrap("append event", err)
 }
 
@@ -212,8 +214,9 @@ func EventHash(prev []byte, requestID string, ev dsr.Event) []byte {
 // Events returns a request's events in order; publicOnly keeps those shown
 // to the requester.
 func Events(ctx context.Context, q Querier, requestID string, publicOnly bool) ([]dsr.Event, error) {
-	rows, err := q.Query(ctx, `SELECT seq, at, actor, type, public, data, personal FROM events
-		WHERE request_id = $1 AND (public OR NOT $2) ORDER BY seq`, requestID, publicOnly)
+	rows, err := q.Query(ctx, `SELECT e.seq, e.at, e.actor, e.type, e.public, e.data, p.personal
+		FROM events e LEFT JOIN event_personal p ON p.request_id = e.request_id AND p.seq = e.seq
+		WHERE e.request_id = $1 AND (e.public OR NOT $2) ORDER BY e.seq`, requestID, publicOnly)
 	if err != nil {
 		return nil, wrap("events", err)
 	}
@@ -377,7 +380,7 @@ func AppendEvents(ctx context.Context, tx pgx.Tx, evs map[string]dsr.Event) erro
 		heads[id] = h
 	}
 	rows.Close()
-	var copyRows [][]any
+	var copyRows, personalRows [][]any
 	for i, id := range ids {
 		ev, h := evs[id], heads[id]
 		if h.hash == nil {
@@ -385,10 +388,17 @@ func AppendEvents(ctx context.Context, tx pgx.Tx, evs map[string]dsr.Event) erro
 		}
 		ev.Seq, ev.At = h.seq+1, ev.At.UTC().Truncate(time.Microsecond)
 		s := sealEvent(h.hash, id, ev)
-		copyRows = append(copyRows, []any{batch[i], ev.Seq, ev.At, ev.Actor, ev.Type, ev.Public, s.Data, h.hash, s.Hash, HashV2, s.Personal, s.Digest})
+		copyRows = append(copyRows, []any{batch[i], ev.Seq, ev.At, ev.Actor, ev.Type, ev.Public, s.Data, h.hash, s.Hash, HashV2, s.Digest})
+		if s.Personal != nil {
+			personalRows = append(personalRows, []any{batch[i], ev.Seq, s.Personal})
+		}
 	}
 	_, err = tx.CopyFrom(ctx, pgx.Identifier{"events"},
-		[]string{"request_id", "seq", "at", "actor", "type", "public", "data", "prev_hash", "hash", "hash_version", "personal", "personal_digest"}, pgx.CopyFromRows(copyRows))
+		[]string{"request_id", "seq", "at", "actor", "type", "public", "data", "prev_hash", "hash", "hash_version", "personal_digest"}, pgx.CopyFromRows(copyRows))
+	if err != nil || len(personalRows) == 0 {
+		return wrap("append events", err)
+	}
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{"event_personal"}, []string{"request_id", "seq", "personal"}, pgx.CopyFromRows(personalRows))
 	return wrap("append events", err)
 }
 

@@ -102,7 +102,7 @@ func personalLeft(t *testing.T, d *apitest.Desk, id, email string) map[string]in
 		"attachments": count(t, d, `SELECT count(*) FROM attachments WHERE request_id = $1`, id),
 		"messages":    count(t, d, `SELECT count(*) FROM messages WHERE request_id = $1 AND (to_email <> '' OR text_body <> '' OR html_body <> '' OR subject <> '')`, id),
 		"inbound":     count(t, d, `SELECT count(*) FROM inbound_emails WHERE request_id = $1 AND (length(raw) > 0 OR from_address <> '' OR remote_ip <> '')`, id),
-		"events":      count(t, d, `SELECT count(*) FROM events WHERE request_id = $1 AND personal IS NOT NULL`, id),
+		"events":      count(t, d, `SELECT count(*) FROM event_personal WHERE request_id = $1`, id),
 		"tokens":      count(t, d, `SELECT count(*) FROM tokens WHERE request_id = $1`, id),
 	}
 }
@@ -270,7 +270,8 @@ func TestLegalHoldStopsPurge(t *testing.T) {
 }
 
 // The audit chain verifies after a purge and still finds tampering; the
-// events trigger allows only the purge's erasure of the personal part.
+// triggers refuse any change to events and to the personal parts (which
+// the purge deletes).
 func TestAuditAfterPurge(t *testing.T) {
 	t.Parallel()
 	d := apitest.Start(t, apitest.Options{})
@@ -284,20 +285,26 @@ func TestAuditAfterPurge(t *testing.T) {
 	}
 	verifyIntact(t, d)
 
-	// The trigger refuses any other change, even with the purge's shape.
+	// The triggers refuse any change to the events, purged or not.
 	for _, sql := range []string{
 		`UPDATE events SET data = '{}' WHERE request_id = $1`,
-		`UPDATE events SET personal = '{"salt": "", "data": {}}' WHERE request_id = $1 AND personal IS NULL AND personal_digest IS NOT NULL`,
+		`UPDATE events SET personal_digest = NULL WHERE request_id = $1 AND personal_digest IS NOT NULL`,
 		`DELETE FROM events WHERE request_id = $1`,
 	} {
-		if _, err := d.Pool.Exec(ctx, sql, purged); err == nil || !strings.Contains(err.Error(), "append-only") {
-			t.Errorf("%s: %v, want the append-only error", sql, err)
+		for _, id := range []string{purged, live} {
+			if _, err := d.Pool.Exec(ctx, sql, id); err == nil || !strings.Contains(err.Error(), "append-only") {
+				t.Errorf("%s: %v, want the append-only error", sql, err)
+			}
 		}
 	}
-	// Erasing the personal part of a request that was never purged
-	// passes the trigger (it is the purge's update) but not the audit.
-	if _, err := d.Pool.Exec(ctx, `UPDATE events SET personal = NULL WHERE request_id = $1 AND personal IS NOT NULL`, live); err != nil {
-		t.Fatal(err)
+	if _, err := d.Pool.Exec(ctx, `UPDATE event_personal SET personal = '{"salt": "", "data": {}}' WHERE request_id = $1`, live); err == nil ||
+		!strings.Contains(err.Error(), "never changed") {
+		t.Errorf("personal part changed: %v, want the trigger's error", err)
+	}
+	// Deleting the personal part of a request that was never purged
+	// passes the database (it is what the purge does) but not the audit.
+	if tag, err := d.Pool.Exec(ctx, `DELETE FROM event_personal WHERE request_id = $1`, live); err != nil || tag.RowsAffected() == 0 {
+		t.Fatalf("delete personal parts: %v %v", tag, err)
 	}
 	rep, err := db.VerifyChains(ctx, d.Pool)
 	if err != nil || rep.Broken == nil || rep.Broken.RequestID != live || rep.Broken.Reason != db.AuditPersonalMismatch {
