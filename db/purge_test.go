@@ -66,12 +66,12 @@ func TestVerifyChainsPersonalTampering(t *testing.T) {
 		sql    string
 		reason string
 	}{
-		"personal text changed":  {`UPDATE event_personal SET personal = jsonb_set(personal, '{data,note}', '"changed"') WHERE request_id = $1 AND seq = 3`, db.AuditPersonalMismatch},
-		"personal salt changed":  {`UPDATE event_personal SET personal = jsonb_set(personal, '{salt}', '"00"') WHERE request_id = $1 AND seq = 3`, db.AuditPersonalMismatch},
-		"digest changed":         {`UPDATE events SET personal_digest = sha256('x') WHERE request_id = $1 AND seq = 3`, db.AuditHashMismatch},
+		"personal text changed": {`UPDATE event_personal SET personal = jsonb_set(personal, '{data,note}', '"changed"') WHERE request_id = $1 AND seq = 3`, db.AuditPersonalMismatch},
+		"personal salt changed": {`UPDATE event_personal SET personal = jsonb_set(personal, '{salt}', '"00"') WHERE request_id = $1 AND seq = 3`, db.AuditPersonalMismatch},
+		"digest changed":        {`UPDATE events SET personal_digest = sha256('x') WHERE request_id = $1 AND seq = 3`, db.AuditHashMismatch},
 		"personal moved to data": {`WITH p AS (DELETE FROM event_personal WHERE request_id = $1 AND seq = 3 RETURNING personal)
 			UPDATE events SET data = data || ((SELECT personal FROM p) -> 'data'), personal_digest = NULL WHERE request_id = $1 AND seq = 3`, db.AuditHashMismatch},
-		"version downgraded":     {`UPDATE events SET hash_version = 1 WHERE request_id = $1 AND seq = 3`, db.AuditHashMismatch},
+		"version downgraded": {`UPDATE events SET hash_version = 1 WHERE request_id = $1 AND seq = 3`, db.AuditHashMismatch},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
