@@ -9,7 +9,7 @@
 -- A purged request names the anonymous requester below (and, if it came
 -- through an agent, the anonymous agent): the record keeps that it was
 -- made, and whether through an agent, and no one's identity. Both rows
--- are the nil UUID; nothing else can be them (db.NewID makes UUIDv7s).
+-- are the nil UUID; nothing else can be them (dsr.NewID makes UUIDv7s).
 INSERT INTO requesters (id, email, name) VALUES ('00000000-0000-0000-0000-000000000000', '', '');
 INSERT INTO agents (id, email, name) VALUES ('00000000-0000-0000-0000-000000000000', '', '');
 
